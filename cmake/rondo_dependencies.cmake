@@ -1,0 +1,14 @@
+# Every external dependency, all from Debian packages (scripts/setup.sh installs them).
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(Snappy REQUIRED)
+find_package(Catch2 2 REQUIRED)
+find_package(benchmark REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)   # only the benchmarks use it, as the alternative
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

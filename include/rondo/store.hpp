@@ -1,0 +1,241 @@
+// rondo::Store: an embedded round-robin time-series store.
+//
+// ---- Contract ------------------------------------------------------------------
+// Storage. A store is a directory: meta.json (the schemas), series_index.bin
+// (which series exist) and, per schema, one pre-allocated slab file per tier.
+// Files are created at their final size and never grow; all data is
+// reached through a shared memory map.
+//
+// Who may write. One process opens a store for writing (open() takes an
+// exclusive lock on the directory; a second writer gets Error(Busy)). In it:
+//  - the *writer thread* calls register_series, record and record_batch;
+//  - one *maintenance thread* (or the writer thread itself) calls consolidate;
+//    it may run concurrently with record();
+//  - any thread may call query, query_auto, latest, drain, series, info, flush.
+// record() must never be called from two threads at once for one store.
+//
+// Who may read. Any number of threads, and any number of other processes
+// through open_read_only(), while the writer runs. Every slot is guarded by a
+// seqlock, so a reader never sees a torn value or a value paired with the
+// wrong timestamp; it may miss a bucket written after it looked.
+//
+// What survives. A record() that returned is in the shared mapping: a crash
+// of the process (even SIGKILL) loses none of it, and the next open() undoes
+// a write that was cut in half. Power loss or a kernel crash can lose what was
+// written after the last flush() (msync), bucket by bucket; everything before
+// it survives. There is no journal to replay.
+//
+// Caveats (as with any mmap store). Do not put a store on a network file
+// system. Do not fork() and keep using a Store in the child. Do not open the
+// same store for writing twice in one process. Handles are valid only for the
+// store directory that issued them.
+//
+// Errors. Cold paths throw rondo::Error (see error.hpp); record() and
+// record_batch() never throw and never allocate.
+// ---------------------------------------------------------------------------------
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rondo/detail/ring.hpp"
+#include "rondo/error.hpp"
+#include "rondo/export_cursor.hpp"
+#include "rondo/label_matcher.hpp"
+#include "rondo/schema.hpp"
+#include "rondo/types.hpp"
+
+namespace rondo {
+
+// Names one series of one store. Small and trivially copyable; the default
+// value is invalid (record() returns InvalidHandle).
+class SeriesHandle {
+ public:
+  SeriesHandle() = default;
+  std::uint32_t schema() const noexcept { return schema_; }
+  std::uint32_t column() const noexcept { return column_; }
+  friend bool operator==(const SeriesHandle&, const SeriesHandle&) = default;
+
+ private:
+  friend class Store;
+  SeriesHandle(std::uint32_t store_id, std::uint32_t schema, std::uint32_t column)
+      : store_id_(store_id), schema_(schema), column_(column) {}
+  std::uint32_t store_id_ = 0;  // 0 is never a store's id
+  std::uint32_t schema_ = 0;
+  std::uint32_t column_ = 0;
+};
+
+struct SeriesInfo {
+  SeriesHandle handle;
+  std::string name;
+  std::vector<Label> labels;  // sorted by name
+  std::size_t schema;         // index into Store::schemas()
+};
+
+struct QueryOptions {
+  // Also yield buckets with no data, as NaN, so a graph shows the gaps.
+  bool include_missing = false;
+};
+
+// One piece of an automatic query: tier `tier` served the buckets overlapping [start, end].
+struct TierSpan {
+  std::size_t tier;
+  Timestamp start;
+  Timestamp end;
+};
+
+struct QueryResult {
+  std::vector<Point> points;  // oldest first
+  std::vector<TierSpan> plan; // which tiers served which part, oldest first
+  auto begin() const { return points.begin(); }
+  auto end() const { return points.end(); }
+  std::size_t size() const { return points.size(); }
+};
+
+// The new points of one stored function of one series.
+struct DrainedSeries {
+  SeriesHandle handle;
+  ConsolidationFn fn;
+  std::vector<Point> points;  // oldest first
+};
+
+struct DrainResult {
+  std::vector<DrainedSeries> series;  // only series with new points
+  // Buckets that left the tier before this drain could return them (per
+  // schema, summed): the cursor was older than the tier's retention.
+  std::uint64_t missed_buckets = 0;
+  std::size_t point_count() const;
+};
+
+struct TierInfo {
+  std::chrono::nanoseconds interval;
+  std::chrono::nanoseconds duration;
+  std::uint64_t slots;
+  std::vector<ConsolidationFn> functions;  // stored, column order
+  double xff;
+  std::optional<Timestamp> oldest;  // start of the oldest bucket still held
+  std::optional<Timestamp> newest;  // start of the newest bucket
+  std::optional<Timestamp> consolidated_until;  // tier>0: produced up to here (exclusive)
+  std::uint64_t lost_buckets;   // tier>0: could not be consolidated in time
+  std::uint64_t late_records;   // arrived after their bucket was consolidated
+  std::filesystem::path file;
+  std::uint64_t file_bytes;
+};
+
+struct SchemaInfo {
+  std::string name;
+  std::string matcher;
+  std::uint32_t series_count;
+  std::uint32_t max_series;
+  std::vector<TierInfo> tiers;
+};
+
+struct StoreInfo {
+  std::filesystem::path path;
+  std::uint32_t store_id;
+  std::vector<SchemaInfo> schemas;
+  std::vector<std::pair<std::filesystem::path, std::uint64_t>> files;  // every file, with its size
+  std::uint64_t total_bytes;
+};
+
+class Store {
+ public:
+  // Creates the store (directory included) or reopens it. Reopening with
+  // schemas that differ from the stored ones throws Error(SchemaMismatch)
+  // naming the difference. Throws Error(Busy) if another writer holds it.
+  static Store open(const std::filesystem::path& dir, std::span<const SchemaConfig> schemas);
+  // Read-only view, safe alongside a live writer in another process.
+  static Store open_read_only(const std::filesystem::path& dir);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  // Idempotent: the same name and labels give the same handle, also after a
+  // reopen. Throws NoMatchingSchema or SchemaFull (nothing changes then).
+  SeriesHandle register_series(std::string_view name, std::span<const Label> labels = {});
+  std::optional<SeriesHandle> find_series(std::string_view name, std::span<const Label> labels = {}) const;
+  std::vector<SeriesInfo> series() const;
+  std::vector<SeriesInfo> select(const LabelMatcher& matcher) const;
+  const SeriesInfo& describe(SeriesHandle handle) const;  // throws NotFound
+
+  // THE HOT PATH: no allocation, no system call, no lock.
+  WriteStatus record(SeriesHandle handle, double value, Timestamp ts) noexcept;
+  // Same timestamp for every entry. Each entry is written independently;
+  // returns Ok if all were, else the status of the first that was not.
+  WriteStatus record_batch(std::span<const std::pair<SeriesHandle, double>> entries,
+                           Timestamp ts) noexcept;
+
+  // One consolidation pass over every schema and tier; returns the number of
+  // buckets produced. Call it from the application's own tick.
+  std::size_t consolidate();
+
+  // Buckets of one tier overlapping [start, end], oldest first. Without fn:
+  // the tier's first stored function. Throws NotFound for a tier or function
+  // the schema does not have.
+  std::vector<Point> query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
+                           QueryOptions options = {}) const;
+  std::vector<Point> query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
+                           ConsolidationFn fn, QueryOptions options = {}) const;
+  // The finest tier holding each part of [start, end], stitched without gap
+  // or overlap (docs/queries.md states the rule).
+  QueryResult query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,
+                         QueryOptions options = {}) const;
+  // The newest bucket of the series in a tier that has data.
+  std::optional<Point> latest(SeriesHandle handle, std::size_t tier, ConsolidationFn fn) const;
+
+  // Every point of `tier` (in every schema that has it) newer than the cursor,
+  // for every series and every function the tier stores (one DrainedSeries
+  // each), oldest first; advances the cursor. Tier 0's current
+  // bucket is still filling and is not returned until a newer one starts.
+  // At most max_buckets buckets per schema per call (bounded work).
+  DrainResult drain(std::size_t tier, ExportCursor& cursor,
+                    std::size_t max_buckets = static_cast<std::size_t>(-1)) const;
+
+  // msync every file: durable against power loss.
+  void flush();
+
+  StoreInfo info() const;
+  const std::vector<SchemaConfig>& schemas() const;
+  const std::filesystem::path& path() const;
+  std::uint32_t id() const noexcept { return id_; }
+  bool read_only() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Impl> load(const std::filesystem::path& dir, bool writable);
+
+  std::uint32_t id_ = 0;
+  std::vector<detail::Ring> hot_;  // tier 0 of each schema, for the inline hot path
+  std::unique_ptr<Impl> impl_;
+};
+
+inline WriteStatus Store::record(SeriesHandle handle, double value, Timestamp ts) noexcept {
+  if (handle.store_id_ != id_ || handle.schema_ >= hot_.size()) [[unlikely]] {
+    return WriteStatus::InvalidHandle;
+  }
+  detail::Ring& ring = hot_[handle.schema_];
+  if (handle.column_ >= ring.max_series()) [[unlikely]] return WriteStatus::InvalidHandle;
+  return ring.record(handle.column_, value, ts);
+}
+
+inline WriteStatus Store::record_batch(std::span<const std::pair<SeriesHandle, double>> entries,
+                                       Timestamp ts) noexcept {
+  WriteStatus result = WriteStatus::Ok;
+  for (const auto& [handle, value] : entries) {
+    const WriteStatus s = record(handle, value, ts);
+    if (s != WriteStatus::Ok && result == WriteStatus::Ok) result = s;
+  }
+  return result;
+}
+
+}  // namespace rondo

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package rondo needs, and nothing when they are already there.
+# Usage: scripts/setup.sh            (everything: build, tests, demo, guest, benchmarks)
+# Safe to run again and again; uses sudo only when not root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # libraries (the design card)
+  libfmt-dev libspdlog-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  libcpp-httplib-dev libcurl4-openssl-dev libprotobuf-dev protobuf-compiler libsnappy-dev
+  # alternatives measured by the benchmarks
+  prometheus-cpp-dev
+  # real servers for the integration tests
+  prometheus victoria-metrics curl
+  # browser test of the demo page
+  chromium
+  # Linux guest build and its verification under emulation
+  linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio xz-utils busybox-static
+  qemu-system-x86 linux-image-amd64
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,133 @@
+// Tier k -> tier k+1 consolidation. See docs/consolidation.md for the rules.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "store_impl.hpp"
+
+namespace rondo::detail {
+
+namespace {
+
+constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+
+// Where each function lives in the source tier's cells (-1: not stored).
+struct SourceColumns {
+  int col[kConsolidationFnCount];
+
+  explicit SourceColumns(const Ring& src) {
+    for (int f = 0; f < kConsolidationFnCount; ++f) col[f] = src.column_of(static_cast<ConsolidationFn>(f));
+  }
+  bool has(ConsolidationFn fn) const { return col[static_cast<int>(fn)] >= 0; }
+  double get(const double* cell, ConsolidationFn fn) const { return cell[col[static_cast<int>(fn)]]; }
+
+  // The value standing for a source bucket when the function asked for is
+  // not stored there: its mean if known, else its last, max, min or sum.
+  double representative(const double* cell) const {
+    if (has(ConsolidationFn::Average)) return get(cell, ConsolidationFn::Average);
+    if (has(ConsolidationFn::Sum) && has(ConsolidationFn::Count)) {
+      return get(cell, ConsolidationFn::Sum) / get(cell, ConsolidationFn::Count);
+    }
+    for (ConsolidationFn fn : {ConsolidationFn::Last, ConsolidationFn::Max, ConsolidationFn::Min,
+                               ConsolidationFn::Sum, ConsolidationFn::Count}) {
+      if (has(fn)) return get(cell, fn);
+    }
+    return kMissing;
+  }
+};
+
+// Folds the source buckets of one target bucket, oldest first.
+struct Accumulator {
+  const SourceColumns& src;
+  std::uint64_t known = 0;
+  double weighted = 0, weight = 0, min = INFINITY, max = -INFINITY, last = kMissing, sum = 0, count = 0;
+
+  void add(const double* cell) {
+    ++known;
+    const double rep = src.representative(cell);
+    const bool counted = src.has(ConsolidationFn::Count);
+    const double n = counted ? src.get(cell, ConsolidationFn::Count) : 1.0;
+    weighted += rep * n;  // an average of averages weighted by counts, where kept
+    weight += n;
+    min = std::min(min, src.has(ConsolidationFn::Min) ? src.get(cell, ConsolidationFn::Min) : rep);
+    max = std::max(max, src.has(ConsolidationFn::Max) ? src.get(cell, ConsolidationFn::Max) : rep);
+    last = src.has(ConsolidationFn::Last) ? src.get(cell, ConsolidationFn::Last) : rep;
+    if (src.has(ConsolidationFn::Sum)) {
+      sum += src.get(cell, ConsolidationFn::Sum);
+    } else {
+      sum += counted ? rep * n : rep;
+    }
+    count += n;
+  }
+
+  double value(ConsolidationFn fn) const {
+    switch (fn) {
+      case ConsolidationFn::Average: return weighted / weight;
+      case ConsolidationFn::Min: return min;
+      case ConsolidationFn::Max: return max;
+      case ConsolidationFn::Last: return last;
+      case ConsolidationFn::Sum: return sum;
+      case ConsolidationFn::Count: return count;
+    }
+    return kMissing;
+  }
+};
+
+// Produces every bucket of dst whose source range src has moved past.
+std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t series_count) {
+  const std::uint64_t head = src.head();
+  if (head == kNoBucket) return 0;
+  const std::uint64_t ratio = dst.interval() / src.interval();
+  std::uint64_t next = dst.state().next_bucket;
+  if (next == kNoBucket) next = src.state().first_bucket / ratio;
+
+  const SourceColumns columns(src);
+  const double needed = std::max(1.0, std::ceil(xff * static_cast<double>(ratio) - 1e-9));
+  const std::uint32_t nfn = dst.function_count();
+  double cell[kMaxFunctions];
+  double out[kMaxFunctions];
+  std::size_t produced = 0;
+
+  while ((next + 1) * ratio <= head) {
+    const std::uint64_t oldest = oldest_bucket(src, head);
+    if ((next + 1) * ratio - 1 < oldest) {
+      // Consolidation was not called for longer than src's retention: what
+      // left src is gone. Count it and resume at what src still holds.
+      const std::uint64_t resume = oldest / ratio;
+      std::atomic_ref<std::uint64_t>(dst.state().lost_buckets).fetch_add(resume - next);
+      next = resume;
+      continue;
+    }
+    const std::uint64_t first = std::max(next * ratio, oldest);
+    for (std::uint32_t col = 0; col < series_count; ++col) {
+      Accumulator acc{columns};
+      for (std::uint64_t b = first; b < (next + 1) * ratio; ++b) {
+        if (src.read(col, b, cell)) acc.add(cell);
+      }
+      const bool enough = static_cast<double>(acc.known) >= needed;
+      for (std::uint32_t f = 0; f < nfn; ++f) out[f] = enough ? acc.value(dst.function(f)) : kMissing;
+      dst.store(col, next, out);
+    }
+    ++next;
+    ++produced;
+    std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
+    std::atomic_ref<std::uint64_t>(src.state().consumed_until)
+        .store(next * ratio, std::memory_order_release);
+  }
+  if (dst.state().next_bucket != next) {
+    std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
+  }
+  return produced;
+}
+
+}  // namespace
+
+std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count) {
+  std::size_t produced = 0;
+  for (std::size_t k = 1; k < tiers.size(); ++k) {
+    produced += consolidate_tier(tiers[k - 1].ring(), tiers[k].ring(), config.tiers[k].xff, series_count);
+  }
+  return produced;
+}
+
+}  // namespace rondo::detail

@@ -1,0 +1,161 @@
+#include "file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "rondo/error.hpp"
+
+namespace rondo::detail {
+
+void throw_errno(const std::string& what, const std::filesystem::path& path) {
+  const int err = errno;
+  throw Error(ErrorCode::Io, what + " " + path.string() + ": " + std::strerror(err));
+}
+
+File::File(const std::filesystem::path& path, Mode mode) : path_(path) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case Mode::ReadOnly: flags |= O_RDONLY; break;
+    case Mode::ReadWrite: flags |= O_RDWR; break;
+    case Mode::CreateNew: flags |= O_RDWR | O_CREAT | O_TRUNC; break;
+  }
+  fd_ = ::open(path.c_str(), flags, 0644);
+  if (fd_ < 0) {
+    if (errno == ENOENT) throw Error(ErrorCode::NotFound, "no such file: " + path.string());
+    throw_errno("cannot open", path);
+  }
+}
+
+File::File(File&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::uint64_t File::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw_errno("cannot stat", path_);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+void File::allocate(std::uint64_t bytes) {
+  const int rc = ::posix_fallocate(fd_, 0, static_cast<off_t>(bytes));
+  if (rc != 0) {
+    errno = rc;
+    throw_errno("cannot allocate " + std::to_string(bytes) + " bytes for", path_);
+  }
+}
+
+void File::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
+                              static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read", path_);
+    if (n == 0) {
+      throw Error(ErrorCode::Corrupt, "file is truncated: " + path_.string() + " ends before byte " +
+                                          std::to_string(offset + out.size()));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void File::write_at(std::uint64_t offset, std::span<const std::byte> data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
+                               static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot write", path_);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void File::truncate(std::uint64_t bytes) {
+  if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) throw_errno("cannot truncate", path_);
+}
+
+void File::sync() {
+  if (::fsync(fd_) != 0) throw_errno("cannot fsync", path_);
+}
+
+bool File::try_lock() {
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  throw_errno("cannot lock", path_);
+}
+
+MappedFile::MappedFile(const File& file, std::uint64_t size, bool writable) : size_(size), path_(file.path()) {
+  const int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+  void* p = ::mmap(nullptr, size, prot, MAP_SHARED, file.fd(), 0);
+  if (p == MAP_FAILED) throw_errno("cannot map", path_);
+  data_ = static_cast<std::byte*>(p);
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      path_(std::move(other.path_)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (data_) ::munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(data_, size_);
+}
+
+void MappedFile::sync() {
+  if (data_ && ::msync(data_, size_, MS_SYNC) != 0) throw_errno("cannot msync", path_);
+}
+
+void rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("cannot rename " + from.string() + " onto", to);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    File f(tmp, File::Mode::CreateNew);
+    f.write_at(0, std::as_bytes(std::span(contents.data(), contents.size())));
+    f.sync();
+  }
+  rename_file(tmp, path);
+  // Make the rename itself durable.
+  File dir(path.parent_path().empty() ? "." : path.parent_path(), File::Mode::ReadOnly);
+  ::fsync(dir.fd());
+}
+
+std::string read_whole_file(const std::filesystem::path& path) {
+  File f(path, File::Mode::ReadOnly);
+  std::string s(f.size(), '\0');
+  f.read_at(0, std::as_writable_bytes(std::span(s.data(), s.size())));
+  return s;
+}
+
+}  // namespace rondo::detail

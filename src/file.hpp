@@ -1,0 +1,68 @@
+// The only place that makes file-system system calls: open, fallocate,
+// mmap/msync, flock, pread/pwrite, rename. Failures become rondo::Error(Io)
+// naming the file and the errno text.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+namespace rondo::detail {
+
+// An open file descriptor, closed on destruction.
+class File {
+ public:
+  enum class Mode { ReadOnly, ReadWrite, CreateNew };
+
+  File() = default;
+  File(const std::filesystem::path& path, Mode mode);
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  ~File();
+
+  std::uint64_t size() const;
+  // Reserves real blocks (fallocate) so writes through a mapping never hit ENOSPC.
+  void allocate(std::uint64_t bytes);
+  void read_at(std::uint64_t offset, std::span<std::byte> out) const;   // exact, or Error(Corrupt)
+  void write_at(std::uint64_t offset, std::span<const std::byte> data);
+  void truncate(std::uint64_t bytes);
+  void sync();
+  // Exclusive, non-blocking advisory lock; false when someone else holds it.
+  bool try_lock();
+
+  const std::filesystem::path& path() const { return path_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::filesystem::path path_;
+};
+
+// A shared mapping of a whole file, unmapped on destruction.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  MappedFile(const File& file, std::uint64_t size, bool writable);
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  ~MappedFile();
+
+  std::byte* data() const { return data_; }
+  std::uint64_t size() const { return size_; }
+  void sync();  // msync(MS_SYNC)
+
+ private:
+  std::byte* data_ = nullptr;
+  std::uint64_t size_ = 0;
+  std::filesystem::path path_;
+};
+
+void rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
+// Writes `contents` to `path` atomically: a temporary file, fsync, rename.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+std::string read_whole_file(const std::filesystem::path& path);
+[[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path);
+
+}  // namespace rondo::detail

@@ -1,0 +1,35 @@
+// meta.json: the store's identity and its schemas, as readable JSON.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rondo/schema.hpp"
+
+namespace rondo::detail {
+
+inline constexpr int kMetaVersion = 1;
+
+struct StoreMeta {
+  std::uint32_t store_id = 0;
+  std::vector<SchemaConfig> schemas;
+};
+
+std::string to_json(const StoreMeta& meta);
+// Throws Error(Corrupt) naming the file for anything that is not a valid meta.json.
+StoreMeta parse_meta(const std::string& text, const std::filesystem::path& file);
+
+// Identifies a schema's shape; written into every slab header.
+std::uint64_t schema_hash(const SchemaConfig& schema);
+
+// Empty when the schemas are the same; otherwise the first difference in words.
+std::string describe_difference(std::span<const SchemaConfig> stored, std::span<const SchemaConfig> requested);
+
+// "10s", "5m", "7d", "1h30m", "250ms".
+std::string format_duration(std::chrono::nanoseconds d);
+
+}  // namespace rondo::detail

@@ -1,0 +1,229 @@
+// Reading a store: per-tier queries, automatic tier selection, drain.
+#include <algorithm>
+#include <limits>
+
+#include "store_impl.hpp"
+
+namespace rondo {
+
+namespace detail {
+
+std::optional<FunctionView> FunctionView::of(const Ring& ring, ConsolidationFn fn) {
+  FunctionView v;
+  v.column_ = ring.column_of(fn);
+  if (v.column_ >= 0) return v;
+  if (fn == ConsolidationFn::Average) {
+    v.sum_ = ring.column_of(ConsolidationFn::Sum);
+    v.count_ = ring.column_of(ConsolidationFn::Count);
+    if (v.sum_ >= 0 && v.count_ >= 0) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+
+std::string functions_text(const detail::Ring& ring) {
+  std::string out;
+  for (std::uint32_t f = 0; f < ring.function_count(); ++f) {
+    out += (f ? ", " : "") + std::string(to_string(ring.function(f)));
+  }
+  return out;
+}
+
+detail::FunctionView view_or_throw(const detail::Ring& ring, ConsolidationFn fn, const SchemaConfig& schema,
+                                   std::size_t tier) {
+  auto view = detail::FunctionView::of(ring, fn);
+  if (!view) {
+    throw Error(ErrorCode::NotFound, "tier " + std::to_string(tier) + " of schema '" + schema.name +
+                                         "' does not store " + std::string(to_string(fn)) + " (it stores " +
+                                         functions_text(ring) + ")");
+  }
+  return *view;
+}
+
+// Appends the buckets of one tier overlapping [start, end] to out.
+void scan(const detail::Ring& ring, std::uint32_t column, const detail::FunctionView& view, Timestamp start,
+          Timestamp end, bool include_missing, std::vector<Point>& out) {
+  const std::uint64_t head = ring.head();
+  if (head == detail::kNoBucket || end < start) return;
+  const std::uint64_t first = std::max(start / ring.interval(), detail::oldest_bucket(ring, head));
+  const std::uint64_t last = std::min(end / ring.interval(), head);
+  double cell[detail::kMaxFunctions];
+  for (std::uint64_t b = first; b <= last && b >= first; ++b) {
+    if (ring.read(column, b, cell)) {
+      out.push_back({b * ring.interval(), view(cell)});
+    } else if (include_missing) {
+      out.push_back({b * ring.interval(), kMissing});
+    }
+  }
+}
+
+// Start time of the oldest bucket the ring holds; nullopt if empty.
+std::optional<Timestamp> window_start(const detail::Ring& ring) {
+  const std::uint64_t head = ring.head();
+  if (head == detail::kNoBucket) return std::nullopt;
+  return detail::oldest_bucket(ring, head) * ring.interval();
+}
+
+// Where a coarse tier hands over to the next finer tier, whose oldest bucket
+// starts at finer_window: the first coarse bucket boundary at or after it, or
+// the end of the coarse tier's newest bucket if consolidation lags behind.
+Timestamp hand_over(const detail::Ring& coarse, Timestamp finer_window) {
+  const std::uint64_t step = coarse.interval();
+  const Timestamp covered_end = (coarse.head() + 1) * step;
+  const Timestamp boundary = (finer_window + step - 1) / step * step;
+  return boundary <= covered_end ? boundary : std::max(covered_end, finer_window);
+}
+
+}  // namespace
+
+void Store::Impl::check(SeriesHandle handle, std::uint32_t store_id) const {
+  if (handle.schema() >= slabs.size() || handle.column() >= slabs[handle.schema()][0].ring().max_series() ||
+      !(handle == SeriesHandle(store_id, handle.schema(), handle.column()))) {
+    throw Error(ErrorCode::NotFound, "series handle does not belong to store " + dir.string());
+  }
+}
+
+std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
+                                QueryOptions options) const {
+  impl_->check(handle, id_);
+  const auto& config = impl_->meta.schemas[handle.schema()];
+  if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  return query(handle, tier, start, end, impl_->ring(handle.schema(), tier).function(0), options);
+}
+
+std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
+                                ConsolidationFn fn, QueryOptions options) const {
+  impl_->check(handle, id_);
+  const auto& config = impl_->meta.schemas[handle.schema()];
+  if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  const detail::Ring& ring = impl_->ring(handle.schema(), tier);
+  std::vector<Point> out;
+  scan(ring, handle.column(), view_or_throw(ring, fn, config, tier), start, end, options.include_missing, out);
+  return out;
+}
+
+// The rule (docs/queries.md): take the finest tier whose window reaches back
+// to `start` (or the coarsest tier, if none does). Every finer tier then
+// serves the part of the range it holds: the hand-over from a coarse tier to
+// the next finer one happens at the first coarse bucket boundary at or after
+// the finer tier's oldest bucket, so the coarse buckets end exactly where the
+// fine ones begin.
+QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,
+                              QueryOptions options) const {
+  impl_->check(handle, id_);
+  const auto& config = impl_->meta.schemas[handle.schema()];
+  struct Candidate {
+    std::size_t tier;
+    const detail::Ring* ring;
+    detail::FunctionView view;
+    Timestamp window;  // oldest bucket start
+  };
+  std::vector<Candidate> tiers;  // finest first
+  for (std::size_t k = 0; k < config.tiers.size(); ++k) {
+    const detail::Ring& ring = impl_->ring(handle.schema(), k);
+    auto view = detail::FunctionView::of(ring, fn);
+    auto window = window_start(ring);
+    if (view && window) tiers.push_back({k, &ring, *view, *window});
+  }
+  QueryResult result;
+  if (tiers.empty() || end < start) {
+    bool any = false;
+    for (std::size_t k = 0; k < config.tiers.size(); ++k) any |= detail::FunctionView::of(impl_->ring(handle.schema(), k), fn).has_value();
+    if (!any) throw Error(ErrorCode::NotFound, "no tier of schema '" + config.name + "' stores " + std::string(to_string(fn)));
+    return result;
+  }
+  std::size_t coarsest = tiers.size() - 1;
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].window <= start) {
+      coarsest = i;
+      break;
+    }
+  }
+  Timestamp from = start;
+  for (std::size_t i = coarsest + 1; i-- > 0;) {
+    const Candidate& c = tiers[i];
+    Timestamp until = end;
+    if (i > 0) {
+      const Timestamp handover = hand_over(*c.ring, tiers[i - 1].window);
+      if (handover <= from) continue;  // the finer tier holds all of it
+      until = std::min(end, handover - 1);
+    }
+    scan(*c.ring, handle.column(), c.view, from, until, options.include_missing, result.points);
+    result.plan.push_back({c.tier, from, until});
+    if (until >= end) break;
+    from = until + 1;
+  }
+  return result;
+}
+
+std::optional<Point> Store::latest(SeriesHandle handle, std::size_t tier, ConsolidationFn fn) const {
+  impl_->check(handle, id_);
+  const auto& config = impl_->meta.schemas[handle.schema()];
+  if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  const detail::Ring& ring = impl_->ring(handle.schema(), tier);
+  const auto view = view_or_throw(ring, fn, config, tier);
+  const std::uint64_t head = ring.series_head(handle.column());
+  if (head == detail::kNoBucket) return std::nullopt;
+  double cell[detail::kMaxFunctions];
+  for (std::uint64_t b = head, n = 0; n < ring.slots(); --b, ++n) {
+    if (ring.read(handle.column(), b, cell)) return Point{b * ring.interval(), view(cell)};
+    if (b == 0) break;
+  }
+  return std::nullopt;
+}
+
+std::size_t DrainResult::point_count() const {
+  std::size_t n = 0;
+  for (const auto& s : series) n += s.points.size();
+  return n;
+}
+
+DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max_buckets) const {
+  impl_->refresh_series(id_);
+  std::shared_lock lock(impl_->series_mu);
+  DrainResult result;
+  double cell[detail::kMaxFunctions];
+  for (std::size_t s = 0; s < impl_->slabs.size(); ++s) {
+    if (tier >= impl_->slabs[s].size() || max_buckets == 0) continue;
+    const detail::Ring& ring = impl_->ring(s, tier);
+    const std::uint64_t head = ring.head();
+    if (head == detail::kNoBucket) continue;
+    // Tier 0's newest bucket is still filling; coarser tiers' buckets are final.
+    if (tier == 0 && head == 0) continue;
+    const std::uint64_t newest = tier == 0 ? head - 1 : head;
+    const std::uint64_t oldest = detail::oldest_bucket(ring, head);
+    std::uint64_t from = oldest;
+    if (cursor.next(s) != 0) {
+      from = cursor.next(s) / ring.interval();
+      if (from < oldest) {
+        result.missed_buckets += oldest - from;
+        from = oldest;
+      }
+    }
+    if (from > newest) continue;
+    const std::uint64_t to = newest - from >= max_buckets ? from + (max_buckets - 1) : newest;
+    for (const SeriesInfo& info : impl_->series) {
+      if (info.schema != s) continue;
+      std::vector<DrainedSeries> per_fn(ring.function_count());
+      for (std::uint32_t f = 0; f < ring.function_count(); ++f) per_fn[f] = {info.handle, ring.function(f), {}};
+      for (std::uint64_t b = from; b <= to; ++b) {
+        if (!ring.read(info.handle.column(), b, cell)) continue;
+        for (std::uint32_t f = 0; f < ring.function_count(); ++f) {
+          per_fn[f].points.push_back({b * ring.interval(), cell[f]});
+        }
+      }
+      for (auto& d : per_fn) {
+        if (!d.points.empty()) result.series.push_back(std::move(d));
+      }
+    }
+    cursor.set_next(s, (to + 1) * ring.interval());
+  }
+  return result;
+}
+
+}  // namespace rondo

@@ -1,0 +1,62 @@
+#include "rondo/schema.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "rondo/detail/slab_format.hpp"
+#include "rondo/error.hpp"
+
+namespace rondo {
+
+namespace {
+
+[[noreturn]] void invalid(const SchemaConfig& s, const std::string& what) {
+  throw Error(ErrorCode::InvalidArgument, "schema '" + s.name + "': " + what);
+}
+
+std::string tier_name(std::size_t k) { return "tier " + std::to_string(k); }
+
+}  // namespace
+
+void validate(const SchemaConfig& s) {
+  if (s.name.empty()) invalid(s, "needs a name");
+  if (s.max_series == 0) invalid(s, "max_series must be at least 1");
+  if (s.tiers.empty()) invalid(s, "needs at least one tier");
+  for (std::size_t k = 0; k < s.tiers.size(); ++k) {
+    const TierConfig& t = s.tiers[k];
+    if (t.interval.count() <= 0) invalid(s, tier_name(k) + ": interval must be positive");
+    if (t.duration.count() < t.interval.count()) invalid(s, tier_name(k) + ": duration is shorter than interval");
+    if (t.duration.count() % t.interval.count() != 0) {
+      invalid(s, tier_name(k) + ": duration must be a whole number of intervals");
+    }
+    if (!(t.xff >= 0.0 && t.xff <= 1.0)) invalid(s, tier_name(k) + ": xff must be within [0, 1]");
+    auto fns = t.consolidation;
+    std::sort(fns.begin(), fns.end());
+    if (std::adjacent_find(fns.begin(), fns.end()) != fns.end()) {
+      invalid(s, tier_name(k) + ": a consolidation function is listed twice");
+    }
+    for (ConsolidationFn fn : fns) {
+      if (static_cast<int>(fn) >= kConsolidationFnCount) invalid(s, tier_name(k) + ": unknown function");
+    }
+    if (k == 0 && std::count(fns.begin(), fns.end(), ConsolidationFn::Average) &&
+        !std::count(fns.begin(), fns.end(), ConsolidationFn::Count)) {
+      invalid(s, "tier 0 keeps Average as a running mean, which needs Count in the same list");
+    }
+    if (k > 0) {
+      const TierConfig& prev = s.tiers[k - 1];
+      if (t.interval.count() % prev.interval.count() != 0 || t.interval <= prev.interval) {
+        invalid(s, tier_name(k) + ": interval must be a whole multiple (>1) of tier " +
+                       std::to_string(k - 1) + "'s");
+      }
+    }
+  }
+}
+
+std::vector<ConsolidationFn> stored_functions(const SchemaConfig& s, std::size_t tier) {
+  for (std::size_t k = tier + 1; k-- > 0;) {
+    if (!s.tiers[k].consolidation.empty()) return s.tiers[k].consolidation;
+  }
+  return {ConsolidationFn::Last};
+}
+
+}  // namespace rondo

@@ -1,0 +1,49 @@
+// SlabFile: creates, validates and maps one tier's slab file.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "file.hpp"
+#include "rondo/detail/ring.hpp"
+#include "rondo/detail/slab_format.hpp"
+#include "rondo/types.hpp"
+
+namespace rondo::detail {
+
+// Everything the header says about a tier; what the store expects a slab to be.
+struct SlabIdentity {
+  std::uint64_t store_id;
+  std::uint64_t schema_hash;
+  std::uint32_t schema_index;
+  std::uint32_t tier_index;
+  std::uint64_t interval_ns;
+  std::uint64_t slot_count;
+  std::uint32_t max_series;
+  std::vector<ConsolidationFn> functions;
+};
+
+SlabHeader make_slab_header(const SlabIdentity& id);
+
+class SlabFile {
+ public:
+  // Writes a new, fully allocated slab (temporary name, then rename).
+  static void create(const std::filesystem::path& path, const SlabIdentity& id);
+  // Maps and checks an existing slab against what the store expects; throws
+  // Error(Corrupt) naming the file and the first check that failed. A
+  // writable open also repairs a write cut short by a crash.
+  static SlabFile open(const std::filesystem::path& path, const SlabIdentity& id, bool writable);
+
+  Ring& ring() { return ring_; }
+  const Ring& ring() const { return ring_; }
+  const std::filesystem::path& path() const { return file_.path(); }
+  std::uint64_t size() const { return map_.size(); }
+  void sync() { map_.sync(); }
+
+ private:
+  File file_;
+  MappedFile map_;
+  Ring ring_;
+};
+
+}  // namespace rondo::detail

@@ -1,0 +1,320 @@
+// Opening, creating and describing a store; registering series; consolidate and flush.
+#include <algorithm>
+#include <random>
+
+#include "store_impl.hpp"
+
+namespace rondo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMetaFile = "meta.json";
+constexpr const char* kIndexFile = "series_index.bin";
+
+fs::path schema_dir(const fs::path& dir, std::size_t schema) { return dir / ("schema_" + std::to_string(schema)); }
+fs::path slab_path(const fs::path& dir, std::size_t schema, std::size_t tier) {
+  return schema_dir(dir, schema) / ("tier_" + std::to_string(tier) + ".slab");
+}
+
+detail::SlabIdentity identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
+  const SchemaConfig& s = meta.schemas[schema];
+  const TierConfig& t = s.tiers[tier];
+  return {meta.store_id,
+          detail::schema_hash(s),
+          static_cast<std::uint32_t>(schema),
+          static_cast<std::uint32_t>(tier),
+          static_cast<std::uint64_t>(t.interval.count()),
+          static_cast<std::uint64_t>(t.duration.count() / t.interval.count()),
+          s.max_series,
+          stored_functions(s, tier)};
+}
+
+std::vector<std::uint32_t> max_series_of(const detail::StoreMeta& meta) {
+  std::vector<std::uint32_t> out;
+  for (const SchemaConfig& s : meta.schemas) out.push_back(s.max_series);
+  return out;
+}
+
+void validate_all(std::span<const SchemaConfig> schemas) {
+  if (schemas.empty()) throw Error(ErrorCode::InvalidArgument, "a store needs at least one schema");
+  for (std::size_t i = 0; i < schemas.size(); ++i) {
+    validate(schemas[i]);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (schemas[j].name == schemas[i].name) {
+        throw Error(ErrorCode::InvalidArgument, "two schemas are named '" + schemas[i].name + "'");
+      }
+    }
+  }
+}
+
+// A directory without meta.json may hold what an interrupted create left:
+// that we may overwrite. Anything else belongs to someone else.
+void check_creatable(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name.starts_with("schema_") || name.starts_with("series_index.bin") || name.starts_with("meta.json");
+    if (!ours) {
+      throw Error(ErrorCode::NotAStore, dir.string() + " is not empty and is not a rondo store (found " + name + ")");
+    }
+  }
+}
+
+void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
+  for (std::size_t s = 0; s < meta.schemas.size(); ++s) {
+    fs::create_directories(schema_dir(dir, s));
+    for (std::size_t t = 0; t < meta.schemas[s].tiers.size(); ++t) {
+      detail::SlabFile::create(slab_path(dir, s, t), identity(meta, s, t));
+    }
+  }
+  detail::SeriesIndex::create(dir / kIndexFile, meta.store_id);
+  // meta.json last: its presence means the store is complete.
+  detail::write_file_atomically(dir / kMetaFile, detail::to_json(meta));
+}
+
+std::uint32_t new_store_id() {
+  std::random_device rd;
+  std::uint32_t id = 0;
+  while (id == 0) id = rd();
+  return id;
+}
+
+std::vector<Label> sorted_labels(std::span<const Label> labels, std::string_view name) {
+  std::vector<Label> out(labels.begin(), labels.end());
+  std::sort(out.begin(), out.end());
+  for (std::size_t i = 1; i < out.size(); ++i) {
+    if (out[i].name == out[i - 1].name) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "series '" + std::string(name) + "' has label '" + out[i].name + "' twice");
+    }
+  }
+  for (const Label& l : out) {
+    if (l.name.empty() || l.name == "__name__") {
+      throw Error(ErrorCode::InvalidArgument, "series '" + std::string(name) + "' has an invalid label name");
+    }
+  }
+  return out;
+}
+
+std::string display_name(std::string_view name, std::span<const Label> labels) {
+  std::string out(name);
+  out += "{";
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    out += (i ? "," : "") + labels[i].name + "=\"" + labels[i].value + "\"";
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::move(impl)) {
+  if (impl_->writable) {
+    for (auto& tiers : impl_->slabs) hot_.push_back(tiers[0].ring());
+  }
+  for (const auto& e : impl_->index.entries()) {
+    impl_->series.push_back({SeriesHandle(id_, e.schema, e.column), e.name, e.labels, e.schema});
+  }
+}
+
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
+  auto impl = std::make_unique<Store::Impl>();
+  impl->dir = dir;
+  impl->writable = writable;
+  impl->meta = detail::parse_meta(detail::read_whole_file(dir / kMetaFile), dir / kMetaFile);
+  for (std::size_t s = 0; s < impl->meta.schemas.size(); ++s) {
+    auto& tiers = impl->slabs.emplace_back();
+    for (std::size_t t = 0; t < impl->meta.schemas[s].tiers.size(); ++t) {
+      const fs::path path = slab_path(dir, s, t);
+      if (!fs::exists(path)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + path.string());
+      tiers.push_back(detail::SlabFile::open(path, identity(impl->meta, s, t), writable));
+    }
+  }
+  const fs::path index = dir / kIndexFile;
+  if (!fs::exists(index)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + index.string());
+  impl->index = detail::SeriesIndex::open(index, impl->meta.store_id, max_series_of(impl->meta), writable);
+  return impl;
+}
+
+Store Store::open(const fs::path& dir, std::span<const SchemaConfig> schemas) {
+  validate_all(schemas);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::Io, "cannot create store directory " + dir.string() + ": " + ec.message());
+  if (!fs::is_directory(dir)) throw Error(ErrorCode::NotAStore, dir.string() + " is not a directory");
+
+  detail::File lock(dir, detail::File::Mode::ReadOnly);
+  if (!lock.try_lock()) throw Error(ErrorCode::Busy, "store " + dir.string() + " is open for writing by another process");
+
+  if (fs::exists(dir / kMetaFile)) {
+    const auto stored = detail::parse_meta(detail::read_whole_file(dir / kMetaFile), dir / kMetaFile);
+    const std::string diff = detail::describe_difference(stored.schemas, schemas);
+    if (!diff.empty()) throw Error(ErrorCode::SchemaMismatch, "store " + dir.string() + ": " + diff);
+  } else {
+    check_creatable(dir);
+    create_files(dir, {new_store_id(), {schemas.begin(), schemas.end()}});
+  }
+  auto impl = load(dir, true);
+  impl->lock = std::move(lock);
+  return Store(std::move(impl));
+}
+
+Store Store::open_read_only(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw Error(ErrorCode::NotFound, "no store at " + dir.string());
+  if (!fs::exists(dir / kMetaFile)) {
+    throw Error(ErrorCode::NotAStore, dir.string() + " is not a rondo store (no meta.json)");
+  }
+  return Store(load(dir, false));
+}
+
+void Store::Impl::refresh_series(std::uint32_t store_id) const {
+  if (writable) return;
+  std::unique_lock guard(series_mu);
+  auto& self = const_cast<Impl&>(*this);  // a read-only store's cache of the writer's index
+  if (!self.index.refresh()) return;
+  for (std::size_t i = series.size(); i < index.entries().size(); ++i) {
+    const auto& e = index.entries()[i];
+    self.series.push_back({SeriesHandle(store_id, e.schema, e.column), e.name, e.labels, e.schema});
+  }
+}
+
+SeriesHandle Store::register_series(std::string_view name, std::span<const Label> labels) {
+  if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
+  if (name.empty()) throw Error(ErrorCode::InvalidArgument, "a series needs a name");
+  std::vector<Label> sorted = sorted_labels(labels, name);
+  if (auto found = find_series(name, sorted)) return *found;
+
+  const auto& schemas = impl_->meta.schemas;
+  auto match = std::find_if(schemas.begin(), schemas.end(),
+                            [&](const SchemaConfig& s) { return s.matcher.matches(name, sorted); });
+  if (match == schemas.end()) {
+    throw Error(ErrorCode::NoMatchingSchema, "no schema accepts series " + display_name(name, sorted));
+  }
+  const auto schema = static_cast<std::uint32_t>(match - schemas.begin());
+  const std::uint32_t column = impl_->index.count(schema);
+  if (column >= match->max_series) {
+    throw Error(ErrorCode::SchemaFull, "schema '" + match->name + "' is full (" + std::to_string(match->max_series) +
+                                           " series); cannot add " + display_name(name, sorted));
+  }
+  std::unique_lock lock(impl_->series_mu);
+  impl_->index.append({schema, column, std::string(name), sorted});
+  const SeriesHandle handle(id_, schema, column);
+  impl_->series.push_back({handle, std::string(name), std::move(sorted), schema});
+  return handle;
+}
+
+std::optional<SeriesHandle> Store::find_series(std::string_view name, std::span<const Label> labels) const {
+  impl_->refresh_series(id_);
+  const std::vector<Label> sorted = sorted_labels(labels, name);
+  std::shared_lock lock(impl_->series_mu);
+  auto i = impl_->index.find(detail::series_key(name, sorted));
+  if (!i) return std::nullopt;
+  return impl_->series[*i].handle;
+}
+
+std::vector<SeriesInfo> Store::series() const {
+  impl_->refresh_series(id_);
+  std::shared_lock lock(impl_->series_mu);
+  return impl_->series;
+}
+
+std::vector<SeriesInfo> Store::select(const LabelMatcher& matcher) const {
+  impl_->refresh_series(id_);
+  std::shared_lock lock(impl_->series_mu);
+  std::vector<SeriesInfo> out;
+  for (const SeriesInfo& s : impl_->series) {
+    if (matcher.matches(s.name, s.labels)) out.push_back(s);
+  }
+  return out;
+}
+
+const SeriesInfo& Store::describe(SeriesHandle handle) const {
+  impl_->refresh_series(id_);
+  std::shared_lock lock(impl_->series_mu);
+  for (const SeriesInfo& s : impl_->series) {
+    if (s.handle == handle) return s;
+  }
+  throw Error(ErrorCode::NotFound, "no such series in store " + impl_->dir.string());
+}
+
+std::size_t Store::consolidate() {
+  if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
+  std::lock_guard guard(impl_->consolidate_mu);
+  std::size_t produced = 0;
+  for (std::size_t s = 0; s < impl_->slabs.size(); ++s) {
+    std::uint32_t count;
+    {
+      std::shared_lock lock(impl_->series_mu);
+      count = impl_->index.count(static_cast<std::uint32_t>(s));
+    }
+    produced += detail::consolidate_schema(impl_->slabs[s], impl_->meta.schemas[s], count);
+  }
+  return produced;
+}
+
+void Store::flush() {
+  if (!impl_->writable) return;
+  for (auto& tiers : impl_->slabs) {
+    for (auto& slab : tiers) slab.sync();
+  }
+  std::shared_lock lock(impl_->series_mu);
+  impl_->index.sync();
+}
+
+StoreInfo Store::info() const {
+  impl_->refresh_series(id_);
+  StoreInfo info;
+  info.path = impl_->dir;
+  info.store_id = id_;
+  auto opt_time = [](std::uint64_t bucket, std::uint64_t interval) -> std::optional<Timestamp> {
+    if (bucket == detail::kNoBucket) return std::nullopt;
+    return bucket * interval;
+  };
+  for (std::size_t s = 0; s < impl_->slabs.size(); ++s) {
+    const SchemaConfig& config = impl_->meta.schemas[s];
+    SchemaInfo si{config.name, config.matcher.to_string(), 0, config.max_series, {}};
+    {
+      std::shared_lock lock(impl_->series_mu);
+      si.series_count = impl_->index.count(static_cast<std::uint32_t>(s));
+    }
+    for (std::size_t t = 0; t < impl_->slabs[s].size(); ++t) {
+      const detail::SlabFile& slab = impl_->slabs[s][t];
+      const detail::Ring& ring = slab.ring();
+      const detail::SlabState& st = ring.state();
+      const std::uint64_t head = ring.head();
+      TierInfo ti;
+      ti.interval = config.tiers[t].interval;
+      ti.duration = config.tiers[t].duration;
+      ti.slots = ring.slots();
+      for (std::uint32_t f = 0; f < ring.function_count(); ++f) ti.functions.push_back(ring.function(f));
+      ti.xff = config.tiers[t].xff;
+      ti.newest = opt_time(head, ring.interval());
+      ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(detail::oldest_bucket(ring, head), ring.interval());
+      if (t > 0) ti.consolidated_until = opt_time(st.next_bucket, ring.interval());
+      ti.lost_buckets = st.lost_buckets;
+      ti.late_records = st.late_records;
+      ti.file = slab.path();
+      ti.file_bytes = slab.size();
+      si.tiers.push_back(std::move(ti));
+    }
+    info.schemas.push_back(std::move(si));
+  }
+  info.total_bytes = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(impl_->dir)) {
+    if (!entry.is_regular_file()) continue;
+    info.files.emplace_back(entry.path(), entry.file_size());
+    info.total_bytes += entry.file_size();
+  }
+  std::sort(info.files.begin(), info.files.end());
+  return info;
+}
+
+const std::vector<SchemaConfig>& Store::schemas() const { return impl_->meta.schemas; }
+const fs::path& Store::path() const { return impl_->dir; }
+bool Store::read_only() const noexcept { return !impl_->writable; }
+
+}  // namespace rondo

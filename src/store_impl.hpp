@@ -1,0 +1,61 @@
+// What a Store holds besides its hot-path rings. Shared by store.cpp,
+// query.cpp and consolidator.cpp.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <vector>
+
+#include "file.hpp"
+#include "meta.hpp"
+#include "rondo/store.hpp"
+#include "series_index.hpp"
+#include "slab_file.hpp"
+
+namespace rondo {
+
+struct Store::Impl {
+  std::filesystem::path dir;
+  bool writable = false;
+  detail::StoreMeta meta;
+  std::optional<detail::File> lock;           // held for the writer's lifetime
+  std::vector<std::vector<detail::SlabFile>> slabs;  // [schema][tier]
+  detail::SeriesIndex index;
+  std::vector<SeriesInfo> series;             // same order as index entries
+  mutable std::shared_mutex series_mu;        // register_series vs. readers
+  std::mutex consolidate_mu;                  // one consolidation pass at a time
+
+  const detail::Ring& ring(std::size_t schema, std::size_t tier) const { return slabs[schema][tier].ring(); }
+  detail::Ring& ring(std::size_t schema, std::size_t tier) { return slabs[schema][tier].ring(); }
+  // Validates a handle for reading; throws NotFound.
+  void check(SeriesHandle handle, std::uint32_t store_id) const;
+  // Read-only stores pick up series registered by the writer since.
+  void refresh_series(std::uint32_t store_id) const;
+};
+
+namespace detail {
+
+// Reads one consolidation function out of a cell of a given tier; Average
+// can be derived from Sum and Count when the tier does not store it.
+class FunctionView {
+ public:
+  // nullopt when the tier neither stores nor can derive fn.
+  static std::optional<FunctionView> of(const Ring& ring, ConsolidationFn fn);
+  double operator()(const double* cell) const {
+    return column_ >= 0 ? cell[column_] : cell[sum_] / cell[count_];
+  }
+
+ private:
+  int column_ = -1, sum_ = -1, count_ = -1;
+};
+
+// The oldest bucket a ring still holds, given its head.
+inline std::uint64_t oldest_bucket(const Ring& ring, std::uint64_t head) {
+  return head >= ring.slots() - 1 ? head - (ring.slots() - 1) : 0;
+}
+
+std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
+
+}  // namespace detail
+}  // namespace rondo
