@@ -12,6 +12,13 @@ std::optional<FunctionView> FunctionView::of(const Ring& ring, ConsolidationFn f
   FunctionView v;
   v.column_ = ring.column_of(fn);
   if (v.column_ >= 0) return v;
+  // A tier that keeps only the last value per bucket (a sampled gauge) has
+  // one value per bucket: it is also the bucket's average, min and max.
+  const bool only_last = ring.function_count() == 1 && ring.function(0) == ConsolidationFn::Last;
+  if (only_last && fn != ConsolidationFn::Sum && fn != ConsolidationFn::Count) {
+    v.column_ = 0;
+    return v;
+  }
   if (fn == ConsolidationFn::Average) {
     v.sum_ = ring.column_of(ConsolidationFn::Sum);
     v.count_ = ring.column_of(ConsolidationFn::Count);
@@ -196,7 +203,8 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     // Tier 0's newest bucket is still filling; coarser tiers' buckets are final.
     if (tier == 0 && head == 0) continue;
     const std::uint64_t newest = tier == 0 ? head - 1 : head;
-    const std::uint64_t oldest = detail::oldest_bucket(ring, head);
+    // Nothing was ever written before first_bucket: don't spend the budget there.
+    const std::uint64_t oldest = std::max(detail::oldest_bucket(ring, head), ring.state().first_bucket);
     std::uint64_t from = oldest;
     if (cursor.next(s) != 0) {
       from = cursor.next(s) / ring.interval();

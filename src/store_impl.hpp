@@ -36,8 +36,9 @@ struct Store::Impl {
 
 namespace detail {
 
-// Reads one consolidation function out of a cell of a given tier; Average
-// can be derived from Sum and Count when the tier does not store it.
+// Reads one consolidation function out of a cell of a given tier. Average
+// can be derived from Sum and Count, and a tier keeping only Last answers
+// Average, Min and Max with it.
 class FunctionView {
  public:
   // nullopt when the tier neither stores nor can derive fn.

@@ -1,0 +1,237 @@
+#include "export_position.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "rondo/error.hpp"
+
+namespace rondo::prometheus::detail {
+namespace {
+
+constexpr std::string_view kMagic = "rondo-export-position 1";
+
+[[noreturn]] void throw_io(const std::string& what, const std::filesystem::path& file) {
+  throw Error(ErrorCode::Io, what + " " + file.string() + ": " + std::strerror(errno));
+}
+
+[[noreturn]] void throw_corrupt(const std::filesystem::path& file, const std::string& why) {
+  throw Error(ErrorCode::Corrupt, "export position file " + file.string() + " " + why +
+                                      " (left untouched; remove it to export from the oldest bucket)");
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      lines.push_back(text);
+      break;
+    }
+    lines.push_back(text.substr(0, nl));
+    text.remove_prefix(nl + 1);
+  }
+  return lines;
+}
+
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+std::string_view after(std::string_view line, std::string_view keyword) {
+  return line.substr(keyword.size() + 1);
+}
+
+bool has_keyword(std::string_view line, std::string_view keyword) {
+  return line.size() > keyword.size() && line.starts_with(keyword) && line[keyword.size()] == ' ';
+}
+
+void write_all(int fd, std::string_view bytes, const std::filesystem::path& file) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("write", file);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_io("open directory", dir);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw_io("fsync directory", dir);
+}
+
+}  // namespace
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xF]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
+std::uint64_t fnv1a64(std::string_view bytes) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::optional<ExportPosition> load_position(const std::filesystem::path& file, std::size_t tier) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    if (!std::filesystem::exists(file)) return std::nullopt;
+    throw_io("open", file);
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+
+  const std::size_t checksum_at = text.rfind("checksum ");
+  if (!text.starts_with(kMagic) || checksum_at == std::string::npos) {
+    throw_corrupt(file, "is not an export position file");
+  }
+  std::uint64_t stored = 0;
+  std::string_view checksum_text(text);
+  checksum_text = checksum_text.substr(checksum_at + 9);
+  if (checksum_text.ends_with('\n')) checksum_text.remove_suffix(1);
+  auto [end, ec] = std::from_chars(checksum_text.data(), checksum_text.data() + checksum_text.size(),
+                                   stored, 16);
+  if (ec != std::errc() || end != checksum_text.data() + checksum_text.size() ||
+      stored != fnv1a64(std::string_view(text).substr(0, checksum_at))) {
+    throw_corrupt(file, "fails its checksum");
+  }
+
+  ExportPosition position;
+  bool have_cursor = false;
+  for (std::string_view line : split_lines(std::string_view(text).substr(0, checksum_at))) {
+    if (line == kMagic || has_keyword(line, "url")) continue;
+    if (has_keyword(line, "tier")) {
+      std::size_t file_tier = 0;
+      if (!parse_number(after(line, "tier"), file_tier)) throw_corrupt(file, "has a bad tier line");
+      if (file_tier != tier) {
+        throw Error(ErrorCode::Corrupt, "export position file " + file.string() + " is for tier " +
+                                            std::to_string(file_tier) + ", not tier " + std::to_string(tier));
+      }
+    } else if (has_keyword(line, "cursor")) {
+      const auto bytes = from_hex(after(line, "cursor"));
+      if (!bytes) throw_corrupt(file, "has a bad cursor line");
+      try {
+        position.cursor = ExportCursor::deserialize(*bytes);
+      } catch (const Error& e) {
+        throw_corrupt(file, std::string("holds a bad cursor: ") + e.what());
+      }
+      have_cursor = true;
+    } else if (has_keyword(line, "partial")) {
+      std::istringstream fields{std::string(after(line, "partial"))};
+      PartialBucket partial;
+      std::string key_hex;
+      if (!(fields >> partial.schema >> partial.time >> key_hex)) throw_corrupt(file, "has a bad partial line");
+      const auto key = from_hex(key_hex);
+      if (!key) throw_corrupt(file, "has a bad partial key");
+      partial.last_key = *key;
+      position.partial = std::move(partial);
+    } else if (!line.empty()) {
+      throw_corrupt(file, "has an unknown line");
+    }
+  }
+  if (!have_cursor) throw_corrupt(file, "has no cursor line");
+  return position;
+}
+
+void save_position(const std::filesystem::path& file, const ExportPosition& position,
+                   std::size_t tier, std::string_view url) {
+  std::string text(kMagic);
+  text += "\ntier " + std::to_string(tier) + "\n";
+  std::string safe_url(url);
+  for (char& c : safe_url) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  text += "url " + safe_url + "\n";
+  text += "cursor " + to_hex(position.cursor.serialize()) + "\n";
+  if (position.partial) {
+    text += "partial " + std::to_string(position.partial->schema) + " " +
+            std::to_string(position.partial->time) + " " + to_hex(position.partial->last_key) + "\n";
+  }
+  char checksum[17] = {};
+  auto [end, ec] = std::to_chars(checksum, checksum + 16, fnv1a64(text), 16);
+  (void)ec;
+  text += "checksum " + std::string(checksum, end) + "\n";
+
+  std::filesystem::path temp = file;
+  temp += ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_io("create", temp);
+  try {
+    write_all(fd, text, temp);
+    if (::fsync(fd) != 0) throw_io("fsync", temp);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) throw_io("close", temp);
+  if (::rename(temp.c_str(), file.c_str()) != 0) throw_io("rename to " + file.string() + " from", temp);
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
+  fsync_directory(dir);
+}
+
+PositionLock::PositionLock(const std::filesystem::path& position_file) {
+  std::filesystem::path lock_file = position_file;
+  lock_file += ".lock";
+  fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io("open lock file", lock_file);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK) {
+      throw Error(ErrorCode::Busy, "another exporter is using " + position_file.string());
+    }
+    errno = err;
+    throw_io("flock", lock_file);
+  }
+}
+
+PositionLock::~PositionLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace rondo::prometheus::detail

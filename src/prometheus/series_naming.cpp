@@ -1,0 +1,192 @@
+#include "series_naming.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "rondo/error.hpp"
+
+namespace rondo::prometheus::detail {
+namespace {
+
+bool only_last(const std::vector<ConsolidationFn>& stored) {
+  return stored.size() == 1 && stored.front() == ConsolidationFn::Last;
+}
+
+// Length-prefixed values keep the key unambiguous even for values that
+// contain the separators themselves.
+std::string identity_key(const std::string& metric, const std::vector<Label>& labels) {
+  std::string key = metric;
+  for (const Label& label : labels) {
+    key.push_back('\0');
+    key += label.name;
+    key.push_back('\0');
+    key += std::to_string(label.value.size());
+    key.push_back(':');
+    key += label.value;
+  }
+  return key;
+}
+
+// Why a rondo series cannot be exported, or nullopt with `labels` filled in.
+std::optional<std::string> convert_labels(std::span<const Label> source,
+                                          std::span<const Label> extra,
+                                          std::vector<Label>& labels) {
+  labels.clear();
+  for (const Label& label : source) {
+    if (label.value.empty()) continue;  // Prometheus: an empty value is an absent label
+    if (label.name.starts_with("__")) return "label name '" + label.name + "' is reserved (starts with __)";
+    std::string name = sanitize_label_name(label.name);
+    if (name.empty()) return std::string("empty label name");
+    if (!is_valid_utf8(label.value)) return "value of label '" + label.name + "' is not UTF-8";
+    labels.push_back(Label{std::move(name), label.value});
+  }
+  for (const Label& label : extra) {
+    const bool present = std::any_of(labels.begin(), labels.end(),
+                                     [&](const Label& l) { return l.name == label.name; });
+    if (!present) labels.push_back(label);
+  }
+  std::sort(labels.begin(), labels.end());
+  for (std::size_t i = 1; i < labels.size(); ++i) {
+    if (labels[i].name == labels[i - 1].name) {
+      return "two labels become '" + labels[i].name + "' once made valid";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void validate(const SeriesSelection& selection) {
+  for (const Label& label : selection.extra_labels) {
+    if (!is_valid_label_name(label.name) || label.name.starts_with("__")) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "extra label name '" + label.name + "' is not a valid Prometheus label name");
+    }
+    if (label.value.empty() || !is_valid_utf8(label.value)) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "extra label '" + label.name + "' needs a non-empty UTF-8 value");
+    }
+  }
+  if (selection.naming.aggregate == AggregateNaming::Label &&
+      (!is_valid_label_name(selection.naming.aggregate_label) ||
+       selection.naming.aggregate_label.starts_with("__"))) {
+    throw Error(ErrorCode::InvalidArgument, "aggregate label '" + selection.naming.aggregate_label +
+                                                "' is not a valid Prometheus label name");
+  }
+}
+
+std::vector<ConsolidationFn> exported_functions(const SchemaConfig& schema,
+                                                const SeriesSelection& selection) {
+  if (selection.tier >= schema.tiers.size()) return {};
+  std::vector<ConsolidationFn> stored = stored_functions(schema, selection.tier);
+  if (selection.functions.empty()) return stored;
+  auto stores = [&](ConsolidationFn fn) { return std::find(stored.begin(), stored.end(), fn) != stored.end(); };
+  std::vector<ConsolidationFn> chosen;
+  for (ConsolidationFn fn : selection.functions) {
+    // Average is also available where Sum and Count are stored (their ratio).
+    const bool have = stores(fn) || (fn == ConsolidationFn::Average && stores(ConsolidationFn::Sum) &&
+                                     stores(ConsolidationFn::Count));
+    const bool dup = std::find(chosen.begin(), chosen.end(), fn) != chosen.end();
+    if (have && !dup) chosen.push_back(fn);
+  }
+  return chosen;
+}
+
+NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const SchemaConfig> schemas,
+                        const SeriesSelection& selection) {
+  std::vector<const SeriesInfo*> ordered;
+  ordered.reserve(series.size());
+  for (const SeriesInfo& info : series) ordered.push_back(&info);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const SeriesInfo* a, const SeriesInfo* b) {
+    return std::pair(a->schema, a->handle.column()) < std::pair(b->schema, b->handle.column());
+  });
+
+  // Functions and the bare-name decision depend only on the schema.
+  std::vector<std::vector<ConsolidationFn>> functions(schemas.size());
+  std::vector<std::vector<ConsolidationFn>> stored(schemas.size());
+  std::vector<bool> bare(schemas.size(), false);
+  for (std::size_t s = 0; s < schemas.size(); ++s) {
+    functions[s] = exported_functions(schemas[s], selection);
+    if (selection.tier < schemas[s].tiers.size()) stored[s] = stored_functions(schemas[s], selection.tier);
+    bare[s] = selection.naming.plain_last_bare && selection.tier < schemas[s].tiers.size() &&
+              only_last(stored_functions(schemas[s], selection.tier));
+  }
+
+  NamedSeries named;
+  std::unordered_map<std::string, std::string> owner;  // key -> first rondo series claiming it
+  std::vector<Label> labels;
+  for (const SeriesInfo* info : ordered) {
+    if (info->schema >= schemas.size() || functions[info->schema].empty()) continue;
+    const std::string who = describe_series(info->name, info->labels);
+    const std::string metric = sanitize_metric_name(info->name);
+    if (metric.empty()) {
+      named.refused.push_back({who, "empty metric name"});
+      continue;
+    }
+    if (auto why = convert_labels(info->labels, selection.extra_labels, labels)) {
+      named.refused.push_back({who, *why});
+      continue;
+    }
+    for (ConsolidationFn fn : functions[info->schema]) {
+      ExportedSeries out;
+      out.handle = info->handle;
+      out.schema = info->schema;
+      out.fn = fn;
+      out.aggregate = !bare[info->schema];
+      out.stored = std::find(stored[info->schema].begin(), stored[info->schema].end(), fn) !=
+                   stored[info->schema].end();
+      out.metric = metric;
+      out.labels = labels;
+      if (out.aggregate && selection.naming.aggregate == AggregateNaming::Suffix) {
+        out.metric += '_';
+        out.metric += to_string(fn);
+      } else if (out.aggregate) {
+        const std::string& label_name = selection.naming.aggregate_label;
+        const bool clash = std::any_of(out.labels.begin(), out.labels.end(),
+                                       [&](const Label& l) { return l.name == label_name; });
+        if (clash) {
+          named.refused.push_back({who, "it already has the aggregate label '" + label_name + "'"});
+          break;
+        }
+        out.labels.push_back(Label{label_name, std::string(to_string(fn))});
+        std::sort(out.labels.begin(), out.labels.end());
+      }
+      out.key = identity_key(out.metric, out.labels);
+      auto [it, fresh] = owner.emplace(out.key, who);
+      if (!fresh) {
+        named.refused.push_back({who, "its " + std::string(to_string(fn)) + " would be the same Prometheus series as " +
+                                          it->second + "'s"});
+        continue;
+      }
+      named.exported.push_back(std::move(out));
+    }
+  }
+  return named;
+}
+
+std::vector<Label> full_label_set(const ExportedSeries& series) {
+  std::vector<Label> all;
+  all.reserve(series.labels.size() + 1);
+  all.push_back(Label{"__name__", series.metric});
+  all.insert(all.end(), series.labels.begin(), series.labels.end());
+  std::sort(all.begin(), all.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  return all;
+}
+
+std::string describe_series(std::string_view name, std::span<const Label> labels) {
+  std::string text(name);
+  text += '{';
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) text += ',';
+    text += labels[i].name;
+    text += "=\"";
+    text += labels[i].value;
+    text += '"';
+  }
+  text += '}';
+  return text;
+}
+
+}  // namespace rondo::prometheus::detail

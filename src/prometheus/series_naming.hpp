@@ -1,0 +1,65 @@
+// Turns the store's series into the series Prometheus will see, one per
+// exported aggregate, applying the rules of rondo/prometheus/naming.hpp.
+// Shared by the exposition and the remote-write exporter so that both name
+// a series the same way.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rondo/prometheus/naming.hpp"
+#include "rondo/schema.hpp"
+#include "rondo/store.hpp"
+#include "rondo/types.hpp"
+
+namespace rondo::prometheus::detail {
+
+struct SeriesSelection {
+  std::size_t tier = 0;
+  std::vector<ConsolidationFn> functions;  // empty: every function the tier stores
+  NamingOptions naming;
+  std::vector<Label> extra_labels;  // added when the series lacks that label
+};
+
+struct ExportedSeries {
+  SeriesHandle handle;
+  std::size_t schema = 0;
+  ConsolidationFn fn = ConsolidationFn::Last;
+  bool aggregate = true;      // false: plain samples under the bare name
+  bool stored = true;         // false: derived by the store (Average from Sum and Count)
+  std::string metric;         // the __name__
+  std::vector<Label> labels;  // sorted by name; no __name__, no empty value
+  std::string key;            // unambiguous identity (metric + labels), also the sort key
+};
+
+struct Refusal {
+  std::string series;  // the rondo series, in selector syntax
+  std::string reason;
+};
+
+struct NamedSeries {
+  std::vector<ExportedSeries> exported;  // ordered by (schema, column, function)
+  std::vector<Refusal> refused;
+};
+
+// Throws Error(InvalidArgument) for an invalid extra label or aggregate label.
+void validate(const SeriesSelection& selection);
+
+// The functions to export for one schema: the requested ones the tier can
+// give (those it stores, and Average where it stores Sum and Count); all it
+// stores when none are requested; empty when the schema has no such tier.
+std::vector<ConsolidationFn> exported_functions(const SchemaConfig& schema,
+                                                const SeriesSelection& selection);
+
+NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const SchemaConfig> schemas,
+                        const SeriesSelection& selection);
+
+// All labels of one exported series, __name__ included, sorted by name (byte order).
+std::vector<Label> full_label_set(const ExportedSeries& series);
+
+// `name{a="b",c="d"}`, for messages.
+std::string describe_series(std::string_view name, std::span<const Label> labels);
+
+}  // namespace rondo::prometheus::detail

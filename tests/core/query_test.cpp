@@ -1,0 +1,195 @@
+// Queries: per tier, automatic tier selection with stitching, latest, drain.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "test_util.hpp"
+
+using namespace rondo;
+using namespace rondo::test;
+using F = ConsolidationFn;
+
+namespace {
+
+// Two hours of 1 s gauge data ending at kT0 + 7200 s, consolidated every 10 s.
+struct TwoHours {
+  TempDir dir;
+  SchemaConfig schema = gauge_schema();
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("g");
+  static constexpr int kSeconds = 7200;
+  TwoHours() {
+    for (int i = 0; i < kSeconds; ++i) {
+      store.record(h, i, kT0 + static_cast<Timestamp>(i) * kSecond);
+      if (i % 10 == 0) store.consolidate();
+    }
+    store.consolidate();
+  }
+  Timestamp at(int second) const { return kT0 + static_cast<Timestamp>(second) * kSecond; }
+};
+
+}  // namespace
+
+TEST_CASE("a function the tier does not store is a clear error", "[query]") {
+  TwoHours t;
+  CHECK(t.store.query(t.h, 0, t.at(7000), t.at(7000), F::Max).at(0).value == 7000);  // Last stands for max
+  CHECK_THROWS_WITH(t.store.query(t.h, 0, 0, ~Timestamp{0}, F::Sum),
+                    Catch::Contains("tier 0") && Catch::Contains("does not store sum") && Catch::Contains("last"));
+  CHECK_THROWS_AS(t.store.query(t.h, 7, 0, 1), Error);
+  CHECK_THROWS_AS(t.store.query(SeriesHandle{}, 0, 0, 1), Error);
+}
+
+TEST_CASE("query_auto serves a recent range from tier 0 alone", "[query]") {
+  TwoHours t;
+  auto r = t.store.query_auto(t.h, t.at(7000), t.at(7199), F::Average);
+  REQUIRE(r.plan.size() == 1);
+  CHECK(r.plan[0].tier == 0);
+  REQUIRE(r.size() == 200);
+  CHECK(r.points.front().value == 7000);
+  CHECK(r.points.back().value == 7199);
+}
+
+TEST_CASE("query_auto stitches coarse history to fine recent data without gap or overlap", "[query]") {
+  TwoHours t;
+  // Tier 0 holds the last 10 minutes (6600..7199); the hour before comes from tier 1.
+  auto r = t.store.query_auto(t.h, t.at(3600), t.at(7199), F::Average);
+  REQUIRE(r.plan.size() == 2);
+  CHECK(r.plan[0].tier == 1);
+  CHECK(r.plan[1].tier == 0);
+  CHECK(r.plan[0].start == t.at(3600));
+  CHECK(r.plan[0].end + 1 == r.plan[1].start);  // spans touch
+  CHECK(r.plan[1].start == t.at(6600));         // a 10 s boundary at tier 0's oldest bucket
+  CHECK(r.plan[1].end == t.at(7199));
+  // Points are ordered, no time twice, coarse ones every 10 s then fine ones every 1 s.
+  for (std::size_t i = 1; i < r.size(); ++i) CHECK(r.points[i - 1].time < r.points[i].time);
+  std::size_t coarse = 0, fine = 0;
+  for (const Point& p : r.points) {
+    if (p.time < t.at(6600)) {
+      ++coarse;
+      const double first = static_cast<double>((p.time - kT0) / kSecond);
+      CHECK(p.value == Approx(first + 4.5));  // mean of first .. first+9
+    } else {
+      ++fine;
+      CHECK(p.value == static_cast<double>((p.time - kT0) / kSecond));
+    }
+  }
+  CHECK(coarse == 300);
+  CHECK(fine == 600);
+}
+
+TEST_CASE("query_auto picks the coarsest tier needed when the start is beyond finer retention", "[query]") {
+  TwoHours t;
+  // Tier 1 holds 6 h, so a start 2 h back still fits tier 1; ask for 5 m averages explicitly.
+  auto r = t.store.query_auto(t.h, t.at(0), t.at(7199), F::Max);
+  REQUIRE(r.plan.size() == 2);
+  CHECK(r.plan[0].tier == 1);
+  auto five = t.store.query(t.h, 2, 0, ~Timestamp{0}, F::Average);
+  CHECK(five.size() == 23);  // 24 five-minute buckets, the newest not yet closed
+  CHECK(five[0].value == Approx(149.5));
+}
+
+TEST_CASE("latest returns the newest bucket with data", "[query]") {
+  TwoHours t;
+  auto p = t.store.latest(t.h, 0, F::Last);
+  REQUIRE(p.has_value());
+  CHECK(p->time == t.at(7199));
+  CHECK(p->value == 7199);
+  auto q = t.store.latest(t.h, 1, F::Max);
+  REQUIRE(q.has_value());
+  CHECK(q->value == 7189);  // bucket 7180..7189 is the newest closed 10 s bucket
+}
+
+TEST_CASE("drain returns every point once, in order, across calls and reopen", "[drain]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  ExportCursor cursor;
+  std::map<Timestamp, double> seen;
+  std::size_t duplicates = 0;
+  auto take = [&](const Store& store, std::size_t max_buckets) {
+    DrainResult r = store.drain(1, cursor, max_buckets);
+    CHECK(r.missed_buckets == 0);
+    for (const auto& d : r.series) {
+      if (d.fn != F::Sum) continue;
+      Timestamp prev = 0;
+      for (const Point& p : d.points) {
+        CHECK(p.time > prev);
+        prev = p.time;
+        duplicates += seen.count(p.time);
+        seen[p.time] = p.value;
+      }
+    }
+  };
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    SeriesHandle h = store.register_series("e");
+    for (int i = 0; i < 300; ++i) {
+      store.record(h, 1, kT0 + static_cast<Timestamp>(i) * kSecond);
+      if (i % 7 == 0) {
+        store.consolidate();
+        take(store, 2);  // small bounded drains, as an exporter would do per tick
+      }
+    }
+    store.consolidate();
+  }
+  const std::string saved = cursor.serialize();
+  cursor = ExportCursor::deserialize(saved);
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    SeriesHandle h = store.register_series("e");
+    for (int i = 300; i < 400; ++i) store.record(h, 1, kT0 + static_cast<Timestamp>(i) * kSecond);
+    store.consolidate();
+    for (int k = 0; k < 20; ++k) take(store, 5);
+  }
+  CHECK(duplicates == 0);
+  REQUIRE(seen.size() == 39);  // 10 s buckets 0..38 (bucket 39 waits for tier 0 to pass 399 s)
+  for (const auto& [time, sum] : seen) CHECK(sum == 10);
+}
+
+TEST_CASE("tier 0 drain leaves the still-filling bucket for later", "[drain]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("e");
+  store.record(h, 1, kT0);
+  store.record(h, 1, kT0 + kSecond);
+  ExportCursor cursor;
+  auto r = store.drain(0, cursor);
+  REQUIRE(r.series.size() == 3);  // sum, count and max of one series
+  CHECK(r.series[0].points.size() == 1);
+  CHECK(r.series[0].points[0].time == kT0);
+  store.record(h, 1, kT0 + kSecond);
+  store.record(h, 1, kT0 + 2 * kSecond);
+  r = store.drain(0, cursor);
+  REQUIRE(r.series.size() == 3);
+  CHECK(r.series[0].fn == F::Sum);
+  CHECK(r.series[0].points.at(0).value == 2);  // the second bucket, complete
+  CHECK(store.drain(0, cursor).point_count() == 0);
+}
+
+TEST_CASE("a cursor older than the tier's retention gets what remains and the gap", "[drain]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("e");
+  store.record(h, 1, kT0);
+  store.record(h, 1, kT0 + kSecond);
+  ExportCursor cursor;
+  CHECK(store.drain(0, cursor).point_count() == 2);  // bucket 0 (sum and count)
+  for (int i = 2; i < 30; ++i) store.record(h, 1, kT0 + static_cast<Timestamp>(i) * kSecond);
+  DrainResult r = store.drain(0, cursor);
+  CHECK(r.missed_buckets == 19);  // buckets 1..19 left the 10-slot ring before this drain
+  CHECK(r.series.at(0).points.front().time == kT0 + 20 * kSecond);
+  CHECK(r.series.at(0).points.back().time == kT0 + 28 * kSecond);
+}
+
+TEST_CASE("an export cursor refuses bytes that are not a cursor", "[drain]") {
+  ExportCursor c;
+  c.set_next(1, 42);
+  CHECK(ExportCursor::deserialize(c.serialize()) == c);
+  std::string bytes = c.serialize();
+  bytes[9] ^= 1;
+  CHECK_THROWS_AS(ExportCursor::deserialize(bytes), Error);
+  CHECK_THROWS_AS(ExportCursor::deserialize("hello"), Error);
+}

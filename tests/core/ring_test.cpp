@@ -1,0 +1,186 @@
+// Ring semantics through the public API: slots, laps, missing buckets, the
+// window, aggregation in tier 0.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "test_util.hpp"
+
+using namespace rondo;
+using namespace rondo::test;
+using F = ConsolidationFn;
+
+namespace {
+
+std::vector<Point> all_points(const Store& store, SeriesHandle h, std::size_t tier = 0, bool missing = false) {
+  return store.query(h, tier, 0, ~Timestamp{0}, QueryOptions{missing});
+}
+
+}  // namespace
+
+TEST_CASE("a bucket holds the last value written in it when tier 0 lists no function", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("temp");
+  REQUIRE(store.record(h, 1.0, kT0 + 100) == WriteStatus::Ok);
+  REQUIRE(store.record(h, 2.0, kT0 + 900'000'000) == WriteStatus::Ok);
+  REQUIRE(store.record(h, 3.0, kT0 + kSecond) == WriteStatus::Ok);
+  auto pts = all_points(store, h);
+  REQUIRE(pts.size() == 2);
+  CHECK(pts[0].time == kT0);
+  CHECK(pts[0].value == 2.0);
+  CHECK(pts[1].time == kT0 + kSecond);
+  CHECK(pts[1].value == 3.0);
+}
+
+TEST_CASE("tier 0 with a function list aggregates every record of a bucket", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10, {F::Sum, F::Count, F::Max, F::Min, F::Average, F::Last});
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("exit_ns");
+  double sum = 0;
+  for (int i = 1; i <= 5000; ++i) {
+    REQUIRE(store.record(h, i, kT0 + static_cast<Timestamp>(i) * 100'000) == WriteStatus::Ok);  // all inside one second
+    sum += i;
+  }
+  CHECK(store.query(h, 0, kT0, kT0, F::Sum).at(0).value == sum);
+  CHECK(store.query(h, 0, kT0, kT0, F::Count).at(0).value == 5000);
+  CHECK(store.query(h, 0, kT0, kT0, F::Max).at(0).value == 5000);
+  CHECK(store.query(h, 0, kT0, kT0, F::Min).at(0).value == 1);
+  CHECK(store.query(h, 0, kT0, kT0, F::Average).at(0).value == Approx(2500.5));
+  CHECK(store.query(h, 0, kT0, kT0, F::Last).at(0).value == 5000);
+  CHECK(store.query(h, 0, kT0, kT0).at(0).value == sum);  // the first listed function by default
+}
+
+TEST_CASE("timestamp t goes to bucket t - t mod I, slot (b / I) mod S", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(7);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("x");
+  // 7 consecutive seconds fill the ring exactly once; each comes back at its own bucket start.
+  for (int i = 0; i < 7; ++i) store.record(h, i, kT0 + static_cast<Timestamp>(i) * kSecond + 123);
+  auto pts = all_points(store, h);
+  REQUIRE(pts.size() == 7);
+  for (int i = 0; i < 7; ++i) {
+    CHECK(pts[static_cast<std::size_t>(i)].time == kT0 + static_cast<Timestamp>(i) * kSecond);
+    CHECK(pts[static_cast<std::size_t>(i)].value == i);
+  }
+  // One more second overwrites the oldest slot: the ring now holds seconds 1..7.
+  store.record(h, 7, kT0 + 7 * kSecond);
+  pts = all_points(store, h);
+  REQUIRE(pts.size() == 7);
+  CHECK(pts.front().time == kT0 + kSecond);
+  CHECK(pts.back().value == 7);
+}
+
+TEST_CASE("buckets never written read as missing, and as NaN when asked", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("x");
+  store.record(h, 1, kT0);
+  store.record(h, 4, kT0 + 3 * kSecond);
+  CHECK(all_points(store, h).size() == 2);
+  auto with_gaps = store.query(h, 0, kT0, kT0 + 3 * kSecond, QueryOptions{true});
+  REQUIRE(with_gaps.size() == 4);
+  CHECK(with_gaps[0].value == 1);
+  CHECK(std::isnan(with_gaps[1].value));
+  CHECK(std::isnan(with_gaps[2].value));
+  CHECK(with_gaps[3].value == 4);
+}
+
+TEST_CASE("a value from an earlier lap is never returned as current", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(5);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle a = store.register_series("a");
+  SeriesHandle b = store.register_series("b");
+  for (int i = 0; i < 5; ++i) {
+    store.record(a, 100 + i, kT0 + static_cast<Timestamp>(i) * kSecond);
+    store.record(b, 200 + i, kT0 + static_cast<Timestamp>(i) * kSecond);
+  }
+  SECTION("another series moving the tier on does not revive old cells") {
+    // Only b writes in the next lap; a's old values share the slots but are not a's data any more.
+    for (int i = 5; i < 8; ++i) store.record(b, 200 + i, kT0 + static_cast<Timestamp>(i) * kSecond);
+    auto pa = all_points(store, a);
+    REQUIRE(pa.size() == 2);  // seconds 3 and 4 are still inside the window (3..7)
+    CHECK(pa[0].time == kT0 + 3 * kSecond);
+    CHECK(pa[1].time == kT0 + 4 * kSecond);
+  }
+  SECTION("a series that skips buckets shows them as missing, not as last lap's values") {
+    store.record(a, 999, kT0 + 7 * kSecond);  // skips seconds 5 and 6 (slots 0 and 1 hold lap-1 values)
+    auto pa = store.query(a, 0, kT0 + 3 * kSecond, kT0 + 7 * kSecond, QueryOptions{true});
+    REQUIRE(pa.size() == 5);
+    CHECK(pa[0].value == 103);
+    CHECK(pa[1].value == 104);
+    CHECK(std::isnan(pa[2].value));
+    CHECK(std::isnan(pa[3].value));
+    CHECK(pa[4].value == 999);
+  }
+}
+
+TEST_CASE("records older than the window are refused; older ones inside it land in their bucket", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("x");
+  REQUIRE(store.record(h, 1, kT0 + 20 * kSecond) == WriteStatus::Ok);
+  CHECK(store.record(h, 5, kT0 + 10 * kSecond) == WriteStatus::TooOld);  // 20-10 = one full ring back
+  CHECK(store.record(h, 5, kT0) == WriteStatus::TooOld);
+  CHECK(store.record(h, 7, kT0 + 11 * kSecond) == WriteStatus::Ok);  // oldest slot still held
+  CHECK(store.record(h, 8, kT0 + 15 * kSecond) == WriteStatus::Ok);
+  CHECK(store.record(h, 9, kT0 + 15 * kSecond) == WriteStatus::Ok);
+  auto pts = all_points(store, h);
+  REQUIRE(pts.size() == 3);
+  CHECK(pts[0].time == kT0 + 11 * kSecond);
+  CHECK(pts[0].value == 7);
+  CHECK(pts[1].time == kT0 + 15 * kSecond);
+  CHECK(pts[1].value == 17);
+  CHECK(pts[2].value == 1);
+  // The refused records changed nothing.
+  CHECK(store.query(h, 0, kT0, kT0 + 10 * kSecond).empty());
+}
+
+TEST_CASE("a jump far into the future is accepted and the skipped buckets read as missing", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("x");
+  for (int i = 0; i < 10; ++i) store.record(h, i, kT0 + static_cast<Timestamp>(i) * kSecond);
+  const Timestamp far = kT0 + 365ULL * 24 * 3600 * kSecond;
+  REQUIRE(store.record(h, 42, far) == WriteStatus::Ok);
+  auto pts = store.query(h, 0, 0, ~Timestamp{0}, QueryOptions{true});
+  REQUIRE(pts.size() == 10);
+  for (std::size_t i = 0; i + 1 < pts.size(); ++i) CHECK(std::isnan(pts[i].value));
+  CHECK(pts.back().time == far);
+  CHECK(pts.back().value == 42);
+  // And the old data is gone for good: the window is the last 10 seconds before `far`.
+  CHECK(store.record(h, 1, kT0 + 9 * kSecond) == WriteStatus::TooOld);
+}
+
+TEST_CASE("NaN means no data and invalid handles change nothing", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("x");
+  CHECK(store.record(h, std::nan(""), kT0) == WriteStatus::NotANumber);
+  CHECK(store.record(SeriesHandle{}, 1.0, kT0) == WriteStatus::InvalidHandle);
+  CHECK(store.query(h, 0, 0, ~Timestamp{0}).empty());
+  CHECK(store.record(h, INFINITY, kT0) == WriteStatus::Ok);
+  CHECK(std::isinf(store.query(h, 0, 0, ~Timestamp{0}).at(0).value));
+}
+
+TEST_CASE("record_batch writes every entry at one timestamp", "[ring]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle a = store.register_series("a");
+  SeriesHandle b = store.register_series("b");
+  std::pair<SeriesHandle, double> entries[] = {{a, 1.5}, {b, 2.5}, {a, 1.0}};
+  REQUIRE(store.record_batch(entries, kT0) == WriteStatus::Ok);
+  CHECK(store.query(a, 0, kT0, kT0).at(0).value == 2.5);
+  CHECK(store.query(b, 0, kT0, kT0).at(0).value == 2.5);
+  std::pair<SeriesHandle, double> with_bad[] = {{a, 1.0}, {SeriesHandle{}, 1.0}};
+  CHECK(store.record_batch(with_bad, kT0) == WriteStatus::InvalidHandle);
+  CHECK(store.query(a, 0, kT0, kT0, F::Count).at(0).value == 3);  // the good entry was still written
+}
