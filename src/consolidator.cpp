@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "store_impl.hpp"
 
@@ -85,11 +86,11 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
   const double needed = std::max(1.0, std::ceil(xff * static_cast<double>(ratio) - 1e-9));
   const std::uint32_t nfn = dst.function_count();
   double cell[kMaxFunctions];
-  double out[kMaxFunctions];
+  std::vector<double> out(std::size_t{series_count} * nfn);
   std::size_t produced = 0;
 
   while ((next + 1) * ratio <= head) {
-    const std::uint64_t oldest = oldest_bucket(src, head);
+    const std::uint64_t oldest = src.oldest(head);
     if ((next + 1) * ratio - 1 < oldest) {
       // Consolidation was not called for longer than src's retention: what
       // left src is gone. Count it and resume at what src still holds.
@@ -105,9 +106,9 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
         if (src.read(col, b, cell)) acc.add(cell);
       }
       const bool enough = static_cast<double>(acc.known) >= needed;
-      for (std::uint32_t f = 0; f < nfn; ++f) out[f] = enough ? acc.value(dst.function(f)) : kMissing;
-      dst.store(col, next, out);
+      for (std::uint32_t f = 0; f < nfn; ++f) out[col * nfn + f] = enough ? acc.value(dst.function(f)) : kMissing;
     }
+    dst.write_slot(next, series_count, out.data());
     ++next;
     ++produced;
     std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);

@@ -57,7 +57,7 @@ void scan(const detail::Ring& ring, std::uint32_t column, const detail::Function
           Timestamp end, bool include_missing, std::vector<Point>& out) {
   const std::uint64_t head = ring.head();
   if (head == detail::kNoBucket || end < start) return;
-  const std::uint64_t first = std::max(start / ring.interval(), detail::oldest_bucket(ring, head));
+  const std::uint64_t first = std::max(start / ring.interval(), ring.oldest(head));
   const std::uint64_t last = std::min(end / ring.interval(), head);
   double cell[detail::kMaxFunctions];
   for (std::uint64_t b = first; b <= last && b >= first; ++b) {
@@ -73,7 +73,7 @@ void scan(const detail::Ring& ring, std::uint32_t column, const detail::Function
 std::optional<Timestamp> window_start(const detail::Ring& ring) {
   const std::uint64_t head = ring.head();
   if (head == detail::kNoBucket) return std::nullopt;
-  return detail::oldest_bucket(ring, head) * ring.interval();
+  return ring.oldest(head) * ring.interval();
 }
 
 // Where a coarse tier hands over to the next finer tier, whose oldest bucket
@@ -174,12 +174,11 @@ std::optional<Point> Store::latest(SeriesHandle handle, std::size_t tier, Consol
   if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
   const detail::Ring& ring = impl_->ring(handle.schema(), tier);
   const auto view = view_or_throw(ring, fn, config, tier);
-  const std::uint64_t head = ring.series_head(handle.column());
+  const std::uint64_t head = ring.head();
   if (head == detail::kNoBucket) return std::nullopt;
   double cell[detail::kMaxFunctions];
-  for (std::uint64_t b = head, n = 0; n < ring.slots(); --b, ++n) {
+  for (std::uint64_t b = head + 1; b-- > ring.oldest(head);) {
     if (ring.read(handle.column(), b, cell)) return Point{b * ring.interval(), view(cell)};
-    if (b == 0) break;
   }
   return std::nullopt;
 }
@@ -204,7 +203,7 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     if (tier == 0 && head == 0) continue;
     const std::uint64_t newest = tier == 0 ? head - 1 : head;
     // Nothing was ever written before first_bucket: don't spend the budget there.
-    const std::uint64_t oldest = std::max(detail::oldest_bucket(ring, head), ring.state().first_bucket);
+    const std::uint64_t oldest = std::max(ring.oldest(head), ring.state().first_bucket);
     std::uint64_t from = oldest;
     if (cursor.next(s) != 0) {
       from = cursor.next(s) / ring.interval();

@@ -1,6 +1,7 @@
 #include "slab_file.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -44,12 +45,12 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
   h.max_series = id.max_series;
   h.function_count = static_cast<std::uint32_t>(id.functions.size());
   for (std::size_t i = 0; i < id.functions.size(); ++i) h.functions[i] = static_cast<std::uint8_t>(id.functions[i]);
-  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count);
+  h.stamped = id.tier_index == 0 ? 1 : 0;
+  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count + h.stamped);
   h.file_size = layout.file_size;
   h.state_offset = layout.state_offset;
   h.slot_seq_offset = layout.slot_seq_offset;
   h.slot_time_offset = layout.slot_time_offset;
-  h.series_head_offset = layout.series_head_offset;
   h.columns_offset = layout.columns_offset;
   h.header_crc = header_crc(h);
   return h;
@@ -76,7 +77,18 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
       std::fill(p, p + count, value);
     };
     fill(header.slot_time_offset, header.slot_count, kNoTime);
-    fill(header.series_head_offset, header.max_series, kNoBucket);
+    // Every value starts missing (NaN), every stamp as "no bucket", so a
+    // series registered late reads as missing in slots written before it.
+    const std::uint64_t nan_bits = std::bit_cast<std::uint64_t>(std::numeric_limits<double>::quiet_NaN());
+    const std::uint64_t column_bytes = header.slot_count * 8;
+    for (std::uint64_t col = 0; col < header.max_series; ++col) {
+      std::uint64_t offset = header.columns_offset + col * (header.function_count + header.stamped) * column_bytes;
+      if (header.stamped) {
+        fill(offset, header.slot_count, kNoBucket);
+        offset += column_bytes;
+      }
+      fill(offset, header.slot_count * header.function_count, nan_bits);
+    }
     map.sync();
   }
   rename_file(tmp, path);
@@ -114,12 +126,6 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   // Mutable state is not checksummed (it changes on every record); make sure
   // it cannot lead to arithmetic overflow when turned into times.
   const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / h.interval_ns - 1;
-  const auto* heads = reinterpret_cast<const std::uint64_t*>(slab.map_.data() + h.series_head_offset);
-  for (std::uint32_t c = 0; c < h.max_series; ++c) {
-    if (heads[c] != kNoBucket && heads[c] > max_bucket) {
-      corrupt(path, "series column " + std::to_string(c) + " has an impossible head bucket");
-    }
-  }
   const SlabState& st = slab.ring_.state();
   for (std::uint64_t b : {st.head, st.first_bucket, st.next_bucket}) {
     if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket");

@@ -293,7 +293,7 @@ StoreInfo Store::info() const {
       for (std::uint32_t f = 0; f < ring.function_count(); ++f) ti.functions.push_back(ring.function(f));
       ti.xff = config.tiers[t].xff;
       ti.newest = opt_time(head, ring.interval());
-      ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(detail::oldest_bucket(ring, head), ring.interval());
+      ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
       if (t > 0) ti.consolidated_until = opt_time(st.next_bucket, ring.interval());
       ti.lost_buckets = st.lost_buckets;
       ti.late_records = st.late_records;

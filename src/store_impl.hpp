@@ -51,11 +51,6 @@ class FunctionView {
   int column_ = -1, sum_ = -1, count_ = -1;
 };
 
-// The oldest bucket a ring still holds, given its head.
-inline std::uint64_t oldest_bucket(const Ring& ring, std::uint64_t head) {
-  return head >= ring.slots() - 1 ? head - (ring.slots() - 1) : 0;
-}
-
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
 
 }  // namespace detail

@@ -125,7 +125,7 @@ TEST_CASE("reopening undoes a write that a crash cut in half", "[crash]") {
   state.undo = {};
   state.undo.slot = slot;
   state.undo.column = 0;
-  state.undo.series_head = bucket;
+  state.undo.stamp = bucket;
   state.undo.slot_time = kT0;
   state.undo.values[0] = 5;
   state.undo.values[1] = 1;
@@ -135,7 +135,7 @@ TEST_CASE("reopening undoes a write that a crash cut in half", "[crash]") {
   f.seekp(static_cast<std::streamoff>(h.slot_seq_offset + slot * 8));
   f.write(reinterpret_cast<const char*>(&odd), 8);
   const double torn_sum = 12;  // sum updated, count not yet
-  f.seekp(static_cast<std::streamoff>(h.columns_offset + slot * 8));
+  f.seekp(static_cast<std::streamoff>(h.columns_offset + (h.slot_count + slot) * 8));  // after the stamp column
   f.write(reinterpret_cast<const char*>(&torn_sum), 8);
   f.close();
 

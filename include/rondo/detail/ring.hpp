@@ -1,22 +1,19 @@
 // Ring: one tier of one schema, viewed in place over its mapped slab file.
 //
 // Writes come from exactly one thread per ring (record() for tier 0,
-// consolidate() for the others). Reads may come from any thread or process.
-// Each slot has a seqlock counter: the writer makes it odd, changes the cell,
+// consolidation for the others). Reads may come from any thread or process.
+// Each slot has a seqlock counter: the writer makes it odd, changes the slot,
 // makes it even again; a reader retries when it saw it odd or changed.
 //
-// Why per-series heads: series in one schema write at different moments, so
-// a slot may hold series A's value for bucket b while series B's cell in the
-// same slot still holds a value from an earlier lap. A series' cells are
-// trusted only for buckets in (head - slot_count, head]; when a series jumps
-// forward it clears its own skipped cells (at most one ring's worth), so
-// inside that window a cell is either this bucket's data or missing.
+// A cell is data for bucket b when b is inside the tier's window
+// (head - slot_count, head], the slot's time is b's start and, in tier 0,
+// the cell's stamp is b. Anything else reads as missing, so neither a jump
+// forward nor a lap of the ring ever needs clearing: every write is O(1).
 #pragma once
 
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #include "rondo/detail/slab_format.hpp"
 #include "rondo/types.hpp"
@@ -38,23 +35,25 @@ class Ring {
   int column_of(ConsolidationFn fn) const noexcept;
 
   std::uint64_t head() const noexcept { return load(state_->head); }
-  std::uint64_t series_head(std::uint32_t column) const noexcept { return load(heads_[column]); }
+  // The oldest bucket the window holds; meaningless while head() is kNoBucket.
+  std::uint64_t oldest(std::uint64_t head) const noexcept {
+    return head >= slots_ - 1 ? head - (slots_ - 1) : 0;
+  }
   SlabState& state() noexcept { return *state_; }
   const SlabState& state() const noexcept { return *state_; }
 
-  // Tier 0's write path: fold one value into its bucket. O(1) except when
-  // the series skipped buckets, which it then clears (bounded by one ring).
+  // Tier 0's write path: fold one value into its bucket's cell. O(1).
   WriteStatus record(std::uint32_t column, double value, Timestamp ts) noexcept;
 
-  // Consolidation's write path: set a whole cell (NaN values = missing).
-  void store(std::uint32_t column, std::uint64_t bucket, const double* values) noexcept;
+  // Consolidation's write path (tiers > 0): a whole slot at once.
+  // values holds function_count() values per series, series-major; NaN = missing.
+  void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
 
   // Copies the cell of `bucket` into out[0..function_count). False when the
-  // series has no data for that bucket (never written, cleared, overwritten
-  // by a later lap, or outside the series' window).
+  // series has no data there (never written, an older lap, outside the window).
   bool read(std::uint32_t column, std::uint64_t bucket, double* out) const noexcept;
 
-  // Writable open: undo an interrupted write, recompute the tier head.
+  // Writable open: undo or invalidate a write that a crash cut short.
   void recover() noexcept;
 
  private:
@@ -67,10 +66,15 @@ class Ring {
     std::atomic_ref<T>(v).store(x, std::memory_order_release);
   }
 
-  double* cell(std::uint32_t column, std::uint64_t slot) const noexcept {
-    return columns_ + (std::uint64_t{column} * nfn_) * slots_ + slot;
+  // A series' block of columns starts with its stamp column in tier 0.
+  std::uint64_t* cell_base(std::uint32_t column, std::uint64_t slot) const noexcept {
+    return columns_ + std::uint64_t{column} * per_series_ * slots_ + slot;
   }
-  // Column f of a cell is cell[f * slots_].
+  std::uint64_t* stamp(std::uint64_t* base) const noexcept { return base; }
+  double* values(std::uint64_t* base) const noexcept {
+    return reinterpret_cast<double*>(base + (stamped_ ? slots_ : 0));
+  }
+  // Function f of a cell is values[f * slots_].
   double get(const double* c, std::uint32_t f) const noexcept {
     return std::atomic_ref<double>(const_cast<double&>(c[f * slots_])).load(std::memory_order_relaxed);
   }
@@ -78,22 +82,23 @@ class Ring {
     std::atomic_ref<double>(c[f * slots_]).store(v, std::memory_order_relaxed);
   }
 
-  void begin_write(std::uint32_t column, std::uint64_t slot) noexcept;
+  void begin_write(std::uint64_t slot) noexcept;
   void end_write(std::uint64_t slot) noexcept;
-  void advance(std::uint32_t column, std::uint64_t from_head, std::uint64_t bucket) noexcept;
+  void save_undo(std::uint32_t column, std::uint64_t slot, std::uint64_t* base) noexcept;
   void fold(double* c, double value) noexcept;
   void reset(double* c, double value) noexcept;
-  void note_head(std::uint64_t bucket) noexcept;
+  void advance_head(std::uint64_t bucket) noexcept;
 
   SlabState* state_ = nullptr;
   std::uint64_t* seq_ = nullptr;
   std::uint64_t* time_ = nullptr;
-  std::uint64_t* heads_ = nullptr;
-  double* columns_ = nullptr;
+  std::uint64_t* columns_ = nullptr;  // u64 stamps and f64 values share 8-byte cells
   std::uint64_t interval_ = 1;
   std::uint64_t slots_ = 1;
+  std::uint64_t per_series_ = 0;  // columns per series, stamp included
   std::uint32_t max_series_ = 0;
   std::uint32_t nfn_ = 0;
+  bool stamped_ = false;
   int count_col_ = -1;
   ConsolidationFn fns_[kMaxFunctions] = {};
 
@@ -121,27 +126,24 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
     cached_slot_ = slot;
   }
 
-  const std::uint64_t tier_head = state_->head;  // only this thread writes it
-  if (tier_head != kNoBucket && bucket + slots_ <= tier_head) [[unlikely]] {
-    return WriteStatus::TooOld;
-  }
+  const std::uint64_t head = state_->head;  // only this thread writes it
+  if (head != kNoBucket && bucket + slots_ <= head) [[unlikely]] return WriteStatus::TooOld;
 
-  const std::uint64_t series_head = heads_[column];
-  if (series_head == kNoBucket || bucket > series_head) {
-    advance(column, series_head, bucket);
-    begin_write(column, slot);
-    reset(cell(column, slot), value);
-    publish(heads_[column], bucket);
-  } else {
-    // bucket is inside the series' window: tier_head - slots_ < bucket <= series_head.
-    begin_write(column, slot);
-    fold(cell(column, slot), value);
+  std::uint64_t* base = cell_base(column, slot);
+  double* cell = values(base);
+  save_undo(column, slot, base);
+  begin_write(slot);
+  if (*stamp(base) == bucket) {
+    fold(cell, value);
+  } else {  // a new bucket for this cell: whatever it held was an earlier lap
+    reset(cell, value);
+    publish(*stamp(base), bucket);
   }
   const std::uint64_t start = bucket * interval_;
   if (time_[slot] == kNoTime || time_[slot] < start) publish(time_[slot], start);
   end_write(slot);
 
-  note_head(bucket);
+  if (head == kNoBucket || bucket > head) advance_head(bucket);
   if (bucket < std::atomic_ref<std::uint64_t>(state_->consumed_until).load(std::memory_order_relaxed))
       [[unlikely]] {
     std::atomic_ref<std::uint64_t>(state_->late_records).fetch_add(1, std::memory_order_relaxed);
@@ -149,16 +151,19 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   return WriteStatus::Ok;
 }
 
-inline void Ring::begin_write(std::uint32_t column, std::uint64_t slot) noexcept {
+// The undo record is complete before the slot turns odd (release), and the
+// cell changes only after (fence): a crash at any point can be undone.
+inline void Ring::save_undo(std::uint32_t column, std::uint64_t slot, std::uint64_t* base) noexcept {
   UndoRecord& u = state_->undo;
-  const double* c = cell(column, slot);
+  const double* c = values(base);
   u.slot = slot;
   u.column = column;
-  u.series_head = heads_[column];
+  u.stamp = *stamp(base);
   u.slot_time = time_[slot];
   for (std::uint32_t f = 0; f < nfn_; ++f) u.values[f] = get(c, f);
-  // The undo record is complete before the slot turns odd (release), and the
-  // cell changes only after (fence): a crash at any point can be undone.
+}
+
+inline void Ring::begin_write(std::uint64_t slot) noexcept {
   std::atomic_ref<std::uint64_t> seq(seq_[slot]);
   seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_release);
@@ -169,11 +174,9 @@ inline void Ring::end_write(std::uint64_t slot) noexcept {
   seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-inline void Ring::note_head(std::uint64_t bucket) noexcept {
-  if (state_->head == kNoBucket || bucket > state_->head) {
-    if (state_->first_bucket == kNoBucket) publish(state_->first_bucket, bucket);
-    publish(state_->head, bucket);
-  }
+inline void Ring::advance_head(std::uint64_t bucket) noexcept {
+  if (state_->first_bucket == kNoBucket) publish(state_->first_bucket, bucket);
+  publish(state_->head, bucket);
 }
 
 inline void Ring::reset(double* c, double value) noexcept {
@@ -183,10 +186,6 @@ inline void Ring::reset(double* c, double value) noexcept {
 }
 
 inline void Ring::fold(double* c, double value) noexcept {
-  if (std::isnan(get(c, 0))) {  // a cleared cell in the window: start it
-    reset(c, value);
-    return;
-  }
   const double n = count_col_ >= 0 ? get(c, static_cast<std::uint32_t>(count_col_)) + 1.0 : 1.0;
   for (std::uint32_t f = 0; f < nfn_; ++f) {
     const double old = get(c, f);

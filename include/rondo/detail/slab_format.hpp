@@ -5,18 +5,25 @@
 //   slot    where a bucket lives in a tier's ring: slot = b mod slot_count
 //   column  slot_count values of one stored function of one series
 //   cell    one slot of one series: a value per stored function
-//   head    the newest bucket written (per tier, and per series in a tier)
+//   head    the newest bucket in the tier
+//   stamp   tier 0 only: the bucket a cell's values belong to
 //
 // A slab file is one tier of one schema, laid out in this order:
-//   POS 0  SlabHeader   written once at creation, CRC-protected
-//   POS 1  SlabState    mutable: heads, consolidation position, counters, undo
-//   POS 2  slot_seq     u64 x slot_count   seqlock counter per slot (odd = being written)
-//   POS 3  slot_time    u64 x slot_count   start time of the newest bucket in each slot
-//   POS 4  series_head  u64 x max_series   newest bucket index per series
-//   POS 5  columns      f64 x slot_count x function_count x max_series,
-//                       series-major: all of series 0's columns, then series 1's...
+//   POS 0  SlabHeader  written once at creation, CRC-protected
+//   POS 1  SlabState   mutable: head, consolidation position, counters, undo
+//   POS 2  slot_seq    u64 x slot_count   seqlock counter per slot (odd = being written)
+//   POS 3  slot_time   u64 x slot_count   start time of the bucket each slot holds
+//   POS 4  columns     per series, series-major (all of series 0, then series 1...):
+//                        tier 0: a u64 stamp column, then one f64 column per function
+//                        tier>0: one f64 column per function
 // Every region starts on a 64-byte boundary. Fields are fixed-width and
 // little-endian (the only byte order rondo builds for).
+//
+// Why tier 0 has stamps: record() writes one series at a time, so a slot can
+// hold series A's value for bucket b while series B's cell there is still
+// from an earlier lap; the stamp tells them apart in O(1), with no clearing.
+// Tiers above are written a whole slot at a time (every series, NaN where
+// missing), so the slot's time alone says which bucket its cells hold.
 #pragma once
 
 #include <bit>
@@ -48,24 +55,26 @@ struct SlabHeader {
   std::uint64_t slot_count;    // buckets the ring holds
   std::uint32_t max_series;    // columns reserved per function
   std::uint32_t function_count;
-  std::uint8_t functions[8];   // ConsolidationFn values, column order
+  std::uint8_t functions[7];   // ConsolidationFn values, column order
+  std::uint8_t stamped;        // 1: cells carry a stamp column (tier 0)
   std::uint64_t file_size;     // exact size of the file
   std::uint64_t state_offset;
   std::uint64_t slot_seq_offset;
   std::uint64_t slot_time_offset;
-  std::uint64_t series_head_offset;
   std::uint64_t columns_offset;
-  std::uint8_t reserved[136];  // zero
+  std::uint8_t reserved[144];  // zero
 };
 static_assert(sizeof(SlabHeader) == 256);
 
 // The writer saves a cell here before changing it. A crash leaves the slot's
 // seq odd; the next writable open restores the cell from this record.
+// (Tiers above 0 need none: a slot cut short is simply invalidated, and
+// consolidation, which had not yet advanced its position, redoes it.)
 struct UndoRecord {
   std::uint64_t slot;
-  std::uint64_t series_head;  // the series' head before the write
-  std::uint64_t slot_time;    // the slot's time before the write
-  std::uint32_t column;       // series column
+  std::uint64_t stamp;      // the cell's stamp before the write
+  std::uint64_t slot_time;  // the slot's time before the write
+  std::uint32_t column;     // series column
   std::uint32_t reserved;
   double values[kMaxFunctions];
 };
@@ -91,18 +100,17 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
 // The region offsets and file size for a tier's shape; used both to create
 // a slab and to check an existing one.
 struct SlabLayout {
-  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, series_head_offset,
-      columns_offset, file_size;
+  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, file_size;
 
+  // columns_per_series = function_count, plus 1 for the stamp column in tier 0.
   static constexpr SlabLayout compute(std::uint64_t slots, std::uint32_t max_series,
-                                      std::uint32_t functions) {
+                                      std::uint32_t columns_per_series) {
     SlabLayout l{};
     l.state_offset = align_up(sizeof(SlabHeader), kRegionAlign);
     l.slot_seq_offset = align_up(l.state_offset + sizeof(SlabState), kRegionAlign);
     l.slot_time_offset = align_up(l.slot_seq_offset + slots * 8, kRegionAlign);
-    l.series_head_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
-    l.columns_offset = align_up(l.series_head_offset + std::uint64_t{max_series} * 8, kRegionAlign);
-    l.file_size = l.columns_offset + slots * functions * std::uint64_t{max_series} * 8;
+    l.columns_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
+    l.file_size = l.columns_offset + slots * columns_per_series * std::uint64_t{max_series} * 8;
     return l;
   }
 };

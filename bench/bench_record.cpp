@@ -1,0 +1,59 @@
+// Benchmark A, Google Benchmark part: the cost of record() and record_batch().
+// (The latency distribution against the alternatives is bench_write_latency.)
+#include <benchmark/benchmark.h>
+
+#include "bench_util.hpp"
+
+using namespace rondo;
+using namespace rondo::bench;
+
+// 30 series written round-robin, ~1000 records per 1 s bucket: the demo VMM's pattern.
+static void BM_Record(benchmark::State& state) {
+  ScratchStore s(30);
+  Store& store = s.store();
+  const auto& h = s.handles();
+  Timestamp ts = kT0;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    ts += 1'000'003;
+    benchmark::DoNotOptimize(store.record(h[i], 1.0, ts));
+    if (++i == h.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Record);
+
+// 30 series at one timestamp, as an exit handler updating several counters.
+static void BM_RecordBatch30(benchmark::State& state) {
+  ScratchStore s(30);
+  std::vector<std::pair<SeriesHandle, double>> batch;
+  for (auto h : s.handles()) batch.emplace_back(h, 2.0);
+  Timestamp ts = kT0;
+  for (auto _ : state) {
+    ts += 33'000'000;
+    benchmark::DoNotOptimize(s.store().record_batch(batch, ts));
+  }
+  state.SetItemsProcessed(state.iterations() * 30);
+}
+BENCHMARK(BM_RecordBatch30);
+
+// One series jumping forward by range(0) buckets every time: the cost does
+// not depend on the length of the jump (a 600-slot ring; up to ~3 years).
+static void BM_RecordJump(benchmark::State& state) {
+  auto s = std::make_unique<ScratchStore>(1);
+  const auto jump = static_cast<Timestamp>(state.range(0)) * kSecond;
+  Timestamp ts = kT0;
+  for (auto _ : state) {
+    ts += jump;
+    if (ts > ~Timestamp{0} / 2) {  // time only moves forward: start over in a fresh store
+      state.PauseTiming();
+      s = std::make_unique<ScratchStore>(1);
+      ts = kT0 + jump;
+      state.ResumeTiming();
+    }
+    benchmark::DoNotOptimize(s->store().record(s->handles()[0], 1.0, ts));
+  }
+}
+BENCHMARK(BM_RecordJump)->Arg(1)->Arg(10)->Arg(599)->Arg(600)->Arg(100'000);
+
+BENCHMARK_MAIN();
