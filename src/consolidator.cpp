@@ -1,4 +1,4 @@
-// Tier k -> tier k+1 consolidation. See docs/consolidation.md for the rules.
+// Tier k -> tier k+1 consolidation. The rules are in docs/design.md.
 #include <algorithm>
 #include <cmath>
 #include <limits>

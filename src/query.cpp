@@ -114,7 +114,7 @@ std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp
   return out;
 }
 
-// The rule (docs/queries.md): take the finest tier whose window reaches back
+// The rule (docs/design.md): take the finest tier whose window reaches back
 // to `start` (or the coarsest tier, if none does). Every finer tier then
 // serves the part of the range it holds: the hand-over from a coarse tier to
 // the next finer one happens at the first coarse bucket boundary at or after

@@ -22,7 +22,7 @@ struct TierConfig {
   //  - Tier 0 with an empty list keeps the last value written in each bucket.
   //  - Tier 0 with a list aggregates every record falling into the bucket
   //    (Average there is a running mean and needs Count in the list too).
-  //  - Tier k>0 consolidates tier k-1's buckets (see docs/consolidation.md);
+  //  - Tier k>0 consolidates tier k-1's buckets (see docs/design.md);
   //    an empty list means "the same functions as the tier before".
   std::vector<ConsolidationFn> consolidation;
   // Fraction of known source buckets a consolidated bucket needs; 0 means

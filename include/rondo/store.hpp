@@ -186,7 +186,7 @@ class Store {
   std::vector<Point> query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
                            ConsolidationFn fn, QueryOptions options = {}) const;
   // The finest tier holding each part of [start, end], stitched without gap
-  // or overlap (docs/queries.md states the rule).
+  // or overlap (docs/design.md states the rule).
   QueryResult query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,
                          QueryOptions options = {}) const;
   // The newest bucket of the series in a tier that has data.
