@@ -80,7 +80,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
   if (head == kNoBucket) return 0;
   const std::uint64_t ratio = dst.interval() / src.interval();
   std::uint64_t next = dst.state().next_bucket;
-  if (next == kNoBucket) next = src.state().first_bucket / ratio;
+  if (next == kNoBucket) next = load_state(src.state().first_bucket) / ratio;
 
   const SourceColumns columns(src);
   const double needed = std::max(1.0, std::ceil(xff * static_cast<double>(ratio) - 1e-9));
@@ -88,6 +88,11 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
   double cell[kMaxFunctions];
   std::vector<double> out(std::size_t{series_count} * nfn);
   std::size_t produced = 0;
+  // Persisted after every bucket, so a crash redoes at most the one in progress.
+  auto save_position = [&] {
+    std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
+    std::atomic_ref<std::uint64_t>(src.state().consumed_until).store(next * ratio, std::memory_order_release);
+  };
 
   while ((next + 1) * ratio <= head) {
     const std::uint64_t oldest = src.oldest(head);
@@ -97,6 +102,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
       const std::uint64_t resume = oldest / ratio;
       std::atomic_ref<std::uint64_t>(dst.state().lost_buckets).fetch_add(resume - next);
       next = resume;
+      save_position();
       continue;
     }
     const std::uint64_t first = std::max(next * ratio, oldest);
@@ -111,13 +117,9 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
     dst.write_slot(next, series_count, out.data());
     ++next;
     ++produced;
-    std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
-    std::atomic_ref<std::uint64_t>(src.state().consumed_until)
-        .store(next * ratio, std::memory_order_release);
+    save_position();
   }
-  if (dst.state().next_bucket != next) {
-    std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
-  }
+  if (dst.state().next_bucket == kNoBucket) save_position();  // the first call fixes the start
   return produced;
 }
 

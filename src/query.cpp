@@ -203,7 +203,7 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     if (tier == 0 && head == 0) continue;
     const std::uint64_t newest = tier == 0 ? head - 1 : head;
     // Nothing was ever written before first_bucket: don't spend the budget there.
-    const std::uint64_t oldest = std::max(ring.oldest(head), ring.state().first_bucket);
+    const std::uint64_t oldest = std::max(ring.oldest(head), detail::load_state(ring.state().first_bucket));
     std::uint64_t from = oldest;
     if (cursor.next(s) != 0) {
       from = cursor.next(s) / ring.interval();

@@ -174,11 +174,10 @@ Store Store::open_read_only(const fs::path& dir) {
 void Store::Impl::refresh_series(std::uint32_t store_id) const {
   if (writable) return;
   std::unique_lock guard(series_mu);
-  auto& self = const_cast<Impl&>(*this);  // a read-only store's cache of the writer's index
-  if (!self.index.refresh()) return;
+  if (!index.refresh()) return;
   for (std::size_t i = series.size(); i < index.entries().size(); ++i) {
     const auto& e = index.entries()[i];
-    self.series.push_back({SeriesHandle(store_id, e.schema, e.column), e.name, e.labels, e.schema});
+    series.push_back({SeriesHandle(store_id, e.schema, e.column), e.name, e.labels, e.schema});
   }
 }
 
@@ -294,9 +293,9 @@ StoreInfo Store::info() const {
       ti.xff = config.tiers[t].xff;
       ti.newest = opt_time(head, ring.interval());
       ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
-      if (t > 0) ti.consolidated_until = opt_time(st.next_bucket, ring.interval());
-      ti.lost_buckets = st.lost_buckets;
-      ti.late_records = st.late_records;
+      if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
+      ti.lost_buckets = detail::load_state(st.lost_buckets);
+      ti.late_records = detail::load_state(st.late_records);
       ti.file = slab.path();
       ti.file_bytes = slab.size();
       si.tiers.push_back(std::move(ti));

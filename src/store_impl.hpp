@@ -21,8 +21,9 @@ struct Store::Impl {
   detail::StoreMeta meta;
   std::optional<detail::File> lock;           // held for the writer's lifetime
   std::vector<std::vector<detail::SlabFile>> slabs;  // [schema][tier]
-  detail::SeriesIndex index;
-  std::vector<SeriesInfo> series;             // same order as index entries
+  // Mutable: a read-only store refreshes its copy of the writer's index.
+  mutable detail::SeriesIndex index;
+  mutable std::vector<SeriesInfo> series;     // same order as index entries
   mutable std::shared_mutex series_mu;        // register_series vs. readers
   std::mutex consolidate_mu;                  // one consolidation pass at a time
 
@@ -35,6 +36,11 @@ struct Store::Impl {
 };
 
 namespace detail {
+
+// State fields written by another thread (or process) are read atomically.
+inline std::uint64_t load_state(const std::uint64_t& field) {
+  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(field)).load(std::memory_order_acquire);
+}
 
 // Reads one consolidation function out of a cell of a given tier. Average
 // can be derived from Sum and Count, and a tier keeping only Last answers
