@@ -302,11 +302,16 @@ StoreInfo Store::info() const {
     }
     info.schemas.push_back(std::move(si));
   }
+  // Other programs may create or rename files beside ours at any moment
+  // (an exporter's position file, say): a file that vanishes is skipped.
   info.total_bytes = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(impl_->dir)) {
-    if (!entry.is_regular_file()) continue;
-    info.files.emplace_back(entry.path(), entry.file_size());
-    info.total_bytes += entry.file_size();
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(impl_->dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code size_ec;
+    const std::uintmax_t size = it->is_regular_file(size_ec) ? it->file_size(size_ec) : 0;
+    if (size_ec || !it->is_regular_file(size_ec)) continue;
+    info.files.emplace_back(it->path(), size);
+    info.total_bytes += size;
   }
   std::sort(info.files.begin(), info.files.end());
   return info;

@@ -162,13 +162,14 @@ std::optional<ExportPosition> load_position(const std::filesystem::path& file, s
       have_cursor = true;
     } else if (has_keyword(line, "partial")) {
       std::istringstream fields{std::string(after(line, "partial"))};
+      std::size_t schema = 0;
       PartialBucket partial;
       std::string key_hex;
-      if (!(fields >> partial.schema >> partial.time >> key_hex)) throw_corrupt(file, "has a bad partial line");
+      if (!(fields >> schema >> partial.time >> key_hex)) throw_corrupt(file, "has a bad partial line");
       const auto key = from_hex(key_hex);
       if (!key) throw_corrupt(file, "has a bad partial key");
       partial.last_key = *key;
-      position.partial = std::move(partial);
+      position.partial[schema] = std::move(partial);
     } else if (!line.empty()) {
       throw_corrupt(file, "has an unknown line");
     }
@@ -187,9 +188,9 @@ void save_position(const std::filesystem::path& file, const ExportPosition& posi
   }
   text += "url " + safe_url + "\n";
   text += "cursor " + to_hex(position.cursor.serialize()) + "\n";
-  if (position.partial) {
-    text += "partial " + std::to_string(position.partial->schema) + " " +
-            std::to_string(position.partial->time) + " " + to_hex(position.partial->last_key) + "\n";
+  for (const auto& [schema, partial] : position.partial) {
+    text += "partial " + std::to_string(schema) + " " + std::to_string(partial.time) + " " +
+            to_hex(partial.last_key) + "\n";
   }
   char checksum[17] = {};
   auto [end, ec] = std::to_chars(checksum, checksum + 16, fnv1a64(text), 16);

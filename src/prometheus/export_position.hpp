@@ -1,9 +1,9 @@
 // How far an exporter has delivered, and its file beside the store.
 //
 // The ExportCursor says, per schema, which bucket to drain next. A bucket
-// of a big schema may need several requests; `partial` then records the
-// last series of that bucket already acknowledged, so that a restart sends
-// the rest of the bucket and nothing twice.
+// of a big schema may need several requests; `partial` then records, for
+// that schema, the last series of the bucket already acknowledged, so that
+// a restart sends the rest of the bucket and nothing twice.
 //
 // The file is text (easy to inspect), ends with a checksum, and is replaced
 // atomically (temp file, fsync, rename, fsync of the directory): a crash
@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,15 +23,14 @@
 namespace rondo::prometheus::detail {
 
 struct PartialBucket {
-  std::size_t schema = 0;
-  Timestamp time = 0;    // the bucket start
+  Timestamp time = 0;    // the bucket start (the cursor's next bucket of that schema)
   std::string last_key;  // ExportedSeries::key of the last acknowledged sample
   friend bool operator==(const PartialBucket&, const PartialBucket&) = default;
 };
 
 struct ExportPosition {
   ExportCursor cursor;
-  std::optional<PartialBucket> partial;
+  std::map<std::size_t, PartialBucket> partial;  // by schema
   friend bool operator==(const ExportPosition&, const ExportPosition&) = default;
 };
 

@@ -81,12 +81,17 @@ std::string_view to_string(PassOutcome outcome) noexcept {
 }
 
 std::filesystem::path default_cursor_file(const Store& store, const std::string& url, std::size_t tier) {
-  // One position per receiver and tier: exporting to two receivers keeps two cursors.
+  // Beside the store directory, not inside it: the store's directory holds
+  // only the store's own files (info() lists them, open() checks them).
+  // One position per receiver and tier: two receivers keep two cursors.
+  std::filesystem::path dir = store.path();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "/x/store/" -> "/x/store"
   const std::uint64_t h = detail::fnv1a64(url);
   std::string digits(16, '0');
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 16; ++i) digits[static_cast<std::size_t>(i)] = kHex[(h >> (60 - 4 * i)) & 0xF];
-  return store.path() / ("export-tier" + std::to_string(tier) + "-" + digits + ".cursor");
+  return dir.parent_path() /
+         (dir.filename().string() + ".export-tier" + std::to_string(tier) + "-" + digits + ".cursor");
 }
 
 enum class SendOutcome { Delivered, Dropped, Stopped, GaveUp };
@@ -141,6 +146,7 @@ struct Exporter::Impl {
   ExporterStats stats;
 
   std::atomic<bool> stopping{false};
+  detail::AbortSignal abort;  // ends a request in flight, stop_grace after stop()
   std::mutex sleep_mutex;
   std::condition_variable sleep_cv;
   bool wake_requested = false;  // guarded by sleep_mutex
@@ -202,28 +208,37 @@ std::vector<OutgoingSample> Exporter::Impl::collect(const DrainResult& drained) 
   std::sort(samples.begin(), samples.end(), [](const OutgoingSample& a, const OutgoingSample& b) {
     return std::tie(a.series->schema, a.time, a.series->key) < std::tie(b.series->schema, b.time, b.series->key);
   });
-  if (position.partial) {
-    const detail::PartialBucket& done = *position.partial;
+  if (!position.partial.empty()) {
     std::erase_if(samples, [&](const OutgoingSample& s) {
-      return s.series->schema == done.schema && s.time == done.time && s.series->key <= done.last_key;
+      const auto done = position.partial.find(s.series->schema);
+      return done != position.partial.end() && s.time == done->second.time && s.series->key <= done->second.last_key;
     });
   }
   return samples;
 }
 
+// The position once samples[0, acked) are delivered (or dropped). Samples
+// are ordered by schema: schemas before the next sample's are done with this
+// drain; the next sample's schema stops at its bucket (partly, if some of
+// that bucket went out); later schemas keep where they were, partial
+// buckets included.
 ExportPosition Exporter::Impl::position_after(std::span<const OutgoingSample> samples, std::size_t acked,
                                               const ExportCursor& drained_to,
                                               const ExportPosition& before) const {
-  if (acked == samples.size()) return ExportPosition{drained_to, std::nullopt};
+  if (acked == samples.size()) return ExportPosition{drained_to, {}};
   const OutgoingSample& next = samples[acked];
   const std::size_t schema = next.series->schema;
-  ExportPosition after{before.cursor, std::nullopt};
+  ExportPosition after{before.cursor, {}};
   for (std::size_t s = 0; s < schema; ++s) after.cursor.set_next(s, drained_to.next(s));
   after.cursor.set_next(schema, next.time);
+  for (const auto& [s, partial] : before.partial) {
+    if (s > schema) after.partial[s] = partial;
+  }
   if (acked > 0 && samples[acked - 1].series->schema == schema && samples[acked - 1].time == next.time) {
-    after.partial = detail::PartialBucket{schema, next.time, samples[acked - 1].series->key};
-  } else if (before.partial && before.partial->schema == schema && before.partial->time == next.time) {
-    after.partial = before.partial;  // this pass has not got further into that bucket yet
+    after.partial[schema] = detail::PartialBucket{next.time, samples[acked - 1].series->key};
+  } else if (const auto old = before.partial.find(schema);
+             old != before.partial.end() && old->second.time == next.time) {
+    after.partial[schema] = old->second;  // this pass has not got further into that bucket yet
   }
   return after;
 }
@@ -235,7 +250,15 @@ void Exporter::Impl::persist() {
 }
 
 void Exporter::Impl::update_lag() {
-  const StoreInfo info = store.info();
+  StoreInfo info;
+  try {
+    info = store.info();
+  } catch (const std::exception& e) {
+    // info() lists the store's files; one renamed under it (a position
+    // file being replaced) can make it fail. The lag just stays as it was.
+    spdlog::debug("rondo exporter: no lag this time: {}", e.what());
+    return;
+  }
   const auto& schemas = store.schemas();
   std::uint64_t lag = 0;
   for (std::size_t s = 0; s < schemas.size() && s < info.schemas.size(); ++s) {
@@ -265,7 +288,7 @@ SendOutcome Exporter::Impl::send(std::span<const OutgoingSample> batch,
   const Clock::time_point began = Clock::now();
   for (;;) {
     if (stopping.load()) return SendOutcome::Stopped;
-    const detail::HttpResponse response = http.post(options.url, headers, body, http_options, &stopping);
+    const detail::HttpResponse response = http.post(options.url, headers, body, http_options, &abort);
     if (response.aborted) return SendOutcome::Stopped;
     const detail::Verdict verdict = detail::classify(response, options.retry.retry_on_429);
     with_stats([&](ExporterStats& s) { s.last_status = response.status; });
@@ -292,6 +315,7 @@ SendOutcome Exporter::Impl::send(std::span<const OutgoingSample> batch,
           ++s.retries;
           s.last_error = why;
         });
+        update_lag();  // an outage is when the operator most wants to see it grow
         const std::chrono::milliseconds wait = backoff.next(response.retry_after);
         if (give_up_after && Clock::now() + wait - began > *give_up_after) return SendOutcome::GaveUp;
         if (!sleep_unless_stopped(wait)) return SendOutcome::Stopped;
@@ -311,10 +335,12 @@ PassResult Exporter::Impl::pass(std::optional<std::chrono::nanoseconds> give_up_
       result.outcome = PassOutcome::Stopped;
       break;
     }
-    refresh_naming();
     const ExportPosition before = position;
     ExportCursor drained_to = position.cursor;
     const DrainResult drained = store.drain(options.tier, drained_to, options.max_buckets_per_drain);
+    // After the drain: every series it returned is then known to series(),
+    // also in a read-only view of a store another process keeps registering in.
+    refresh_naming();
     if (drained.missed_buckets > 0) {
       spdlog::warn("rondo exporter: {} buckets of tier {} left the store before they were sent",
                    drained.missed_buckets, options.tier);
@@ -323,7 +349,7 @@ PassResult Exporter::Impl::pass(std::optional<std::chrono::nanoseconds> give_up_
     const std::vector<OutgoingSample> samples = collect(drained);
     if (samples.empty()) {
       if (same_cursor(drained_to, position.cursor, schema_count)) break;  // caught up
-      position = ExportPosition{drained_to, std::nullopt};
+      position = ExportPosition{drained_to, {}};
       persist();
       continue;
     }
@@ -392,9 +418,11 @@ void Exporter::stop() {
     std::lock_guard guard(impl_->sleep_mutex);
     impl_->stopping = true;
   }
+  impl_->abort.abort_after(impl_->options.stop_grace);
   impl_->sleep_cv.notify_all();
   if (impl_->worker.joinable()) impl_->worker.join();
   { std::lock_guard wait_for_pass(impl_->pass_mutex); }  // a pass on another thread has seen it
+  impl_->abort.clear();
   impl_->stopping = false;
 }
 

@@ -35,17 +35,30 @@ bool stores_only_last(const SchemaConfig& schema, std::size_t tier) {
 }
 
 // The bucket whose values are shown for one rondo series (see the header).
+// `tier_newest` is the newest bucket of the series' schema in this tier.
 std::optional<Timestamp> newest_bucket(const Store& store, const detail::ExportedSeries& series,
-                                       std::size_t tier, bool plain, const TierInfo& tier_info) {
+                                       std::size_t tier, bool plain, Timestamp tier_newest) {
   const std::optional<Point> latest = store.latest(series.handle, tier, series.fn);
   if (!latest) return std::nullopt;
-  const bool still_filling = tier == 0 && tier_info.newest && latest->time >= *tier_info.newest;
+  const bool still_filling = tier == 0 && latest->time >= tier_newest;
   if (plain || !still_filling) return latest->time;
-  if (!tier_info.oldest || *tier_info.newest <= *tier_info.oldest) return std::nullopt;
-  const std::vector<Point> older =
-      store.query(series.handle, tier, *tier_info.oldest, *tier_info.newest - 1, series.fn);
+  if (tier_newest == 0) return std::nullopt;
+  const std::vector<Point> older = store.query(series.handle, tier, 0, tier_newest - 1, series.fn);
   if (older.empty()) return std::nullopt;
   return older.back().time;
+}
+
+// The newest bucket of each schema's tier: the newest any of its series has.
+std::map<std::size_t, Timestamp> newest_per_schema(const Store& store, const detail::NamedSeries& named,
+                                                   std::size_t tier) {
+  std::map<std::size_t, Timestamp> newest;
+  for (const detail::ExportedSeries& series : named.exported) {
+    if (const auto p = store.latest(series.handle, tier, series.fn)) {
+      Timestamp& t = newest[series.schema];
+      t = std::max(t, p->time);
+    }
+  }
+  return newest;
 }
 
 std::optional<double> value_at(const Store& store, const detail::ExportedSeries& series,
@@ -150,19 +163,23 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
   const std::vector<SeriesInfo> all = store.series();
   const std::vector<SchemaConfig>& schemas = store.schemas();
   const detail::NamedSeries named = detail::name_series(all, schemas, selection);
-  const StoreInfo info = store.info();
+  const std::map<std::size_t, Timestamp> tier_newest = newest_per_schema(store, named, options.tier);
 
   // One bucket per rondo series, shared by all its aggregates.
   std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> bucket_of;
   std::vector<Entry> entries;
   for (const detail::ExportedSeries& series : named.exported) {
     const SchemaConfig& schema = schemas[series.schema];
-    const TierInfo& tier_info = info.schemas[series.schema].tiers[options.tier];
     const auto id = std::pair(series.schema, series.handle.column());
     auto found = bucket_of.find(id);
     if (found == bucket_of.end()) {
       const bool plain = stores_only_last(schema, options.tier);
-      found = bucket_of.emplace(id, newest_bucket(store, series, options.tier, plain, tier_info)).first;
+      const auto newest = tier_newest.find(series.schema);
+      found = bucket_of
+                  .emplace(id, newest == tier_newest.end()
+                                   ? std::nullopt
+                                   : newest_bucket(store, series, options.tier, plain, newest->second))
+                  .first;
     }
     if (!found->second) continue;
     if (auto value = value_at(store, series, options.tier, *found->second)) {

@@ -25,7 +25,7 @@ void init_curl_once() {
 
 struct Transfer {
   HttpResponse* response;
-  const std::atomic<bool>* abort;
+  const AbortSignal* abort;
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -70,7 +70,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
-  return (t->abort != nullptr && t->abort->load(std::memory_order_relaxed)) ? 1 : 0;
+  return (t->abort != nullptr && t->abort->due()) ? 1 : 0;
 }
 
 }  // namespace
@@ -85,7 +85,7 @@ HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 HttpResponse HttpClient::post(const std::string& url, const std::vector<std::string>& headers,
                               std::string_view body, const HttpRequestOptions& options,
-                              const std::atomic<bool>* abort) {
+                              const AbortSignal* abort) {
   CURL* curl = static_cast<CURL*>(curl_);
   HttpResponse response;
   Transfer transfer{&response, abort};

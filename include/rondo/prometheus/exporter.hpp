@@ -68,12 +68,15 @@ struct ExporterOptions {
   std::size_t max_samples_per_request = 500;  // a batch
   std::size_t max_buckets_per_drain = 64;     // per schema, per Store::drain call
   RetryPolicy retry;
+  // stop() lets a request already on its way this long to get its answer:
+  // a request cut off is sent again later, and a receiver may have stored it.
+  std::chrono::milliseconds stop_grace{2'000};
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{30'000};
   std::string user_agent = "rondo-exporter/0.1";
 
   // Where the position is persisted. Empty: default_cursor_file(store, url, tier),
-  // a file inside the store directory.
+  // a file beside the store directory. Its directory must be writable.
   std::filesystem::path cursor_file;
 };
 
@@ -107,7 +110,8 @@ struct PassResult {
 
 std::string_view to_string(PassOutcome outcome) noexcept;
 
-// <store>/export-tier<N>-<hash of url>.cursor
+// <store dir>.export-tier<N>-<hash of url>.cursor, next to the store directory
+// (e.g. /var/lib/vm7/metrics -> /var/lib/vm7/metrics.export-tier1-3f2a....cursor).
 std::filesystem::path default_cursor_file(const Store& store, const std::string& url,
                                           std::size_t tier);
 
@@ -135,8 +139,8 @@ class Exporter {
   void start(std::chrono::nanoseconds interval);
   // Non-blocking: asks the worker for a pass now (e.g. after consolidate()).
   void wake() noexcept;
-  // Interrupts a pass (an HTTP request in flight or a backoff wait) and joins
-  // the worker. Idempotent.
+  // Ends a pass: a backoff wait at once, a request in flight once it is
+  // answered (or after stop_grace); then joins the worker. Idempotent.
   void stop();
   bool running() const noexcept;
 

@@ -1,0 +1,198 @@
+// The text format 0.0.4 writer: escaping, special values, families, and
+// which bucket counts as the newest value.
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <limits>
+#include <thread>
+
+#include "rondo/prometheus/exposition.hpp"
+#include "support/sample_store.hpp"
+
+using namespace rondo;
+using namespace rondo::prometheus;
+using rondo::prometheus::test::demo_schemas;
+using rondo::prometheus::test::TempDir;
+using F = ConsolidationFn;
+
+namespace {
+
+constexpr Timestamp kSecond = 1'000'000'000;
+constexpr Timestamp kT0 = 1'800'000'000ULL * kSecond;  // a multiple of 10 s
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t from = 0;
+  while (from < text.size()) {
+    const std::size_t nl = text.find('\n', from);
+    lines.push_back(text.substr(from, nl - from));
+    from = nl + 1;
+  }
+  return lines;
+}
+
+std::size_t count_lines_starting(const std::string& text, const std::string& prefix) {
+  std::size_t n = 0;
+  for (const std::string& line : lines_of(text)) n += line.starts_with(prefix);
+  return n;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  for (const std::string& l : lines_of(text)) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("label values escape backslash, quote and newline, HELP escapes backslash and newline", "[exposition]") {
+  CHECK(escape_label_value(R"(C:\dir)") == R"(C:\\dir)");
+  CHECK(escape_label_value("say \"hi\"") == R"(say \"hi\")");
+  CHECK(escape_label_value("two\nlines") == R"(two\nlines)");
+  CHECK(escape_label_value("tab\there") == "tab\there");  // only those three
+  CHECK(escape_help("a \"quoted\" \\ and\nmore") == "a \"quoted\" \\\\ and\\nmore");
+}
+
+TEST_CASE("values: NaN, +Inf, -Inf spelled as Prometheus does, doubles round-trip", "[exposition]") {
+  CHECK(format_value(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  CHECK(format_value(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(format_value(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(format_value(100) == "100");
+  CHECK(format_value(0.1) == "0.1");
+  CHECK(format_value(-2.5) == "-2.5");
+  CHECK(format_value(1e21) == "1e+21");
+  for (double v : {0.1 + 0.2, 1.0 / 3.0, 6.02214076e23, 5e-324, 1.7976931348623157e308}) {
+    CHECK(std::strtod(format_value(v).c_str(), nullptr) == v);
+  }
+}
+
+TEST_CASE("render_text: plain gauges show the newest sample, aggregates the newest complete bucket",
+          "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  const auto gauge = store.register_series("g_rss", std::vector<Label>{{"vm", "a"}});
+  const auto event = store.register_series("e_exit_ns", std::vector<Label>{{"reason", "hlt"}});
+  store.record(gauge, 10, kT0);
+  store.record(gauge, 11, kT0 + kSecond);
+  store.record(gauge, 12.5, kT0 + 2 * kSecond + 5);  // current bucket: still the newest sample
+  store.record(event, 3, kT0 + kSecond);
+  store.record(event, 4, kT0 + kSecond + 10);  // bucket kT0+1s: sum 7, count 2, max 4
+  store.record(event, 100, kT0 + 2 * kSecond);  // current bucket: still filling, not shown
+
+  const std::string text = render_text(store);
+  INFO(text);
+  CHECK(has_line(text, "g_rss{vm=\"a\"} 12.5"));
+  CHECK(has_line(text, "# TYPE g_rss untyped"));
+  CHECK(has_line(text, "e_exit_ns_sum{reason=\"hlt\"} 7"));
+  CHECK(has_line(text, "e_exit_ns_count{reason=\"hlt\"} 2"));
+  CHECK(has_line(text, "e_exit_ns_max{reason=\"hlt\"} 4"));
+  CHECK(has_line(text, "# TYPE e_exit_ns_max gauge"));
+  CHECK(count_lines_starting(text, "# HELP ") == 4);
+  CHECK(count_lines_starting(text, "# TYPE ") == 4);
+  CHECK(text.ends_with("\n"));
+
+  SECTION("timestamps are the bucket start in ms") {
+    ExpositionOptions options;
+    options.timestamps = true;
+    const std::string stamped = render_text(store, options);
+    const auto ms = [](Timestamp ns) { return std::to_string(ns / 1'000'000); };
+    CHECK(has_line(stamped, "g_rss{vm=\"a\"} 12.5 " + ms(kT0 + 2 * kSecond)));
+    CHECK(has_line(stamped, "e_exit_ns_max{reason=\"hlt\"} 4 " + ms(kT0 + kSecond)));
+  }
+  SECTION("label naming, and average derived from sum and count") {
+    ExpositionOptions options;
+    options.naming.aggregate = AggregateNaming::Label;
+    options.functions = {F::Average, F::Max};
+    const std::string labelled = render_text(store, options);
+    INFO(labelled);
+    CHECK(has_line(labelled, "e_exit_ns{aggregate=\"avg\",reason=\"hlt\"} 3.5"));
+    CHECK(has_line(labelled, "e_exit_ns{aggregate=\"max\",reason=\"hlt\"} 4"));
+    CHECK(count_lines_starting(labelled, "# TYPE e_exit_ns ") == 1);
+    // The gauge schema stores neither avg nor max in tier 0: it has nothing to show.
+    CHECK(labelled.find("g_rss") == std::string::npos);
+  }
+  SECTION("tier 1 after consolidation") {
+    store.record(gauge, 13, kT0 + 10 * kSecond);
+    store.record(event, 1, kT0 + 10 * kSecond);
+    store.consolidate();
+    ExpositionOptions options;
+    options.tier = 1;
+    const std::string coarse = render_text(store, options);
+    INFO(coarse);
+    CHECK(has_line(coarse, "g_rss_max{vm=\"a\"} 12.5"));
+    CHECK(has_line(coarse, "g_rss_min{vm=\"a\"} 10"));
+    CHECK(has_line(coarse, "e_exit_ns_sum{reason=\"hlt\"} 107"));
+    CHECK(has_line(coarse, "e_exit_ns_count{reason=\"hlt\"} 3"));
+  }
+}
+
+TEST_CASE("render_text: families are contiguous, with one HELP and TYPE each", "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  // Registration order interleaves two families.
+  const auto a1 = store.register_series("g_a", std::vector<Label>{{"k", "1"}});
+  const auto b1 = store.register_series("g_b", std::vector<Label>{{"k", "1"}});
+  const auto a2 = store.register_series("g_a", std::vector<Label>{{"k", "2"}});
+  for (auto h : {a1, b1, a2}) store.record(h, 1, kT0);
+  const std::vector<std::string> lines = lines_of(render_text(store));
+  const std::vector<std::string> expected_prefixes = {"# HELP g_a ", "# TYPE g_a ", "g_a{k=\"1\"}", "g_a{k=\"2\"}",
+                                                      "# HELP g_b ", "# TYPE g_b ", "g_b{k=\"1\"}"};
+  REQUIRE(lines.size() == expected_prefixes.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) CHECK(lines[i].starts_with(expected_prefixes[i]));
+}
+
+TEST_CASE("render_text: escaping, +Inf, sanitized names and refused series", "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.record(store.register_series("g_path", std::vector<Label>{{"file", "C:\\tmp\\\"x\"\nnext"}}), 1, kT0);
+  store.record(store.register_series("g_hot", std::vector<Label>{{"x", "y"}}),
+               std::numeric_limits<double>::infinity(), kT0);
+  store.record(store.register_series("g_cold", std::vector<Label>{{"x", "y"}}),
+               -std::numeric_limits<double>::infinity(), kT0);
+  store.record(store.register_series("g_dot.ted", std::vector<Label>{{"a-b", "1"}}), 2, kT0);
+  store.record(store.register_series("g_dot_ted", std::vector<Label>{{"a_b", "1"}}), 3, kT0);  // same once sanitized
+  store.record(store.register_series("g_bad", std::vector<Label>{{"v", "\xff"}}), 4, kT0);
+
+  const std::string text = render_text(store);
+  INFO(text);
+  CHECK(has_line(text, R"(g_path{file="C:\\tmp\\\"x\"\nnext"} 1)"));
+  CHECK(has_line(text, "g_hot{x=\"y\"} +Inf"));
+  CHECK(has_line(text, "g_cold{x=\"y\"} -Inf"));
+  CHECK(has_line(text, "g_dot_ted{a_b=\"1\"} 2"));  // the first claimant keeps the name
+  CHECK(count_lines_starting(text, "g_dot_ted{") == 1);
+  CHECK(count_lines_starting(text, "# rondo: not exported: g_dot_ted{a_b=\"1\"}") == 1);
+  CHECK(count_lines_starting(text, "g_bad") == 0);
+  CHECK(count_lines_starting(text, "# rondo: not exported: g_bad") == 1);
+}
+
+TEST_CASE("render_text: extra labels, and bad options are refused clearly", "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.record(store.register_series("g_x", std::vector<Label>{{"vm", "own"}}), 1, kT0);
+  ExpositionOptions options;
+  options.extra_labels = {{"instance", "host-1"}, {"vm", "ignored"}};
+  CHECK(has_line(render_text(store, options), "g_x{instance=\"host-1\",vm=\"own\"} 1"));
+  options.extra_labels = {{"bad-name", "v"}};
+  CHECK_THROWS_AS(render_text(store, options), Error);
+}
+
+TEST_CASE("mount_metrics serves the exposition with the 0.0.4 content type", "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.record(store.register_series("g_up"), 1, kT0);
+  httplib::Server server;
+  mount_metrics(server, store, {}, "/metrics");
+  const int port = server.bind_to_any_port("127.0.0.1");
+  REQUIRE(port > 0);
+  std::thread loop([&] { server.listen_after_bind(); });
+  httplib::Client client("127.0.0.1", port);
+  auto res = client.Get("/metrics");
+  server.stop();
+  loop.join();
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type") == kTextContentType);
+  CHECK(res->body == render_text(store));
+}

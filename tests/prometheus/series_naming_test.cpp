@@ -1,0 +1,118 @@
+// From rondo series to Prometheus series: names, labels, refusals.
+#include <catch2/catch.hpp>
+
+#include "rondo/error.hpp"
+#include "series_naming.hpp"
+#include "support/sample_store.hpp"
+
+using namespace rondo;
+using namespace rondo::prometheus;
+using namespace rondo::prometheus::detail;
+using rondo::prometheus::test::demo_schemas;
+using rondo::prometheus::test::TempDir;
+using F = ConsolidationFn;
+
+namespace {
+
+std::vector<std::string> names_of(const NamedSeries& named) {
+  std::vector<std::string> out;
+  for (const auto& s : named.exported) out.push_back(describe_series(s.metric, s.labels));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("suffix naming: one series per stored function, plain Last tiers keep the bare name", "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.register_series("g_rss", std::vector<Label>{{"vm", "a"}, {"empty", ""}});
+  store.register_series("e_exit", std::vector<Label>{{"reason", "io"}});
+  const auto series = store.series();
+
+  SeriesSelection tier0;
+  const NamedSeries named0 = name_series(series, store.schemas(), tier0);
+  CHECK(names_of(named0) == std::vector<std::string>{"g_rss{vm=\"a\"}", "e_exit_sum{reason=\"io\"}",
+                                                     "e_exit_count{reason=\"io\"}", "e_exit_max{reason=\"io\"}"});
+  CHECK_FALSE(named0.exported[0].aggregate);
+  CHECK(named0.exported[1].aggregate);
+
+  SeriesSelection tier1;
+  tier1.tier = 1;
+  tier1.functions = {F::Max, F::Average};
+  CHECK(names_of(name_series(series, store.schemas(), tier1)) ==
+        std::vector<std::string>{"g_rss_max{vm=\"a\"}", "g_rss_avg{vm=\"a\"}", "e_exit_max{reason=\"io\"}",
+                                 "e_exit_avg{reason=\"io\"}"});
+
+  SeriesSelection bare_off;
+  bare_off.naming.plain_last_bare = false;
+  CHECK(name_series(series, store.schemas(), bare_off).exported[0].metric == "g_rss_last");
+}
+
+TEST_CASE("Average is offered where Sum and Count are stored, marked as derived", "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  SeriesSelection avg0;
+  avg0.functions = {F::Average, F::Min};
+  CHECK(exported_functions(store.schemas()[1], avg0) == std::vector<F>{F::Average});  // events: no min
+  CHECK(exported_functions(store.schemas()[0], avg0).empty());                        // gauges keep Last only
+  store.register_series("e_x");
+  const NamedSeries named = name_series(store.series(), store.schemas(), avg0);
+  REQUIRE(named.exported.size() == 1);
+  CHECK_FALSE(named.exported[0].stored);
+}
+
+TEST_CASE("label naming adds the aggregate label and refuses a series that already has it", "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.register_series("e_a", std::vector<Label>{{"zone", "1"}});
+  store.register_series("e_b", std::vector<Label>{{"aggregate", "mine"}});
+  SeriesSelection selection;
+  selection.naming.aggregate = AggregateNaming::Label;
+  selection.functions = {F::Max};
+  const NamedSeries named = name_series(store.series(), store.schemas(), selection);
+  CHECK(names_of(named) == std::vector<std::string>{"e_a{aggregate=\"max\",zone=\"1\"}"});
+  REQUIRE(named.refused.size() == 1);
+  CHECK(named.refused[0].series == "e_b{aggregate=\"mine\"}");
+}
+
+TEST_CASE("invalid names are sanitized, reserved, non-UTF-8 and colliding series are refused", "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.register_series("g_9.x", std::vector<Label>{{"1a", "v"}});
+  store.register_series("g_r", std::vector<Label>{{"__meta", "v"}});
+  store.register_series("g_u", std::vector<Label>{{"v", "\xc3"}});
+  store.register_series("g_9_x", std::vector<Label>{{"_1a", "v"}});
+  store.register_series("g_c", std::vector<Label>{{"a.b", "1"}, {"a_b", "2"}});
+  const NamedSeries named = name_series(store.series(), store.schemas(), SeriesSelection{});
+  CHECK(names_of(named) == std::vector<std::string>{"g_9_x{_1a=\"v\"}"});
+  REQUIRE(named.refused.size() == 4);
+  CHECK(named.refused[0].reason.find("reserved") != std::string::npos);
+  CHECK(named.refused[1].reason.find("UTF-8") != std::string::npos);
+  CHECK(named.refused[2].reason.find("same Prometheus series") != std::string::npos);
+  CHECK(named.refused[3].reason.find("two labels") != std::string::npos);
+}
+
+TEST_CASE("extra labels fill in, never override, invalid ones are an error", "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  store.register_series("g_x", std::vector<Label>{{"job", "mine"}});
+  SeriesSelection selection;
+  selection.extra_labels = {{"job", "rondo"}, {"instance", "h1"}};
+  const NamedSeries named = name_series(store.series(), store.schemas(), selection);
+  CHECK(names_of(named) == std::vector<std::string>{"g_x{instance=\"h1\",job=\"mine\"}"});
+  selection.extra_labels = {{"__x", "1"}};
+  CHECK_THROWS_AS(validate(selection), Error);
+  selection.extra_labels = {{"ok", ""}};
+  CHECK_THROWS_AS(validate(selection), Error);
+}
+
+TEST_CASE("the full label set puts __name__ in byte order", "[naming]") {
+  ExportedSeries s;
+  s.metric = "m";
+  s.labels = {{"A", "1"}, {"b", "2"}};
+  const auto all = full_label_set(s);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].name == "A");
+  CHECK(all[1].name == "__name__");
+  CHECK(all[2].name == "b");
+}

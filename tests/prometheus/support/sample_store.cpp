@@ -1,0 +1,94 @@
+#include "sample_store.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rondo::prometheus::test {
+
+using namespace std::chrono_literals;
+using F = ConsolidationFn;
+
+Timestamp wall_clock_now() {
+  return static_cast<Timestamp>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+std::vector<SchemaConfig> demo_schemas(std::uint32_t max_series) {
+  return {
+      SchemaConfig{"gauges",
+                   LabelMatcher::parse("{__name__=~\"g_.*\"}"),
+                   {TierConfig{1s, 10min, {}}, TierConfig{10s, 1h, {F::Average, F::Min, F::Max, F::Last}}},
+                   max_series},
+      SchemaConfig{"events",
+                   LabelMatcher::parse("{__name__=~\"e_.*\"}"),
+                   {TierConfig{1s, 10min, {F::Sum, F::Count, F::Max}},
+                    TierConfig{10s, 1h, {F::Sum, F::Count, F::Max, F::Average}}},
+                   max_series},
+  };
+}
+
+std::unique_ptr<FilledStore> make_filled_store(int seconds, std::uint32_t max_series) {
+  auto filled = std::make_unique<FilledStore>(max_series);
+  Store& store = filled->store;
+
+  const std::vector<SeriesHandle> gauges = {store.register_series("g_vm_rss_bytes", std::vector<Label>{{"vm", "a"}}),
+                                            store.register_series("g_vm_rss_bytes", std::vector<Label>{{"vm", "b"}})};
+  const std::vector<SeriesHandle> events = {store.register_series("e_exit_ns", std::vector<Label>{{"reason", "hlt"}}),
+                                            store.register_series("e_exit_ns", std::vector<Label>{{"reason", "io"}}),
+                                            store.register_series("e_exit_ns", std::vector<Label>{{"reason", "mmio"}})};
+
+  const Timestamp end = (wall_clock_now() - kNsPerSecond) / kNsPerSecond * kNsPerSecond;
+  Timestamp start = end - static_cast<Timestamp>(seconds - 1) * kNsPerSecond;
+  start -= start % (10 * kNsPerSecond);
+  filled->first_bucket = start;
+  filled->last_bucket = end;
+  int i = 0;
+  for (Timestamp t = start; t <= end; t += kNsPerSecond, ++i) {
+    for (std::size_t g = 0; g < gauges.size(); ++g) {
+      // Irregular values with fractions, so rounding anywhere would show.
+      store.record(gauges[g], 1e6 * static_cast<double>(g + 1) + (i * 7919 % 1000) / 8.0, t + 100 * kNsPerMs);
+    }
+    for (std::size_t e = 0; e < events.size(); ++e) {
+      for (int k = 0; k < 3; ++k) {
+        const double ns = 100.0 * static_cast<double>(e + 1) + (i * 31 + k * 17) % 97 + 0.25 * k;
+        store.record(events[e], ns, t + static_cast<Timestamp>(k) * 300 * kNsPerMs);
+      }
+    }
+    store.consolidate();
+  }
+  return filled;
+}
+
+SeriesById expected_export(const Store& store, std::size_t tier) {
+  SeriesById out;
+  const auto& schemas = store.schemas();
+  const StoreInfo info = store.info();
+  for (const SeriesInfo& series : store.series()) {
+    const SchemaConfig& schema = schemas[series.schema];
+    if (tier >= schema.tiers.size()) continue;
+    const std::vector<F> fns = stored_functions(schema, tier);
+    const bool bare = fns.size() == 1 && fns[0] == F::Last;
+    const auto& tier_info = info.schemas[series.schema].tiers[tier];
+    for (F fn : fns) {
+      std::string id = series.name + (bare ? "" : "_" + std::string(to_string(fn))) + "{";
+      for (std::size_t i = 0; i < series.labels.size(); ++i) {
+        id += (i ? "," : "") + series.labels[i].name + "=\"" + series.labels[i].value + "\"";
+      }
+      id += "}";
+      for (const Point& p : store.query(series.handle, tier, 0, ~Timestamp{0}, fn)) {
+        if (tier == 0 && tier_info.newest && p.time >= *tier_info.newest) continue;  // still filling
+        out[id].emplace_back(static_cast<std::int64_t>(p.time / kNsPerMs), p.value);
+      }
+    }
+  }
+  return out;
+}
+
+std::size_t sample_count(const SeriesById& series) {
+  std::size_t n = 0;
+  for (const auto& [id, samples] : series) n += samples.size();
+  return n;
+}
+
+}  // namespace rondo::prometheus::test
