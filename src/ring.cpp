@@ -19,12 +19,17 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
       columns_(reinterpret_cast<std::uint64_t*>(base + header.columns_offset)),
       interval_(header.interval_ns),
       slots_(header.slot_count),
-      per_series_(header.function_count + header.stamped),
+      series_stride_((header.function_count + header.stamped) * header.slot_count),
+      value_offset_(header.stamped ? header.slot_count : 0),
       max_series_(header.max_series),
       nfn_(header.function_count),
       stamped_(header.stamped != 0) {
-  for (std::uint32_t f = 0; f < nfn_; ++f) fns_[f] = static_cast<ConsolidationFn>(header.functions[f]);
-  count_col_ = column_of(ConsolidationFn::Count);
+  for (std::uint64_t& a : at_) a = kAbsent;
+  for (std::uint32_t f = 0; f < nfn_; ++f) {
+    fns_[f] = static_cast<ConsolidationFn>(header.functions[f]);
+    offset_[f] = f * slots_;
+    at_[header.functions[f]] = offset_[f];
+  }
 }
 
 int Ring::column_of(ConsolidationFn fn) const noexcept {
@@ -34,9 +39,27 @@ int Ring::column_of(ConsolidationFn fn) const noexcept {
   return -1;
 }
 
+void Ring::start_bucket(std::uint32_t column, std::uint64_t slot, std::uint64_t bucket, double value) noexcept {
+  std::uint64_t* base = cell_base(column, slot);
+  double* cell = values(base);
+  save_undo(column, slot, cell);
+  UndoRecord& u = state_->undo;
+  u.stamp = *stamp(base);
+  u.slot_time = time_[slot];
+  u.restore_stamp = 1;
+  const std::uint64_t seq = begin_write(slot);
+  reset(cell, value);  // whatever the cell held was an earlier lap
+  publish(*stamp(base), bucket);
+  const std::uint64_t start = bucket * interval_;
+  if (time_[slot] == kNoTime || time_[slot] < start) publish(time_[slot], start);
+  end_write(slot, seq);
+  const std::uint64_t head = state_->head;
+  if (head == kNoBucket || bucket > head) advance_head(bucket);
+}
+
 void Ring::write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* in) noexcept {
   const std::uint64_t slot = bucket % slots_;
-  begin_write(slot);
+  const std::uint64_t seq = begin_write(slot);
   // Invalid while half-written: a crash here leaves a slot that reads as missing.
   publish(time_[slot], kNoTime);
   for (std::uint32_t col = 0; col < series_count; ++col) {
@@ -44,7 +67,7 @@ void Ring::write_slot(std::uint64_t bucket, std::uint32_t series_count, const do
     for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, in[col * nfn_ + f]);
   }
   publish(time_[slot], bucket * interval_);
-  end_write(slot);
+  end_write(slot, seq);
   const std::uint64_t head = state_->head;
   if (head == kNoBucket || bucket > head) advance_head(bucket);
 }
@@ -84,8 +107,10 @@ void Ring::recover() noexcept {
       std::uint64_t* base = cell_base(u.column, s);
       double* c = values(base);
       for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, u.values[f]);
-      *stamp(base) = u.stamp;
-      time_[s] = u.slot_time;
+      if (u.restore_stamp) {
+        *stamp(base) = u.stamp;
+        time_[s] = u.slot_time;
+      }
     } else {
       time_[s] = kNoTime;  // a consolidated slot cut short: consolidation redoes it
     }

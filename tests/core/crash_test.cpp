@@ -126,6 +126,7 @@ TEST_CASE("reopening undoes a write that a crash cut in half", "[crash]") {
   state.undo.slot = slot;
   state.undo.column = 0;
   state.undo.stamp = bucket;
+  state.undo.restore_stamp = 1;
   state.undo.slot_time = kT0;
   state.undo.values[0] = 5;
   state.undo.values[1] = 1;

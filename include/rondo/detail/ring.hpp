@@ -68,23 +68,29 @@ class Ring {
 
   // A series' block of columns starts with its stamp column in tier 0.
   std::uint64_t* cell_base(std::uint32_t column, std::uint64_t slot) const noexcept {
-    return columns_ + std::uint64_t{column} * per_series_ * slots_ + slot;
+    return columns_ + column * series_stride_ + slot;
   }
   std::uint64_t* stamp(std::uint64_t* base) const noexcept { return base; }
-  double* values(std::uint64_t* base) const noexcept {
-    return reinterpret_cast<double*>(base + (stamped_ ? slots_ : 0));
+  double* values(std::uint64_t* base) const noexcept { return reinterpret_cast<double*>(base + value_offset_); }
+  // Function f of a cell is values[f * slots_] (offset_[f], precomputed).
+  double get(const double* c, std::uint32_t f) const noexcept { return load_value(c + offset_[f]); }
+  void put(double* c, std::uint32_t f, double v) noexcept { store_value(c + offset_[f], v); }
+  static double load_value(const double* p) noexcept {
+    return std::atomic_ref<double>(const_cast<double&>(*p)).load(std::memory_order_relaxed);
   }
-  // Function f of a cell is values[f * slots_].
-  double get(const double* c, std::uint32_t f) const noexcept {
-    return std::atomic_ref<double>(const_cast<double&>(c[f * slots_])).load(std::memory_order_relaxed);
+  static void store_value(double* p, double v) noexcept {
+    std::atomic_ref<double>(*p).store(v, std::memory_order_relaxed);
   }
-  void put(double* c, std::uint32_t f, double v) noexcept {
-    std::atomic_ref<double>(c[f * slots_]).store(v, std::memory_order_relaxed);
-  }
+  // Where function fn lives in a cell, or kAbsent.
+  static constexpr std::uint64_t kAbsent = ~std::uint64_t{0};
+  std::uint64_t at(ConsolidationFn fn) const noexcept { return at_[static_cast<int>(fn)]; }
 
-  void begin_write(std::uint64_t slot) noexcept;
-  void end_write(std::uint64_t slot) noexcept;
-  void save_undo(std::uint32_t column, std::uint64_t slot, std::uint64_t* base) noexcept;
+  // Seqlock: begin makes the slot's counter odd and returns it; end makes it even.
+  std::uint64_t begin_write(std::uint64_t slot) noexcept;
+  void end_write(std::uint64_t slot, std::uint64_t odd) noexcept;
+  void save_undo(std::uint32_t column, std::uint64_t slot, const double* cell) noexcept;
+  // The first record of a bucket in a cell (once per bucket per series).
+  void start_bucket(std::uint32_t column, std::uint64_t slot, std::uint64_t bucket, double value) noexcept;
   void fold(double* c, double value) noexcept;
   void reset(double* c, double value) noexcept;
   void advance_head(std::uint64_t bucket) noexcept;
@@ -95,12 +101,14 @@ class Ring {
   std::uint64_t* columns_ = nullptr;  // u64 stamps and f64 values share 8-byte cells
   std::uint64_t interval_ = 1;
   std::uint64_t slots_ = 1;
-  std::uint64_t per_series_ = 0;  // columns per series, stamp included
+  std::uint64_t series_stride_ = 0;  // one series' columns, stamp included, in cells
+  std::uint64_t value_offset_ = 0;   // slots_ in tier 0 (after the stamp column), else 0
   std::uint32_t max_series_ = 0;
   std::uint32_t nfn_ = 0;
   bool stamped_ = false;
-  int count_col_ = -1;
   ConsolidationFn fns_[kMaxFunctions] = {};
+  std::uint64_t offset_[kMaxFunctions] = {};    // column f starts f * slots_ after a cell's first value
+  std::uint64_t at_[kConsolidationFnCount] = {};  // offset of each function, or kAbsent
 
   // Writer-only cache of the last bucket used, so the common case (same
   // bucket as the previous record) needs no division.
@@ -130,20 +138,17 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   if (head != kNoBucket && bucket + slots_ <= head) [[unlikely]] return WriteStatus::TooOld;
 
   std::uint64_t* base = cell_base(column, slot);
-  double* cell = values(base);
-  save_undo(column, slot, base);
-  begin_write(slot);
-  if (*stamp(base) == bucket) {
+  if (*stamp(base) == bucket) [[likely]] {
+    // Another record for a bucket the cell already holds: the slot's time
+    // and the tier's head are already right, only the values change.
+    double* cell = values(base);
+    save_undo(column, slot, cell);
+    const std::uint64_t seq = begin_write(slot);
     fold(cell, value);
-  } else {  // a new bucket for this cell: whatever it held was an earlier lap
-    reset(cell, value);
-    publish(*stamp(base), bucket);
+    end_write(slot, seq);
+  } else {
+    start_bucket(column, slot, bucket, value);
   }
-  const std::uint64_t start = bucket * interval_;
-  if (time_[slot] == kNoTime || time_[slot] < start) publish(time_[slot], start);
-  end_write(slot);
-
-  if (head == kNoBucket || bucket > head) advance_head(bucket);
   if (bucket < std::atomic_ref<std::uint64_t>(state_->consumed_until).load(std::memory_order_relaxed))
       [[unlikely]] {
     std::atomic_ref<std::uint64_t>(state_->late_records).fetch_add(1, std::memory_order_relaxed);
@@ -151,27 +156,33 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   return WriteStatus::Ok;
 }
 
-// The undo record is complete before the slot turns odd (release), and the
-// cell changes only after (fence): a crash at any point can be undone.
-inline void Ring::save_undo(std::uint32_t column, std::uint64_t slot, std::uint64_t* base) noexcept {
+// The undo record is complete before the slot turns odd (begin_write's
+// release store): a crash at any point after can be undone.
+[[gnu::always_inline]] inline void Ring::save_undo(std::uint32_t column, std::uint64_t slot,
+                                                   const double* cell) noexcept {
   UndoRecord& u = state_->undo;
-  const double* c = values(base);
   u.slot = slot;
   u.column = column;
-  u.stamp = *stamp(base);
-  u.slot_time = time_[slot];
-  for (std::uint32_t f = 0; f < nfn_; ++f) u.values[f] = get(c, f);
+  u.restore_stamp = 0;
+  switch (nfn_) {  // unrolled: this runs on every record
+    case 6: u.values[5] = get(cell, 5); [[fallthrough]];
+    case 5: u.values[4] = get(cell, 4); [[fallthrough]];
+    case 4: u.values[3] = get(cell, 3); [[fallthrough]];
+    case 3: u.values[2] = get(cell, 2); [[fallthrough]];
+    case 2: u.values[1] = get(cell, 1); [[fallthrough]];
+    default: u.values[0] = get(cell, 0);
+  }
 }
 
-inline void Ring::begin_write(std::uint64_t slot) noexcept {
-  std::atomic_ref<std::uint64_t> seq(seq_[slot]);
-  seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+[[gnu::always_inline]] inline std::uint64_t Ring::begin_write(std::uint64_t slot) noexcept {
+  const std::uint64_t odd = seq_[slot] + 1;  // only this thread writes it
+  std::atomic_ref<std::uint64_t>(seq_[slot]).store(odd, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_release);
+  return odd;
 }
 
-inline void Ring::end_write(std::uint64_t slot) noexcept {
-  std::atomic_ref<std::uint64_t> seq(seq_[slot]);
-  seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+[[gnu::always_inline]] inline void Ring::end_write(std::uint64_t slot, std::uint64_t odd) noexcept {
+  std::atomic_ref<std::uint64_t>(seq_[slot]).store(odd + 1, std::memory_order_release);
 }
 
 inline void Ring::advance_head(std::uint64_t bucket) noexcept {
@@ -179,24 +190,32 @@ inline void Ring::advance_head(std::uint64_t bucket) noexcept {
   publish(state_->head, bucket);
 }
 
-inline void Ring::reset(double* c, double value) noexcept {
-  for (std::uint32_t f = 0; f < nfn_; ++f) {
-    put(c, f, fns_[f] == ConsolidationFn::Count ? 1.0 : value);
-  }
+[[gnu::always_inline]] inline void Ring::reset(double* c, double value) noexcept {
+  for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, value);
+  if (at(ConsolidationFn::Count) != kAbsent) store_value(c + at(ConsolidationFn::Count), 1.0);
 }
 
-inline void Ring::fold(double* c, double value) noexcept {
-  const double n = count_col_ >= 0 ? get(c, static_cast<std::uint32_t>(count_col_)) + 1.0 : 1.0;
-  for (std::uint32_t f = 0; f < nfn_; ++f) {
-    const double old = get(c, f);
-    switch (fns_[f]) {
-      case ConsolidationFn::Average: put(c, f, old + (value - old) / n); break;
-      case ConsolidationFn::Min: put(c, f, value < old ? value : old); break;
-      case ConsolidationFn::Max: put(c, f, value > old ? value : old); break;
-      case ConsolidationFn::Last: put(c, f, value); break;
-      case ConsolidationFn::Sum: put(c, f, old + value); break;
-      case ConsolidationFn::Count: put(c, f, n); break;
-    }
+// Straight-line code: which functions a ring stores never changes, so every
+// branch here is predicted perfectly after the first record.
+[[gnu::always_inline]] inline void Ring::fold(double* c, double value) noexcept {
+  double n = 1.0;
+  if (const std::uint64_t o = at(ConsolidationFn::Count); o != kAbsent) {
+    n = load_value(c + o) + 1.0;
+    store_value(c + o, n);
+  }
+  if (const std::uint64_t o = at(ConsolidationFn::Sum); o != kAbsent) store_value(c + o, load_value(c + o) + value);
+  if (const std::uint64_t o = at(ConsolidationFn::Max); o != kAbsent) {
+    const double old = load_value(c + o);
+    store_value(c + o, value > old ? value : old);
+  }
+  if (const std::uint64_t o = at(ConsolidationFn::Min); o != kAbsent) {
+    const double old = load_value(c + o);
+    store_value(c + o, value < old ? value : old);
+  }
+  if (const std::uint64_t o = at(ConsolidationFn::Last); o != kAbsent) store_value(c + o, value);
+  if (const std::uint64_t o = at(ConsolidationFn::Average); o != kAbsent) {
+    const double mean = load_value(c + o);
+    store_value(c + o, mean + (value - mean) / n);  // running mean; Count is required beside it
   }
 }
 

@@ -72,10 +72,10 @@ static_assert(sizeof(SlabHeader) == 256);
 // consolidation, which had not yet advanced its position, redoes it.)
 struct UndoRecord {
   std::uint64_t slot;
-  std::uint64_t stamp;      // the cell's stamp before the write
-  std::uint64_t slot_time;  // the slot's time before the write
-  std::uint32_t column;     // series column
-  std::uint32_t reserved;
+  std::uint32_t column;         // series column
+  std::uint32_t restore_stamp;  // 1: the write started a new bucket; stamp and slot_time are saved
+  std::uint64_t stamp;          // the cell's stamp before the write
+  std::uint64_t slot_time;      // the slot's time before the write
   double values[kMaxFunctions];
 };
 static_assert(sizeof(UndoRecord) == 80);
