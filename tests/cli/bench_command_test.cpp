@@ -1,0 +1,52 @@
+// `rondo bench` runs the real harness (small N) and reports what it saw.
+// Nothing here asserts a speed: that is the benchmark's job, not a test's.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.hpp"
+
+using namespace rondo::test;
+
+TEST_CASE("bench --json measures rondo and the alternatives, and record() allocates nothing") {
+  ScratchDir scratch;
+  const auto r = run_rondo({"bench", "--writes", "20000", "--series", "30", "--json", "--temp-dir", scratch.path().string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["allocations_counted"] == true);
+  CHECK(doc["writes_per_run"] == 20000);
+  CHECK(doc["series"] == 30);
+  CHECK(doc["timer"]["ticks_per_ns"].get<double>() > 0);
+
+  std::vector<std::string> keys;
+  for (const auto& a : doc["approaches"]) {
+    keys.push_back(a["key"]);
+    INFO(a["key"]);
+    CHECK(a["failures"] == 0);
+    CHECK(a["writes"].get<std::uint64_t>() == 40000);  // timed, plus the untimed loop
+    const auto& ns = a["ns_measured"];
+    CHECK(ns["p50"].get<double>() > 0);
+    CHECK(ns["p50"].get<double>() <= ns["p99"].get<double>());
+    CHECK(ns["p99"].get<double>() <= ns["p99_9"].get<double>());
+    CHECK(ns["p99_9"].get<double>() <= ns["max"].get<double>());
+    CHECK(a["ns_net"]["p99"].get<double>() <= ns["p99"].get<double>());
+  }
+  CHECK(keys == std::vector<std::string>{"rondo_record", "rondo_record_last", "prometheus_counter_increment", "prometheus_gauge_set",
+                                         "prometheus_histogram_observe", "statsd_sendto", "file_write"});
+  CHECK(doc["approaches"][0]["allocations"] == 0);
+  CHECK(doc["approaches"][1]["allocations"] == 0);
+  // The StatsD receiver really got the datagrams (loopback does not drop at this rate).
+  CHECK(doc["approaches"][5]["note"].get<std::string>().find("receiver got") != std::string::npos);
+  // The temporary store and log file are gone.
+  CHECK(std::filesystem::is_empty(scratch.path()));
+}
+
+TEST_CASE("bench --rondo-only prints a table for people") {
+  const auto r = run_rondo({"bench", "--writes", "5000", "--rondo-only"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("rondo Store::record(), sum/count/max") != std::string::npos);
+  CHECK(r.out.find("rondo Store::record(), last value") != std::string::npos);
+  CHECK(r.out.find("p99.9") != std::string::npos);
+  CHECK(r.out.find("StatsD") == std::string::npos);
+  CHECK(r.err.empty());  // no progress lines when stderr is not a terminal
+}

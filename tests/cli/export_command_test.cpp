@@ -1,0 +1,130 @@
+// `rondo export` against a real VictoriaMetrics (Debian's /usr/bin/victoria-metrics,
+// started on 127.0.0.1 by the test through the Prometheus tests' support code).
+#include <cmath>
+#include <limits>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.hpp"
+#include "rondo/store.hpp"
+#include "support/receivers.hpp"
+#include "support/server_process.hpp"
+
+using namespace rondo::test;
+namespace prom_test = rondo::prometheus::test;
+
+namespace {
+
+constexpr const char* kAll = R"({__name__=~"vcpu_.*|host_.*"})";
+
+// What a receiver must hold after tier `tier` is exported with suffix naming:
+// <name>_<fn>{labels} with one sample per bucket (ms), NaN never sent.
+prom_test::SeriesById expected_export(const std::filesystem::path& dir, std::size_t tier) {
+  const auto store = rondo::Store::open_read_only(dir);
+  prom_test::SeriesById out;
+  for (const auto& s : store.series()) {
+    for (auto fn : rondo::stored_functions(store.schemas()[s.schema], tier)) {
+      std::string id = s.name + "_" + std::string(rondo::to_string(fn)) + "{";
+      for (std::size_t i = 0; i < s.labels.size(); ++i) {
+        id += (i ? "," : "") + s.labels[i].name + "=\"" + s.labels[i].value + "\"";
+      }
+      id += "}";
+      for (const auto& p : store.query(s.handle, tier, 0, std::numeric_limits<rondo::Timestamp>::max(), fn)) {
+        if (!std::isnan(p.value)) out[id].emplace_back(static_cast<std::int64_t>(p.time / 1'000'000), p.value);
+      }
+    }
+  }
+  return out;
+}
+
+std::size_t sample_count(const prom_test::SeriesById& series) {
+  std::size_t n = 0;
+  for (const auto& [id, samples] : series) n += samples.size();
+  return n;
+}
+
+// Every series with every (timestamp, value), and nothing else.
+void check_same(const prom_test::SeriesById& stored, const prom_test::SeriesById& expected) {
+  CHECK(sample_count(stored) == sample_count(expected));
+  CHECK(stored.size() == expected.size());
+  for (const auto& [id, samples] : expected) {
+    INFO("series " << id);
+    REQUIRE(stored.count(id) == 1);
+    const auto& got = stored.at(id);
+    CHECK(got.size() == samples.size());
+    for (std::size_t i = 0; i < std::min(got.size(), samples.size()); ++i) {
+      INFO("sample " << i);
+      CHECK(got[i].first == samples[i].first);
+      // VictoriaMetrics keeps values as decimals of about 12 significant
+      // digits, so 8.9666... comes back rounded in its last bits.
+      CHECK(got[i].second == Approx(samples[i].second).epsilon(1e-11));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("export --once delivers a tier exactly once and leaves its position beside the store") {
+  ScratchDir scratch;
+  const std::string dir = scratch / "store";
+  write_fixture_store(dir, kFixtureSeconds);
+  const auto expected = expected_export(dir, 1);
+  const std::size_t total = sample_count(expected);
+  REQUIRE(total > 0);
+
+  prom_test::VictoriaMetricsServer vm;
+  const auto first = run_rondo({"export", dir, "--url", vm.write_url(), "--tier", "1", "--once"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out.find("caught up: sent " + std::to_string(total) + " samples") != std::string::npos);
+  check_same(vm.export_series(kAll), expected);
+
+  const auto again = run_rondo({"export", dir, "--url", vm.write_url(), "--tier", "1", "--once"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("caught up: sent 0 samples") != std::string::npos);
+  check_same(vm.export_series(kAll), expected);  // nothing sent twice
+
+  const auto info = run_rondo({"info", dir, "--json"});
+  REQUIRE(info.exit_code == 0);
+  const auto doc = nlohmann::json::parse(info.out);
+  REQUIRE(doc["drain_positions"].size() == 1);
+  const auto& position = doc["drain_positions"][0];
+  CHECK(position["tier"] == 1);
+  CHECK(position["url"] == vm.write_url());
+  CHECK(position["problem"].is_null());
+  REQUIRE(position["schemas"].size() == 2);
+  for (const auto& s : position["schemas"]) CHECK(s["next_ns"].get<std::uint64_t>() > kFixtureStart);
+  const auto text = run_rondo({"info", dir});
+  CHECK(text.out.find("tier 1  to " + vm.write_url()) != std::string::npos);
+}
+
+TEST_CASE("export --interval keeps exporting until SIGTERM, then stops cleanly") {
+  ScratchDir scratch;
+  const std::string dir = scratch / "store";
+  write_fixture_store(dir, kFixtureSeconds);
+  prom_test::VictoriaMetricsServer vm;
+  BackgroundProcess exporter({rondo_path(), "export", dir, "--url", vm.write_url(), "--tier", "0", "--interval", "1s"});
+  const std::string line = exporter.read_line(std::chrono::seconds(60));
+  CHECK(line.find("sent ") == 0);
+  exporter.terminate();
+  CHECK(exporter.wait() == 0);
+  const auto expected = expected_export(dir, 0);
+  // Tier 0's newest bucket is still filling, so it is held back until a newer one starts.
+  CHECK(sample_count(vm.export_series(kAll)) >= sample_count(expected) - 2 * 5 - 2 * 3);
+}
+
+TEST_CASE("export to a receiver that is not there gives up when told to, and says so") {
+  ScratchDir scratch;
+  const std::string dir = scratch / "store";
+  write_fixture_store(dir, 60);
+  const std::string url = "http://127.0.0.1:" + std::to_string(prom_test::free_port()) + "/api/v1/write";
+  const auto r = run_rondo({"export", dir, "--url", url, "--tier", "0", "--once", "--give-up-after", "1s"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("kept failing") != std::string::npos);
+  CHECK(r.out.find("gave up") != std::string::npos);
+
+  const auto bad = run_rondo({"export", dir, "--url", "http://127.0.0.1:9/x", "--tier", "9", "--once"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("tier 9") != std::string::npos);
+}

@@ -1,0 +1,109 @@
+// `rondo info` on real stores: text, JSON, and broken stores.
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.hpp"
+
+using namespace rondo::test;
+namespace fs = std::filesystem;
+
+TEST_CASE("info --json describes schemas, tiers, series, files and positions") {
+  const auto r = run_rondo({"info", fixture_900s().string(), "--json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.empty());
+  const auto info = nlohmann::json::parse(r.out);
+
+  CHECK(info["series"] == 6);       // 2 vCPUs x 2 reasons, host_load, host_temp
+  CHECK(info["max_series"] == 24);  // 16 + 8
+  REQUIRE(info["schemas"].size() == 2);
+  const auto& vcpu = info["schemas"][0];
+  CHECK(vcpu["name"] == "vcpu");
+  CHECK(vcpu["series"] == 4);
+  REQUIRE(vcpu["tiers"].size() == 3);
+  const auto& t0 = vcpu["tiers"][0];
+  CHECK(t0["interval"] == "1s");
+  CHECK(t0["duration"] == "10m");
+  CHECK(t0["slots"] == 600);
+  CHECK(t0["functions"] == nlohmann::json({"sum", "count", "max"}));
+  CHECK(t0["newest"] == fixture_time(kFixtureSeconds - 1));
+  CHECK(t0["newest_ns"] == kFixtureStart + (kFixtureSeconds - 1) * kSecond);
+  CHECK(t0["consolidated_until"].is_null());
+  CHECK(t0["lost_buckets"] == 0);
+  CHECK(t0["late_records"] == 0);
+  const auto& t1 = vcpu["tiers"][1];
+  CHECK(t1["interval"] == "10s");
+  CHECK(t1["functions"] == nlohmann::json({"sum", "count", "max"}));
+  CHECK(t1["consolidated_until_ns"].get<std::uint64_t>() > kFixtureStart);
+  const auto& host = info["schemas"][1];
+  CHECK(host["tiers"][0]["functions"] == nlohmann::json({"last"}));
+  CHECK(host["tiers"][1]["functions"] == nlohmann::json({"avg", "min", "max"}));
+
+  // Every file, with its real size, adding up to the total.
+  std::uint64_t total = 0;
+  for (const auto& f : info["files"]) {
+    const fs::path path = fs::path(f["path"].get<std::string>());
+    const fs::path full = path.is_absolute() ? path : fixture_900s() / path;
+    INFO(full);
+    CHECK(fs::file_size(full) == f["bytes"].get<std::uint64_t>());
+    total += f["bytes"].get<std::uint64_t>();
+  }
+  CHECK(info["files"].size() >= 7);  // meta, index, 5 slab files
+  CHECK(total == info["total_bytes"].get<std::uint64_t>());
+  CHECK(info["drain_positions"].empty());
+  CHECK_FALSE(info.contains("series_list"));
+}
+
+TEST_CASE("info prints a readable summary, and lists series on request") {
+  const auto r = run_rondo({"info", fixture_900s().string(), "--series"});
+  REQUIRE(r.exit_code == 0);
+  for (const char* expected : {"series   6 of 24", "schema vcpu", "schema host", "sum,count,max", "avg,min,max",
+                               "meta.json", "total", "drain positions: none",
+                               "vcpu_exits_total{reason=\"io\",vcpu=\"1\"}", "host_temp{sensor=\"cpu\"}"}) {
+    INFO(expected);
+    CHECK(r.out.find(expected) != std::string::npos);
+  }
+  CHECK(r.out.find(fixture_time(kFixtureSeconds - 1)) != std::string::npos);  // newest point of tier 0
+  CHECK(r.out.find('\x1b') == std::string::npos);                           // no colour into a pipe
+}
+
+TEST_CASE("info on something that is not a readable store fails cleanly") {
+  ScratchDir scratch;
+  const fs::path empty_dir = scratch.path() / "empty";
+  fs::create_directories(empty_dir);
+  const fs::path plain_file = scratch.path() / "file.txt";
+  std::ofstream(plain_file) << "hello\n";
+
+  // A copy of the fixture with a damaged file.
+  const fs::path damaged = scratch.path() / "damaged";
+  fs::copy(fixture_900s(), damaged, fs::copy_options::recursive);
+  { std::ofstream(damaged / "meta.json", std::ios::trunc) << "{ this is not json"; }
+  const fs::path truncated = scratch.path() / "truncated";
+  fs::copy(fixture_900s(), truncated, fs::copy_options::recursive);
+  bool cut = false;
+  for (const auto& entry : fs::recursive_directory_iterator(truncated)) {
+    if (!cut && entry.path().extension() == ".slab") {
+      fs::resize_file(entry.path(), 100);  // the first slab file loses all but its first 100 bytes
+      cut = true;
+    }
+  }
+  REQUIRE(cut);
+
+  struct Case {
+    fs::path path;
+    const char* says;
+  };
+  for (const Case& c : {Case{scratch.path() / "missing", "no store at"}, Case{plain_file, "is not a store"},
+                        Case{empty_dir, "cannot open store"}, Case{damaged, "cannot open store"},
+                        Case{truncated, "cannot open store"}}) {
+    INFO(c.path);
+    for (const char* format : {"--json", "--series"}) {
+      const auto r = run_rondo({"info", c.path.string(), format});
+      CHECK(r.exit_code == 1);
+      CHECK(r.out.empty());
+      CHECK(r.err.find(c.says) != std::string::npos);
+      CHECK(r.err.find(c.path.string()) != std::string::npos);
+    }
+  }
+}
