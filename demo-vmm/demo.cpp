@@ -1,0 +1,176 @@
+#include "demo.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "clock.hpp"
+#include "maintenance_tick.hpp"
+#include "process_stats.hpp"
+#include "rondo/prometheus/exporter.hpp"
+#include "vcpu_runner.hpp"
+#include "vm.hpp"
+#include "vmm_error.hpp"
+#include "vmm_metrics.hpp"
+
+namespace rondo::vmm {
+namespace {
+
+using namespace std::chrono_literals;
+
+// SIGINT/SIGTERM are taken with sigtimedwait by the main thread, SIGUSR1 is
+// the vCPU kick: all blocked here, so every thread started later inherits
+// the mask and only the vCPU thread unblocks SIGUSR1.
+sigset_t block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  VcpuRunner::install_kick_handler();
+  sigdelset(&set, SIGUSR1);
+  return set;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f != nullptr && f != stdout) std::fclose(f);
+  }
+};
+using SerialFile = std::unique_ptr<std::FILE, FileCloser>;
+
+SerialFile open_serial_log(const std::filesystem::path& path) {
+  if (path.empty()) return SerialFile(stdout);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) throw VmmError("cannot write serial log " + path.string());
+  return SerialFile(f);
+}
+
+// Waits until the vCPU loop ends: the guest stops, --duration runs out, or
+// a signal arrives. Kicks the vCPU until it notices.
+void wait_for_end(const DemoOptions& options, const sigset_t& signals, StopRequest& stop,
+                  VcpuRunner& runner) {
+  const auto deadline = std::chrono::steady_clock::now() + options.duration;
+  const timespec poll{0, 50'000'000};
+  while (!runner.finished()) {
+    siginfo_t info;
+    if (sigtimedwait(&signals, &info, &poll) > 0) {
+      spdlog::info("signal {}: stopping", info.si_signo);
+      stop.request(StopCause::Signal);
+    }
+    if (options.duration > 0ms && std::chrono::steady_clock::now() >= deadline) {
+      stop.request(StopCause::DurationOver);
+    }
+    if (stop.requested()) runner.wake_for_stop();
+  }
+}
+
+void log_summary(StopCause cause, const VcpuRunner& runner, const Vm& vm, const VmmMetrics& metrics,
+                 const rondo::Store& store) {
+  std::string exits;
+  std::uint64_t total = 0;
+  for (std::size_t r = 0; r < kExitReasonCount; ++r) {
+    const std::uint64_t n = runner.exit_counts()[r];
+    total += n;
+    if (n > 0) exits += fmt::format(" {}={}", to_string(static_cast<ExitReason>(r)), n);
+  }
+  const VirtioBlk::Counters& c = vm.blk().counters();
+  spdlog::info("VM stopped ({}): {} exits ({})", to_string(cause), total,
+               exits.empty() ? " none" : exits);
+  spdlog::info("virtio-blk: read {} write {} flush {} get_id {}; ioerr {} unsupp {} malformed {}",
+               c.requests[0], c.requests[1], c.requests[2], c.requests[3], c.ioerr, c.unsupp,
+               c.malformed);
+  spdlog::info("store {}: {} bytes on disk, {} record() calls not stored", store.path().string(),
+               store.info().total_bytes, metrics.failed_records());
+}
+
+}  // namespace
+
+std::unique_ptr<GuestLoader> make_guest_loader(const DemoOptions& options) {
+  if (options.guest == "micro") {
+    if (options.image.empty()) throw VmmError("no --image given and none built in");
+    return std::make_unique<MicroGuestLoader>(options.image, options.micro);
+  }
+  throw VmmError("unknown guest kind '" + options.guest + "'");
+}
+
+int run_demo(const DemoOptions& options) {
+  const std::unique_ptr<GuestLoader> loader = make_guest_loader(options);  // before any thread
+  const sigset_t signals = block_signals();
+  SerialFile serial = open_serial_log(options.serial_log);
+  std::FILE* serial_out = serial.get();
+
+  rondo::Store store = rondo::Store::open(options.store, VmmMetrics::schemas());
+  const std::uint64_t start_ns = wall_clock_ns();
+  const KvmSystem kvm = KvmSystem::open();
+
+  VmConfig config;
+  config.memory_bytes = options.memory_mib << 20;
+  config.disk = options.disk;
+  config.disk_create_bytes = options.disk_create_mib << 20;
+  config.serial_sink = [serial_out](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), serial_out);
+    std::fflush(serial_out);  // a line at a time, so a tail -f (or a test) sees it now
+  };
+  StopRequest stop;
+  VmmMetrics metrics(store, config.memory_bytes, 1, start_ns);
+  Vm vm(kvm, config, *loader, stop, &metrics);
+  VcpuRunner runner(vm.vcpu(), vm.pio_bus(), vm.mmio_bus(), stop, &metrics, options.halt_tick);
+
+  std::unique_ptr<rondo::prometheus::Exporter> exporter;
+  if (!options.remote_write_url.empty()) {
+    rondo::prometheus::ExporterOptions eo;
+    eo.url = options.remote_write_url;
+    eo.extra_labels = {{"job", "rondo-demo-vmm"}};
+    exporter = std::make_unique<rondo::prometheus::Exporter>(store, eo);
+    exporter->start(options.maintenance_period);
+  }
+
+  std::vector<MaintenanceTick::Task> tasks = {
+      {"consolidate", [&store] { store.consolidate(); }},
+      {"sample process", [&metrics] { metrics.publish(sample_process(), wall_clock_ns()); }},
+      {"kick vCPU", [&runner] { runner.kick(); }},  // so the vCPU records the sample now
+  };
+  if (exporter) tasks.push_back({"remote write", [&exporter] { exporter->wake(); }});
+  MaintenanceTick tick(options.maintenance_period, std::move(tasks));
+
+  HttpApi http(store, [&] {
+    const rondo::StoreInfo info = store.info();
+    const bool running = !runner.finished();
+    return nlohmann::json{
+        {"status", "ok"},
+        {"vm", running ? std::string("running")
+                       : "stopped (" + std::string(to_string(stop.cause())) + ")"},
+        {"uptime_seconds", static_cast<double>(wall_clock_ns() - start_ns) / 1e9},
+        {"store", info.path.string()},
+        {"store_bytes", info.total_bytes},
+        {"series", store.series().size()}};
+  });
+  if (options.http) http.start(*options.http);
+
+  tick.start();
+  std::thread vcpu_thread([&runner] { runner.run(); });
+  wait_for_end(options, signals, stop, runner);
+  tick.stop();  // before the join: the tick kicks the vCPU thread
+  vcpu_thread.join();
+
+  // The vCPU thread is gone: this thread is the store's only writer now.
+  metrics.publish(sample_process(), wall_clock_ns());
+  metrics.record_published();
+  store.consolidate();
+  store.flush();
+  vm.serial().flush();
+  if (exporter) {
+    exporter->stop();
+    exporter->export_pending(std::chrono::seconds(2));
+  }
+  http.stop();
+  log_summary(stop.cause(), runner, vm, metrics, store);
+  return stop.cause() == StopCause::Failure ? 1 : 0;
+}
+
+}  // namespace rondo::vmm

@@ -1,0 +1,80 @@
+// rondo-demo-vmm: boots the micro guest on /dev/kvm, records its VM exits
+// and disk requests in a rondo store, and serves them over HTTP.
+// docs/demo-vmm.md explains the machine and the metrics.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "demo.hpp"
+#include "rondo/error.hpp"
+#include "vmm_error.hpp"
+
+#ifndef RONDO_MICRO_GUEST_IMAGE
+#define RONDO_MICRO_GUEST_IMAGE ""
+#endif
+
+int main(int argc, char** argv) {
+  using rondo::vmm::DemoOptions;
+  // Logs go to stderr; stdout is the guest's serial console.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("rondo-demo-vmm"));
+
+  CLI::App app{"rondo-demo-vmm: a KVM VMM instrumented with the rondo time-series store"};
+  DemoOptions o;
+  std::string http = "127.0.0.1:8080";
+  double duration_s = 0;
+  std::string log_level = "info";
+  o.image = RONDO_MICRO_GUEST_IMAGE;
+
+  app.add_option("--guest", o.guest, "guest kind")
+      ->check(CLI::IsMember({"micro"}))
+      ->capture_default_str();
+  app.add_option("--image", o.image, "micro guest flat binary")->capture_default_str();
+  app.add_option("--store", o.store, "rondo store directory (created if absent)")->required();
+  app.add_option("--disk", o.disk, "virtio-blk backing file (created if absent)")->required();
+  app.add_option("--disk-size", o.disk_create_mib, "MiB, when the disk is created")
+      ->capture_default_str();
+  app.add_option("--memory", o.memory_mib, "guest RAM in MiB")
+      ->check(CLI::Range(2u, 3072u))
+      ->capture_default_str();
+  app.add_option("--http", http, "HTTP API ADDR:PORT (port 0: any free port; 'off': none)")
+      ->capture_default_str();
+  app.add_option("--duration", duration_s, "seconds to run; 0 = until the guest stops or a signal")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--serial-log", o.serial_log, "write the guest console here instead of stdout");
+  app.add_option("--cycles", o.micro.cycles,
+                 "micro guest: cycles, then it shuts down (0 = forever)")
+      ->capture_default_str();
+  app.add_option("--burst-rounds", o.micro.burst_iterations, "micro guest: CPU burst length")
+      ->capture_default_str();
+  app.add_option("--idle-halts", o.micro.idle_halts, "micro guest: HLTs per idle period")
+      ->capture_default_str();
+  app.add_option("--writes", o.micro.writes_per_cycle, "micro guest: 4 KiB writes per cycle")
+      ->check(CLI::Range(8u, 100000u))
+      ->capture_default_str();
+  app.add_option("--batch", o.micro.batch, "micro guest: requests per notification")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  std::uint32_t halt_tick_ms = 10;
+  app.add_option("--halt-tick-ms", halt_tick_ms, "a halted vCPU is woken on this tick")
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  app.add_option("--remote-write", o.remote_write_url, "also push tier 0 to this remote-write URL");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  o.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));
+  o.halt_tick = std::chrono::milliseconds(halt_tick_ms);
+  try {
+    if (http != "off") o.http = rondo::vmm::parse_endpoint(http);
+    return rondo::vmm::run_demo(o);
+  } catch (const rondo::vmm::VmmError& e) {
+    spdlog::error("{}", e.what());
+  } catch (const rondo::Error& e) {
+    spdlog::error("store: {}", e.what());
+  }
+  return 1;
+}

@@ -1,0 +1,203 @@
+#include "metrics_query.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace rondo::vmm {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::chrono::nanoseconds kMaxRange = std::chrono::hours(24 * 400);
+
+const std::string* single(const std::multimap<std::string, std::string>& params, const char* key) {
+  const auto [first, last] = params.equal_range(key);
+  if (first == last) return nullptr;
+  if (std::next(first) != last)
+    throw QueryError(std::string("parameter '") + key + "' given twice");
+  return &first->second;
+}
+
+template <typename T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+json labels_json(const std::vector<rondo::Label>& labels) {
+  json out = json::object();
+  for (const rondo::Label& l : labels) out[l.name] = l.value;
+  return out;
+}
+
+json points_json(const std::vector<rondo::Point>& points) {
+  json out = json::array();
+  for (const rondo::Point& p : points) {
+    const auto ms = static_cast<std::int64_t>(p.time / 1'000'000);
+    out.push_back(json::array({ms, std::isfinite(p.value) ? json(p.value) : json(nullptr)}));
+  }
+  return out;
+}
+
+json optional_time(const std::optional<rondo::Timestamp>& t) {
+  return t ? json(*t) : json(nullptr);
+}
+
+}  // namespace
+
+std::optional<std::chrono::nanoseconds> parse_range(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  const auto count = parse_number<std::uint64_t>(text.substr(0, text.size() - 1));
+  if (!count || *count == 0 || *count > 1'000'000'000) return std::nullopt;
+  using namespace std::chrono;
+  nanoseconds unit{};
+  switch (text.back()) {
+    case 's':
+      unit = seconds(1);
+      break;
+    case 'm':
+      unit = minutes(1);
+      break;
+    case 'h':
+      unit = hours(1);
+      break;
+    case 'd':
+      unit = hours(24);
+      break;
+    case 'w':
+      unit = hours(24 * 7);
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (*count > static_cast<std::uint64_t>(kMaxRange / unit)) return std::nullopt;
+  return unit * static_cast<std::int64_t>(*count);
+}
+
+QueryRequest parse_query_request(const std::multimap<std::string, std::string>& params) {
+  for (const auto& [key, value] : params) {
+    if (key != "series" && key != "range" && key != "end" && key != "tier" && key != "fn") {
+      throw QueryError("unknown parameter '" + key + "' (known: series, range, end, tier, fn)");
+    }
+  }
+  QueryRequest request;
+  const std::string* series = single(params, "series");
+  if (series == nullptr || series->empty()) {
+    throw QueryError("missing 'series', e.g. series=vcpu_exits_total{reason=\"hlt\"}");
+  }
+  try {
+    request.selector = rondo::LabelMatcher::parse(*series);
+  } catch (const rondo::Error& e) {
+    throw QueryError(std::string("bad selector: ") + e.what());
+  }
+  if (const std::string* range = single(params, "range")) {
+    const auto parsed = parse_range(*range);
+    if (!parsed)
+      throw QueryError("bad range '" + *range + "': use e.g. 90s, 5m, 6h, 7d (at most 400d)");
+    request.range = *parsed;
+  }
+  if (const std::string* end = single(params, "end"); end && *end != "now") {
+    const auto seconds = parse_number<std::uint64_t>(*end);
+    if (!seconds || *seconds > 10'000'000'000ull) {
+      throw QueryError("bad end '" + *end + "': use 'now' or unix seconds");
+    }
+    request.end = *seconds * 1'000'000'000ull;
+  }
+  if (const std::string* tier = single(params, "tier"); tier && *tier != "auto") {
+    const auto index = parse_number<std::size_t>(*tier);
+    if (!index || *index > 64)
+      throw QueryError("bad tier '" + *tier + "': use 'auto' or a tier index");
+    request.tier = *index;
+  }
+  if (const std::string* fn = single(params, "fn")) {
+    const auto parsed = rondo::parse_consolidation_fn(*fn);
+    if (!parsed) throw QueryError("bad fn '" + *fn + "': use avg, min, max, last, sum or count");
+    request.fn = *parsed;
+  }
+  return request;
+}
+
+json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Timestamp now) {
+  const rondo::Timestamp end = request.end.value_or(now);
+  const auto range = static_cast<rondo::Timestamp>(request.range.count());
+  const rondo::Timestamp start = end > range ? end - range : 0;
+  json out = {{"selector", request.selector.to_string()},
+              {"fn", std::string(rondo::to_string(request.fn))},
+              {"tier", request.tier ? json(*request.tier) : json("auto")},
+              {"start_ns", start},
+              {"end_ns", end},
+              {"series", json::array()}};
+  for (const rondo::SeriesInfo& info : store.select(request.selector)) {
+    json entry = {{"name", info.name},
+                  {"labels", labels_json(info.labels)},
+                  {"schema", store.schemas().at(info.schema).name}};
+    try {
+      if (request.tier) {
+        entry["plan"] =
+            json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
+        entry["points"] =
+            points_json(store.query(info.handle, *request.tier, start, end, request.fn));
+      } else {
+        const rondo::QueryResult result = store.query_auto(info.handle, start, end, request.fn);
+        entry["plan"] = json::array();
+        for (const rondo::TierSpan& span : result.plan) {
+          entry["plan"].push_back(
+              {{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
+        }
+        entry["points"] = points_json(result.points);
+      }
+    } catch (const rondo::Error& e) {
+      entry["error"] = e.what();
+    }
+    out["series"].push_back(std::move(entry));
+  }
+  return out;
+}
+
+json store_info_json(const rondo::Store& store) {
+  const rondo::StoreInfo info = store.info();
+  json schemas = json::array();
+  for (const rondo::SchemaInfo& s : info.schemas) {
+    json tiers = json::array();
+    for (const rondo::TierInfo& t : s.tiers) {
+      json fns = json::array();
+      for (rondo::ConsolidationFn fn : t.functions)
+        fns.push_back(std::string(rondo::to_string(fn)));
+      tiers.push_back({{"interval_s", std::chrono::duration<double>(t.interval).count()},
+                       {"duration_s", std::chrono::duration<double>(t.duration).count()},
+                       {"slots", t.slots},
+                       {"functions", fns},
+                       {"oldest_ns", optional_time(t.oldest)},
+                       {"newest_ns", optional_time(t.newest)},
+                       {"consolidated_until_ns", optional_time(t.consolidated_until)},
+                       {"lost_buckets", t.lost_buckets},
+                       {"late_records", t.late_records},
+                       {"file", t.file.string()},
+                       {"file_bytes", t.file_bytes}});
+    }
+    schemas.push_back({{"name", s.name},
+                       {"matcher", s.matcher},
+                       {"series_count", s.series_count},
+                       {"max_series", s.max_series},
+                       {"tiers", tiers}});
+  }
+  json files = json::array();
+  for (const auto& [path, bytes] : info.files)
+    files.push_back({{"path", path.string()}, {"bytes", bytes}});
+  json series = json::array();
+  for (const rondo::SeriesInfo& s : store.series()) {
+    series.push_back({{"name", s.name},
+                      {"labels", labels_json(s.labels)},
+                      {"schema", store.schemas().at(s.schema).name}});
+  }
+  return {{"path", info.path.string()},
+          {"store_id", info.store_id},
+          {"total_bytes", info.total_bytes},
+          {"schemas", schemas},
+          {"files", files},
+          {"series", series}};
+}
+
+}  // namespace rondo::vmm

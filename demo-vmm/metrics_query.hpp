@@ -1,0 +1,54 @@
+// The query language of GET /metrics/query, apart from HTTP so that it is
+// tested on its own:
+//   series=<selector>   PromQL-style selector (rondo::LabelMatcher), required
+//   range=<n><unit>     how far back from `end`: s, m, h, d or w (default 5m)
+//   end=<unix seconds>  default: now
+//   tier=auto|<index>   auto: the finest tier holding each part (default)
+//   fn=avg|min|max|last|sum|count   which aggregate (default avg)
+// Anything else, or a malformed value, is a QueryError (HTTP 400) whose
+// message says what was wrong.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "rondo/store.hpp"
+
+namespace rondo::vmm {
+
+class QueryError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct QueryRequest {
+  rondo::LabelMatcher selector;
+  std::chrono::nanoseconds range{std::chrono::minutes(5)};
+  std::optional<rondo::Timestamp> end;  // nullopt: now
+  std::optional<std::size_t> tier;      // nullopt: auto
+  rondo::ConsolidationFn fn = rondo::ConsolidationFn::Average;
+};
+
+// "90s", "5m", "6h", "7d", "2w" -> duration; nullopt if malformed or zero.
+std::optional<std::chrono::nanoseconds> parse_range(std::string_view text);
+
+// Throws QueryError.
+QueryRequest parse_query_request(const std::multimap<std::string, std::string>& params);
+
+// One entry per selected series (points as [unix ms, value|null]); a series
+// whose schema cannot answer (no such tier, function not stored) carries an
+// "error" instead of points.
+nlohmann::json run_query(const rondo::Store& store, const QueryRequest& request,
+                         rondo::Timestamp now);
+
+// Store::info() and the series list as JSON, for GET /metrics/info.
+nlohmann::json store_info_json(const rondo::Store& store);
+
+}  // namespace rondo::vmm

@@ -1,0 +1,92 @@
+// VmmMetrics: the demo's instrumentation. It owns the store's series
+// handles and writes to the store on the vCPU thread, at the moment things
+// happen: every VM exit (ExitObserver) and every virtio-blk request and
+// notification (BlkObserver).
+//
+// Schemas (docs/demo-vmm.md has the sizes), each with tiers 1s/10m, 10s/6h, 5m/7d:
+//   counters  *_total: one record of the event's count or bytes; tier 0 sums
+//             them per bucket, so no event is lost and a bucket reads as
+//             "events in this second".
+//   events    durations, queue depth, steal: tier 0 keeps {Sum, Count, Max}
+//             of every event, so average and worst case survive every tier.
+//   gauges    process figures sampled once per tick: last value, then the
+//             average in the coarser tiers.
+//
+// Threads. rondo's contract allows record() from one thread only: the vCPU
+// thread. The maintenance tick samples the process figures on its own
+// thread and *publishes* them here (publish(), a few relaxed atomics and a
+// release sequence number); the vCPU thread records them at its next exit
+// (the tick kicks the vCPU so that one comes promptly). The steal time is
+// read by the vCPU thread itself: /proc/thread-self names the reader.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "process_stats.hpp"
+#include "rondo/store.hpp"
+#include "vcpu_runner.hpp"
+#include "virtio_blk.hpp"
+
+namespace rondo::vmm {
+
+class VmmMetrics final : public ExitObserver, public BlkObserver {
+ public:
+  // The store's schemas; the same on every run, so a store is reopened.
+  static std::vector<rondo::SchemaConfig> schemas();
+
+  // Registers every series (cold; throws rondo::Error). The store must
+  // outlive this object.
+  VmmMetrics(rondo::Store& store, std::uint64_t guest_memory_bytes, std::uint32_t memory_slots,
+             std::uint64_t start_ns);
+
+  // vCPU thread.
+  void on_vcpu_thread_start() noexcept override;
+  void on_exit(ExitReason reason, std::uint64_t run_start, std::uint64_t run_end,
+               std::uint64_t handled) noexcept override;
+  void on_notify(std::uint32_t queue_depth, std::uint64_t at_ns) noexcept override;
+  void on_request(const BlkRequest& request) noexcept override;
+
+  // Maintenance thread: hands a process sample to the vCPU thread.
+  void publish(const ProcessSample& sample, std::uint64_t at_ns) noexcept;
+  // Records a published sample not yet recorded. Only from the thread that
+  // is the store's writer now (the vCPU thread, or main after joining it).
+  void record_published() noexcept;
+
+  // record() calls that did not return Ok (read after the vCPU thread ended).
+  std::uint64_t failed_records() const noexcept { return failed_records_; }
+
+ private:
+  void check(rondo::WriteStatus status) noexcept {
+    if (status != rondo::WriteStatus::Ok) ++failed_records_;
+  }
+
+  rondo::Store& store_;
+  const std::uint64_t guest_memory_bytes_;
+  const std::uint32_t memory_slots_;
+  const std::uint64_t start_ns_;
+
+  std::array<rondo::SeriesHandle, kExitReasonCount> exits_;
+  rondo::SeriesHandle exit_duration_, run_duration_, steal_;
+  std::array<rondo::SeriesHandle, kBlkOpCount> blk_requests_;  // Other has no series
+  rondo::SeriesHandle blk_ioerr_, blk_unsupp_, blk_read_bytes_, blk_write_bytes_;
+  rondo::SeriesHandle blk_duration_, blk_depth_;
+  rondo::SeriesHandle guest_memory_, memory_slots_series_, rss_, fds_, uptime_;
+
+  // Mailbox from the maintenance thread.
+  std::atomic<std::uint64_t> published_seq_{0};
+  std::atomic<std::uint64_t> published_at_{0};
+  std::atomic<std::uint64_t> published_rss_{0};
+  std::atomic<std::uint64_t> published_fds_{0};
+
+  // vCPU thread only.
+  std::uint64_t recorded_seq_ = 0;
+  ThreadSchedstat schedstat_ = ThreadSchedstat::open_for_this_thread();
+  std::uint64_t last_wait_ns_ = 0;
+  bool have_wait_ = false;
+  std::uint64_t failed_records_ = 0;
+};
+
+}  // namespace rondo::vmm

@@ -1,0 +1,350 @@
+// The real rondo-demo-vmm process on the real /dev/kvm, checked from the
+// outside: its serial log, its disk file, its store (opened read-only, as
+// the rondo CLI would), its HTTP API, a real Prometheus scraping it, and its
+// page in a real headless Chromium. Without /dev/kvm each test WARNs loudly
+// and checks nothing.
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "micro_abi.h"
+#include "rondo/store.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace rondo::vmm::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// Starts rondo-demo-vmm with a store, a disk and an HTTP port of its own.
+struct DemoVmm {
+  TempDir dir;
+  std::uint16_t port = free_tcp_port();
+  std::unique_ptr<ChildProcess> process;
+
+  explicit DemoVmm(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {RONDO_DEMO_VMM,
+                                     "--store",
+                                     (dir / "store").string(),
+                                     "--disk",
+                                     (dir / "disk.img").string(),
+                                     "--serial-log",
+                                     (dir / "serial.log").string(),
+                                     "--http",
+                                     "127.0.0.1:" + std::to_string(port),
+                                     "--burst-rounds",
+                                     "20000",
+                                     "--idle-halts",
+                                     "5"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<ChildProcess>(argv, dir / "stdout.log", dir / "stderr.log");
+  }
+  std::string serial() const { return read_file(dir / "serial.log"); }
+  std::string log() const { return read_file(dir / "stderr.log"); }
+
+  // Waits until /metrics/health answers (or the process ended).
+  bool wait_until_serving() {
+    httplib::Client client("127.0.0.1", port);
+    for (int i = 0; i < 300 && process->running(); ++i) {
+      if (auto r = client.Get("/metrics/health"); r && r->status == 200) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  // Waits until the guest has written at least `cycles` cycles.
+  bool wait_for_cycles(int cycles) {
+    const std::string marker = "micro: cycle " + std::to_string(cycles) + ": wrote 1000 blocks";
+    for (int i = 0; i < 1200 && process->running(); ++i) {
+      if (serial().find(marker) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+};
+
+double sum_of(const rondo::Store& store, const std::string& selector) {
+  double sum = 0;
+  for (const rondo::SeriesInfo& s : store.select(rondo::LabelMatcher::parse(selector))) {
+    for (const rondo::Point& p :
+         store.query(s.handle, 0, 0, UINT64_MAX, rondo::ConsolidationFn::Sum)) {
+      sum += p.value;
+    }
+  }
+  return sum;
+}
+
+json get_json(httplib::Client& client, const std::string& path, int expect_status = 200) {
+  auto r = client.Get(path);
+  REQUIRE(r);
+  INFO(path << " -> " << r->status << " " << r->body);
+  CHECK(r->status == expect_status);
+  return json::parse(r->body);
+}
+
+}  // namespace
+
+TEST_CASE("rondo-demo-vmm runs the micro guest to its end, and disk and store agree with the guest",
+          "[vmm][kvm][demo]") {
+  if (!kvm_usable()) {
+    WARN("no usable /dev/kvm on this machine: rondo-demo-vmm was NOT booted");
+    return;
+  }
+  DemoVmm vmm({"--cycles", "3"});
+  const auto code = vmm.process->wait_for(120s);
+  INFO("stderr:\n" << vmm.log() << "\nserial:\n" << vmm.serial());
+  REQUIRE(code == 0);
+  CHECK(vmm.log().find("VM stopped (guest shutdown)") != std::string::npos);
+
+  // The guest's own report of what it issued.
+  const std::string serial = vmm.serial();
+  CHECK(serial.find("micro: cycle 3: wrote 1000 blocks of 4096 bytes, flushed, read back 8 ok") !=
+        std::string::npos);
+  const auto report = final_guest_report(serial);
+  REQUIRE(report);
+  CHECK(report->errors == 0);
+  const auto guest_total = static_cast<double>(report->total);
+  CHECK(guest_total == 3 * 1010 - 2);  // 3 x (1000 writes + 8 reads + 1 flush) + 1 get-id
+
+  // The blocks it wrote are in the backing file: block i holds cycle 3's header.
+  const std::string disk = read_file(vmm.dir / "disk.img");
+  REQUIRE(disk.size() >= 1000 * MICRO_BLOCK_BYTES);
+  int good = 0;
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    const char* b = disk.data() + std::size_t{i} * MICRO_BLOCK_BYTES;
+    std::uint32_t cycle = 0, index = 0;
+    std::memcpy(&cycle, b + 16, 4);
+    std::memcpy(&index, b + 20, 4);
+    bool ok = std::strcmp(b, "rondo-micro-blk") == 0 && cycle == 3 && index == i;
+    for (std::uint32_t j = 32; ok && j < MICRO_BLOCK_BYTES; ++j) {
+      ok = static_cast<std::uint8_t>(b[j]) == static_cast<std::uint8_t>(j * 7);
+    }
+    good += ok ? 1 : 0;
+  }
+  CHECK(good == 1000);
+
+  // The store, read by another process' view after the VMM exited.
+  const rondo::Store store = rondo::Store::open_read_only(vmm.dir / "store");
+  CHECK(sum_of(store, "blk_requests_total") == guest_total);
+  CHECK(sum_of(store, R"(blk_requests_total{op="write"})") == static_cast<double>(report->write));
+  CHECK(sum_of(store, R"(blk_requests_total{op="read"})") == static_cast<double>(report->read));
+  CHECK(sum_of(store, R"(blk_requests_total{op="flush"})") == static_cast<double>(report->flush));
+  CHECK(sum_of(store, R"(blk_bytes_total{direction="write"})") == 3000.0 * MICRO_BLOCK_BYTES);
+  CHECK(sum_of(store, "blk_request_errors_total") == 0);
+  for (const char* reason : {"io_in", "io_out", "mmio_read", "mmio_write", "hlt"}) {
+    INFO(reason);
+    CHECK(sum_of(store, std::string("vcpu_exits_total{reason=\"") + reason + "\"}") > 0);
+  }
+  CHECK(sum_of(store, R"(vcpu_exits_total{reason="hlt"})") == 15);
+  CHECK(sum_of(store, R"(vcpu_exits_total{reason=~"fail_entry|other"})") == 0);
+  // Every exit has a run time and a handling time.
+  const auto run = store.find_series("vcpu_run_duration_ns");
+  REQUIRE(run);
+  double runs = 0;
+  for (const auto& p : store.query(*run, 0, 0, UINT64_MAX, rondo::ConsolidationFn::Count))
+    runs += p.value;
+  CHECK(runs == sum_of(store, "vcpu_exits_total"));
+}
+
+TEST_CASE("rondo-demo-vmm answers HTTP while it runs and stops cleanly on SIGTERM",
+          "[vmm][kvm][demo][http]") {
+  if (!kvm_usable()) {
+    WARN("no usable /dev/kvm on this machine: rondo-demo-vmm's HTTP API was NOT tested");
+    return;
+  }
+  DemoVmm vmm({"--duration", "120"});
+  REQUIRE(vmm.wait_until_serving());
+  REQUIRE(vmm.wait_for_cycles(2));
+  httplib::Client client("127.0.0.1", vmm.port);
+
+  json health = get_json(client, "/metrics/health");
+  CHECK(health["vm"] == "running");
+  CHECK(health["series"] == 28);
+  // Run past two maintenance ticks, so there are consolidations and kicks.
+  for (int i = 0; i < 100 && health["uptime_seconds"].get<double>() < 2.5; ++i) {
+    std::this_thread::sleep_for(50ms);
+    health = get_json(client, "/metrics/health");
+  }
+  CHECK(health["uptime_seconds"].get<double>() >= 2.5);
+
+  const json q = get_json(
+      client,
+      "/metrics/query?series=blk_requests_total%7Bop%3D%22write%22%7D&range=5m&tier=auto&fn=sum");
+  REQUIRE(q["series"].size() == 1);
+  double writes = 0;
+  for (const auto& p : q["series"][0]["points"]) writes += p[1].get<double>();
+  CHECK(writes >= 2000);
+
+  const json info = get_json(client, "/metrics/info");
+  CHECK(info["total_bytes"].get<std::uint64_t>() < 2'000'000);
+  CHECK(
+      get_json(client, "/metrics/query?series=x&range=soon", 400)["error"].get<std::string>().find(
+          "bad range") == 0);
+
+  // /metrics shows the newest *complete* second: poll until one holds writes.
+  std::string exposition;
+  for (int i = 0;
+       i < 100 && exposition.find("blk_requests_total_sum{op=\"write\"}") == std::string::npos;
+       ++i) {
+    if (i > 0) std::this_thread::sleep_for(50ms);
+    auto prom = client.Get("/metrics");
+    REQUIRE(prom);
+    CHECK(prom->status == 200);
+    exposition = prom->body;
+  }
+  INFO(exposition);
+  CHECK(exposition.find("blk_requests_total_sum{op=\"write\"}") != std::string::npos);
+  CHECK(exposition.find("# TYPE vcpu_exits_total_sum gauge") != std::string::npos);
+  auto page = client.Get("/");
+  REQUIRE(page);
+  CHECK(page->body.find("uPlot") != std::string::npos);
+
+  vmm.process->signal(SIGTERM);
+  const auto code = vmm.process->wait_for(30s);
+  INFO(vmm.log());
+  CHECK(code == 0);
+  CHECK(vmm.log().find("VM stopped (signal)") != std::string::npos);
+  // On the way out the store was consolidated and flushed: the gauges the
+  // tick sampled are there, and tier 1 was produced up to the end.
+  const rondo::Store store = rondo::Store::open_read_only(vmm.dir / "store");
+  const auto rss = store.find_series("vmm_rss_bytes");
+  REQUIRE(rss);
+  const auto latest = store.latest(*rss, 0, rondo::ConsolidationFn::Last);
+  REQUIRE(latest);
+  CHECK(latest->value > 1'000'000);
+  CHECK(sum_of(store, R"(vcpu_exits_total{reason="intr"})") > 0);  // the tick's kicks
+  CHECK(store.info().schemas[0].tiers[1].consolidated_until.has_value());
+}
+
+TEST_CASE("a real Prometheus scrapes rondo-demo-vmm's /metrics", "[vmm][kvm][demo][prometheus]") {
+  if (!kvm_usable()) {
+    WARN("no usable /dev/kvm on this machine: the Prometheus scrape was NOT tested");
+    return;
+  }
+  DemoVmm vmm({"--duration", "120"});
+  REQUIRE(vmm.wait_until_serving());
+
+  TempDir prom_dir;
+  const std::uint16_t prom_port = free_tcp_port();
+  std::ofstream(prom_dir / "prometheus.yml")
+      << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << "scrape_configs:\n  - job_name: rondo-demo-vmm\n    static_configs:\n"
+      << "      - targets: ['127.0.0.1:" << vmm.port << "']\n";
+  ChildProcess prometheus(
+      {"/usr/bin/prometheus", "--config.file=" + (prom_dir / "prometheus.yml").string(),
+       "--storage.tsdb.path=" + (prom_dir / "data").string(),
+       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+      prom_dir / "prometheus.out", prom_dir / "prometheus.err");
+
+  httplib::Client client("127.0.0.1", prom_port);
+  json writes, up;
+  for (int i = 0; i < 300; ++i) {  // up to 30 s: Prometheus start-up plus a few scrapes
+    std::this_thread::sleep_for(100ms);
+    auto r = client.Get("/api/v1/query?query=blk_requests_total_sum%7Bop%3D%22write%22%7D");
+    if (!r || r->status != 200) continue;
+    writes = json::parse(r->body);
+    if (!writes["data"]["result"].empty()) break;
+  }
+  INFO("prometheus stderr:\n" << read_file(prom_dir / "prometheus.err"));
+  INFO("answer: " << writes.dump());
+  REQUIRE(writes["data"]["result"].size() == 1);
+  const auto& series = writes["data"]["result"][0];
+  CHECK(series["metric"]["job"] == "rondo-demo-vmm");
+  CHECK(series["metric"]["op"] == "write");
+  auto r = client.Get("/api/v1/query?query=up%7Bjob%3D%22rondo-demo-vmm%22%7D");
+  REQUIRE(r);
+  up = json::parse(r->body);
+  REQUIRE(up["data"]["result"].size() == 1);
+  CHECK(up["data"]["result"][0]["value"][1] == "1");
+  prometheus.signal(SIGTERM);
+  CHECK(prometheus.wait_for(30s) == 0);
+}
+
+TEST_CASE("the page draws its charts with data in headless Chromium", "[vmm][kvm][demo][browser]") {
+  if (!kvm_usable()) {
+    WARN("no usable /dev/kvm on this machine: the page was NOT tested in a browser");
+    return;
+  }
+  if (::access("/usr/bin/chromium", X_OK) != 0) {
+    FAIL("/usr/bin/chromium is missing: run scripts/setup.sh");
+  }
+  DemoVmm vmm({"--duration", "120"});
+  REQUIRE(vmm.wait_until_serving());
+  REQUIRE(vmm.wait_for_cycles(1));
+
+  TempDir profile;
+  const std::string url = "http://127.0.0.1:" + std::to_string(vmm.port) + "/";
+  ChildProcess chromium(
+      {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+       "--disable-sync", "--user-data-dir=" + profile.path().string(), "--virtual-time-budget=5000",
+       "--dump-dom", url},
+      profile / "dom.html", profile / "chromium.err");
+  REQUIRE(chromium.wait_for(90s) == 0);
+  const std::string dom = read_file(profile / "dom.html");
+  INFO(dom.substr(0, 3000));
+  // app.js marks how many charts drew data after its refresh.
+  CHECK(number_after(dom, "data-charts-with-data=\"") == 6u);
+  std::ptrdiff_t canvases = 0;
+  for (auto it = dom.find("<canvas"); it != std::string::npos; it = dom.find("<canvas", it + 1))
+    ++canvases;
+  CHECK(canvases == 6);
+  CHECK(dom.find("VM running") != std::string::npos);
+  int charts = 0;
+  for (auto at = dom.find("data-points=\""); at != std::string::npos;
+       at = dom.find("data-points=\"", at + 1)) {
+    ++charts;
+    CHECK(number_after(dom, "data-points=\"", at) > 0u);
+  }
+  CHECK(charts == 6);
+}
+
+TEST_CASE("with --remote-write the tick pushes the store to a real Prometheus",
+          "[vmm][kvm][demo][prometheus]") {
+  if (!kvm_usable()) {
+    WARN("no usable /dev/kvm on this machine: remote write from rondo-demo-vmm was NOT tested");
+    return;
+  }
+  TempDir prom_dir;
+  const std::uint16_t prom_port = free_tcp_port();
+  std::ofstream(prom_dir / "prometheus.yml") << "global:\n  scrape_interval: 1m\n";
+  ChildProcess prometheus(
+      {"/usr/bin/prometheus", "--config.file=" + (prom_dir / "prometheus.yml").string(),
+       "--storage.tsdb.path=" + (prom_dir / "data").string(),
+       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
+       "--web.enable-remote-write-receiver"},
+      prom_dir / "prometheus.out", prom_dir / "prometheus.err");
+  httplib::Client client("127.0.0.1", prom_port);
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto r = client.Get("/-/ready");
+    ready = r && r->status == 200;
+  }
+  REQUIRE(ready);
+
+  // Long enough for several complete tier-0 buckets: only those are pushed.
+  DemoVmm vmm({"--duration", "4", "--remote-write",
+               "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/write"});
+  REQUIRE(vmm.process->wait_for(120s) == 0);
+  INFO(vmm.log());
+  auto r = client.Get(
+      "/api/v1/query?query=sum_over_time(blk_requests_total_sum%7Bop%3D%22write%22%7D%5B10m%5D)");
+  REQUIRE(r);
+  const json answer = json::parse(r->body);
+  INFO(answer.dump());
+  REQUIRE(answer["data"]["result"].size() == 1);
+  CHECK(answer["data"]["result"][0]["metric"]["job"] == "rondo-demo-vmm");
+  // Every complete second was pushed; the last, still-filling one is not.
+  const double pushed = std::stod(answer["data"]["result"][0]["value"][1].get<std::string>());
+  // The VMM's own summary line: "virtio-blk: read R write W flush ..."
+  const auto writes = number_after(vmm.log(), " write ", vmm.log().find("virtio-blk: read "));
+  REQUIRE(writes);
+  CHECK(pushed >= 1000);
+  CHECK(pushed <= static_cast<double>(*writes));
+  prometheus.signal(SIGTERM);
+  CHECK(prometheus.wait_for(30s) == 0);
+}

@@ -1,0 +1,142 @@
+// The /metrics/query language and its answers, against a real store.
+#include "metrics_query.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "test_support.hpp"
+#include "vmm_metrics.hpp"
+
+namespace {
+
+using namespace rondo::vmm;
+using namespace std::chrono_literals;
+using Params = std::multimap<std::string, std::string>;
+
+constexpr rondo::Timestamp kSecond = 1'000'000'000;
+constexpr rondo::Timestamp kNow = 1'700'000'000 * kSecond;
+
+}  // namespace
+
+TEST_CASE("parse_range accepts s, m, h, d, w and nothing else", "[vmm][query]") {
+  CHECK(parse_range("90s") == std::chrono::nanoseconds(90s));
+  CHECK(parse_range("5m") == std::chrono::nanoseconds(5min));
+  CHECK(parse_range("6h") == std::chrono::nanoseconds(6h));
+  CHECK(parse_range("7d") == std::chrono::nanoseconds(7 * 24h));
+  CHECK(parse_range("2w") == std::chrono::nanoseconds(14 * 24h));
+  for (const char* bad :
+       {"", "5", "m", "0m", "-5m", "5 m", "5M", "1y", "5mm", "401d", "99999999999999999999s"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_range(bad));
+  }
+}
+
+TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vmm][query]") {
+  const QueryRequest r = parse_query_request({{"series", "vcpu_exits_total{reason=\"hlt\"}"}});
+  CHECK(r.range == std::chrono::nanoseconds(5min));
+  CHECK_FALSE(r.tier);
+  CHECK_FALSE(r.end);
+  CHECK(r.fn == rondo::ConsolidationFn::Average);
+  CHECK(r.selector.to_string().find("hlt") != std::string::npos);
+
+  const QueryRequest full = parse_query_request({{"series", "blk_bytes_total"},
+                                                 {"range", "1h"},
+                                                 {"tier", "2"},
+                                                 {"fn", "max"},
+                                                 {"end", "1700000000"}});
+  CHECK(full.tier == 2u);
+  CHECK(full.fn == rondo::ConsolidationFn::Max);
+  CHECK(full.end == kNow);
+
+  const std::vector<std::pair<Params, std::string>> bad = {
+      {{}, "missing 'series'"},
+      {{{"series", ""}}, "missing 'series'"},
+      {{{"series", "a{b="}}, "bad selector"},
+      {{{"series", "a"}, {"range", "forever"}}, "bad range"},
+      {{{"series", "a"}, {"tier", "fine"}}, "bad tier"},
+      {{{"series", "a"}, {"fn", "median"}}, "bad fn"},
+      {{{"series", "a"}, {"end", "yesterday"}}, "bad end"},
+      {{{"series", "a"}, {"step", "1s"}}, "unknown parameter 'step'"},
+      {{{"series", "a"}, {"series", "b"}}, "given twice"},
+  };
+  for (const auto& [params, message] : bad) {
+    INFO(message);
+    CHECK_THROWS_WITH(parse_query_request(params), Catch::Contains(message));
+  }
+}
+
+TEST_CASE("run_query answers per series, with points and the tier plan", "[vmm][query]") {
+  testing::TempDir dir;
+  rondo::Store store = rondo::Store::open(dir / "store", VmmMetrics::schemas());
+  const rondo::Label hlt{"reason", "hlt"}, io{"reason", "io_in"};
+  const auto h = store.register_series("vcpu_exits_total", std::span(&hlt, 1));
+  const auto i = store.register_series("vcpu_exits_total", std::span(&io, 1));
+  const auto d = store.register_series("vcpu_exit_duration_ns");
+  for (int s = 0; s < 5; ++s) {
+    const rondo::Timestamp t = kNow - (5 - s) * kSecond;
+    for (int k = 0; k <= s; ++k) REQUIRE(store.record(h, 1.0, t + k) == rondo::WriteStatus::Ok);
+    REQUIRE(store.record(i, 10.0, t) == rondo::WriteStatus::Ok);
+    REQUIRE(store.record(d, 100.0 * (s + 1), t) == rondo::WriteStatus::Ok);
+    REQUIRE(store.record(d, 300.0 * (s + 1), t + 1) == rondo::WriteStatus::Ok);
+  }
+
+  auto sum = run_query(
+      store, parse_query_request({{"series", "vcpu_exits_total"}, {"fn", "sum"}, {"range", "1m"}}),
+      kNow);
+  REQUIRE(sum["series"].size() == 2);
+  for (const auto& s : sum["series"]) {
+    CHECK(s["schema"] == "counters");
+    CHECK(s["plan"][0]["tier"] == 0);
+    if (s["labels"]["reason"] == "hlt") {
+      REQUIRE(s["points"].size() == 5);
+      CHECK(s["points"][0][0] == (kNow - 5 * kSecond) / 1'000'000);
+      CHECK(s["points"][0][1] == 1.0);
+      CHECK(s["points"][4][1] == 5.0);  // five events in that second
+    }
+  }
+
+  auto avg = run_query(
+      store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"range", "1m"}}), kNow);
+  REQUIRE(avg["series"].size() == 1);
+  CHECK(avg["series"][0]["points"][0][1] == 200.0);  // (100 + 300) / 2
+  auto max = run_query(
+      store,
+      parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", "max"}, {"range", "1m"}}),
+      kNow);
+  CHECK(max["series"][0]["points"][4][1] == 1500.0);
+
+  // A function the schema does not keep is an error of that series only.
+  auto avg_counters =
+      run_query(store, parse_query_request({{"series", "vcpu_exits_total"}, {"fn", "max"}}), kNow);
+  REQUIRE(avg_counters["series"].size() == 2);
+  CHECK(avg_counters["series"][0]["error"].get<std::string>().find("stores max") !=
+        std::string::npos);
+  auto no_tier = run_query(
+      store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"tier", "9"}}), kNow);
+  CHECK(no_tier["series"][0].contains("error"));
+
+  // A range that ends before the data, and a selector matching nothing.
+  auto old = run_query(
+      store,
+      parse_query_request(
+          {{"series", "vcpu_exits_total"}, {"fn", "sum"}, {"range", "1m"}, {"end", "1600000000"}}),
+      kNow);
+  CHECK(old["series"][0]["points"].empty());
+  CHECK(
+      run_query(store, parse_query_request({{"series", "nothing_here"}}), kNow)["series"].empty());
+}
+
+TEST_CASE("store_info_json describes schemas, tiers, files and series", "[vmm][query]") {
+  testing::TempDir dir;
+  rondo::Store store = rondo::Store::open(dir / "store", VmmMetrics::schemas());
+  store.register_series("vmm_rss_bytes");
+  const auto info = store_info_json(store);
+  CHECK(info["schemas"].size() == 3);
+  CHECK(info["schemas"][1]["name"] == "events");
+  CHECK(info["schemas"][1]["tiers"][0]["functions"] ==
+        nlohmann::json::array({"sum", "count", "max"}));
+  CHECK(info["schemas"][0]["tiers"][2]["interval_s"] == 300.0);
+  CHECK(info["total_bytes"].get<std::uint64_t>() > 0);
+  REQUIRE(info["series"].size() == 1);
+  CHECK(info["series"][0]["schema"] == "gauges");
+}

@@ -1,0 +1,163 @@
+// Shared helpers of the VMM tests: temporary directories, free ports, and
+// child processes (the real rondo-demo-vmm, Prometheus, Chromium).
+#pragma once
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace rondo::vmm::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "rondo-vmm-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// A port on 127.0.0.1 that was free a moment ago.
+inline std::uint16_t free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A child process with stdout and stderr in files; killed if still running
+// when destroyed.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> argv, const std::filesystem::path& stdout_file,
+               const std::filesystem::path& stderr_file) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    const int err = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) throw std::runtime_error("cannot start " + argv[0]);
+  }
+  ~ChildProcess() {
+    if (!exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  ChildProcess(const ChildProcess&) = delete;
+
+  void signal(int sig) const { ::kill(pid_, sig); }
+  bool running() {
+    if (exited_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = status;
+    }
+    return !exited_;
+  }
+  // Exit code, or nullopt if still running after `timeout` (or killed by a signal: -signo).
+  std::optional<int> wait_for(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (running()) {
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// The micro guest's last request report, if it is directly followed by
+// "micro: done" (the guest finished cleanly). Parsed by hand: std::regex
+// trips GCC 12's -Wmaybe-uninitialized under -O2.
+struct GuestReport {
+  unsigned long long total = 0, read = 0, write = 0, flush = 0, get_id = 0, errors = 0;
+};
+inline std::optional<GuestReport> final_guest_report(const std::string& console) {
+  const std::string marker = "micro: requests ";
+  const auto at = console.rfind(marker);
+  if (at == std::string::npos) return std::nullopt;
+  GuestReport r;
+  int used = 0;
+  if (std::sscanf(
+          console.c_str() + at,
+          "micro: requests %llu (read %llu, write %llu, flush %llu, get_id %llu), errors %llu\n%n",
+          &r.total, &r.read, &r.write, &r.flush, &r.get_id, &r.errors, &used) != 6 ||
+      used == 0 || console.compare(at + used, 11, "micro: done") != 0) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+// The unsigned number right after `key` in `text` (e.g. key `data-points="`).
+inline std::optional<unsigned long long> number_after(const std::string& text,
+                                                      const std::string& key,
+                                                      std::size_t from = 0) {
+  const auto at = text.find(key, from);
+  if (at == std::string::npos) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(text.c_str() + at + key.size(), &end, 10);
+  if (end == text.c_str() + at + key.size()) return std::nullopt;
+  return n;
+}
+
+inline bool kvm_usable() { return ::access("/dev/kvm", R_OK | W_OK) == 0; }
+
+}  // namespace rondo::vmm::testing
