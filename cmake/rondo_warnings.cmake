@@ -1,7 +1,7 @@
 # Warnings for our own targets only; sanitizers for everything when asked.
 function(rondo_enable_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                                           -Wold-style-cast -Wcast-align -Wnull-dereference)
+                                           -Wold-style-cast -Wcast-align)
 endfunction()
 
 if(RONDO_SANITIZE)
