@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "clock.hpp"
+#include "guest_choice.hpp"
+#include "kvm_probe.hpp"
 #include "maintenance_tick.hpp"
 #include "process_stats.hpp"
 #include "rondo/prometheus/exporter.hpp"
@@ -69,6 +71,18 @@ void wait_for_end(const DemoOptions& options, const sigset_t& signals, StopReque
   }
 }
 
+// The VM's life as the store sees it: from the sample recorded just before
+// the vCPU first entered KVM_RUN to the one recorded after it stopped. The
+// tick adds one sample (and one vCPU kick) in the middle of every second in
+// between, so tier 0 holds a point in each 1 s bucket this interval touches:
+// floor(end) - floor(start) + 1 of them. tests/emulated checks exactly that.
+void log_life(std::uint64_t start_ns, std::uint64_t end_ns) {
+  constexpr std::uint64_t kSecond = 1'000'000'000;
+  spdlog::info("VM life: {:.3f} s, from {} to {} ns since the epoch: {} one-second buckets",
+               static_cast<double>(end_ns - start_ns) / 1e9, start_ns, end_ns,
+               end_ns / kSecond - start_ns / kSecond + 1);
+}
+
 void log_summary(StopCause cause, const VcpuRunner& runner, const Vm& vm, const VmmMetrics& metrics,
                  const rondo::Store& store) {
   std::string exits;
@@ -81,9 +95,11 @@ void log_summary(StopCause cause, const VcpuRunner& runner, const Vm& vm, const 
   const VirtioBlk::Counters& c = vm.blk().counters();
   spdlog::info("VM stopped ({}): {} exits ({})", to_string(cause), total,
                exits.empty() ? " none" : exits);
-  spdlog::info("virtio-blk: read {} write {} flush {} get_id {}; ioerr {} unsupp {} malformed {}",
-               c.requests[0], c.requests[1], c.requests[2], c.requests[3], c.ioerr, c.unsupp,
-               c.malformed);
+  spdlog::info(
+      "virtio-blk: read {} write {} flush {} get_id {}; ioerr {} unsupp {} malformed {}; "
+      "bytes read {} written {}",
+      c.requests[0], c.requests[1], c.requests[2], c.requests[3], c.ioerr, c.unsupp, c.malformed,
+      c.bytes_read, c.bytes_written);
   spdlog::info("store {}: {} bytes on disk, {} record() calls not stored", store.path().string(),
                store.info().total_bytes, metrics.failed_records());
 }
@@ -91,11 +107,26 @@ void log_summary(StopCause cause, const VcpuRunner& runner, const Vm& vm, const 
 }  // namespace
 
 std::unique_ptr<GuestLoader> make_guest_loader(const DemoOptions& options) {
-  if (options.guest == "micro") {
-    if (options.image.empty()) throw VmmError("no --image given and none built in");
-    return std::make_unique<MicroGuestLoader>(options.image, options.micro);
+  const LinuxGuestParams& linux_guest = options.linux_guest;
+  if (linux_guest.kernel.empty() != linux_guest.initrd.empty()) {
+    throw VmmError("a Linux guest needs both --kernel and --initrd");
   }
-  throw VmmError("unknown guest kind '" + options.guest + "'");
+  // Read and check the Linux guest before probing: a bad path is an error
+  // even where auto would have fallen back to the micro guest.
+  std::unique_ptr<LinuxGuestLoader> linux_loader;
+  if (!linux_guest.kernel.empty() && options.guest != "micro") {
+    linux_loader = std::make_unique<LinuxGuestLoader>(linux_guest);
+  }
+  const GuestChoice choice =
+      choose_guest(options.guest, linux_loader != nullptr, [] { return probe_long_mode(); });
+  if (choice.fell_back) {
+    spdlog::warn("{}", choice.reason);
+  } else {
+    spdlog::info("guest: {} ({})", to_string(choice.kind), choice.reason);
+  }
+  if (choice.kind == GuestKind::Linux) return linux_loader;
+  if (options.image.empty()) throw VmmError("no --image given and none built in");
+  return std::make_unique<MicroGuestLoader>(options.image, options.micro);
 }
 
 int run_demo(const DemoOptions& options) {
@@ -109,7 +140,8 @@ int run_demo(const DemoOptions& options) {
   const KvmSystem kvm = KvmSystem::open();
 
   VmConfig config;
-  config.memory_bytes = options.memory_mib << 20;
+  config.memory_bytes =
+      options.memory_mib != 0 ? options.memory_mib << 20 : loader->default_memory_bytes();
   config.disk = options.disk;
   config.disk_create_bytes = options.disk_create_mib << 20;
   config.serial_sink = [serial_out](std::string_view line) {
@@ -152,6 +184,11 @@ int run_demo(const DemoOptions& options) {
   });
   if (options.http) http.start(*options.http);
 
+  // The VM's first sample, recorded here while no other writer exists; the
+  // vCPU thread, started below, becomes the writer.
+  const std::uint64_t life_start = wall_clock_ns();
+  metrics.publish(sample_process(), life_start);
+  metrics.record_published();
   tick.start();
   std::thread vcpu_thread([&runner] { runner.run(); });
   wait_for_end(options, signals, stop, runner);
@@ -159,7 +196,8 @@ int run_demo(const DemoOptions& options) {
   vcpu_thread.join();
 
   // The vCPU thread is gone: this thread is the store's only writer now.
-  metrics.publish(sample_process(), wall_clock_ns());
+  const std::uint64_t life_end = wall_clock_ns();
+  metrics.publish(sample_process(), life_end);
   metrics.record_published();
   store.consolidate();
   store.flush();
@@ -170,6 +208,7 @@ int run_demo(const DemoOptions& options) {
   }
   http.stop();
   log_summary(stop.cause(), runner, vm, metrics, store);
+  log_life(life_start, life_end);
   return stop.cause() == StopCause::Failure ? 1 : 0;
 }
 

@@ -11,15 +11,17 @@
 #include <string>
 
 #include "http_api.hpp"
+#include "linux_guest.hpp"
 #include "micro_guest.hpp"
 
 namespace rondo::vmm {
 
 struct DemoOptions {
-  std::string guest = "micro";  // guest kind: make_guest_loader() knows them
+  std::string guest = "auto";   // auto, linux or micro: see guest_choice.hpp
   std::filesystem::path image;  // the micro guest's flat binary
   MicroGuestParams micro;
-  std::uint64_t memory_mib = 32;
+  LinuxGuestParams linux_guest;  // kernel and initramfs empty: no Linux guest given
+  std::uint64_t memory_mib = 0;  // 0: the guest kind's default
   std::filesystem::path disk;
   std::uint64_t disk_create_mib = 8;
   std::filesystem::path store;
@@ -31,8 +33,9 @@ struct DemoOptions {
   std::string remote_write_url;  // empty: no exporter
 };
 
-// The loader for options.guest. Called before any thread is started (a
-// guest kind may need to fork a probe). Throws VmmError for an unknown kind.
+// The loader for options.guest; `auto` runs the long-mode probe, which forks,
+// so call it before any thread is started. Logs which kind and why. Throws
+// VmmError for an unknown kind, a missing or unreadable image.
 std::unique_ptr<GuestLoader> make_guest_loader(const DemoOptions& options);
 
 // Returns the process exit code: 0 when the VM ended cleanly (guest

@@ -5,9 +5,12 @@
 // register state; the loader returns the boot vCPU's initial registers.
 // A loader that needs the vCPU itself (CPUID, MSRs, FPU, LAPIC for a
 // 64-bit kernel) does that in configure_vcpu(), called after the vCPU
-// exists and before its registers are set.
+// exists and before load() and the registers are set.
+// Kinds: MicroGuestLoader (micro_guest.*), LinuxGuestLoader (linux_guest.*);
+// guest_choice.* picks one for --guest.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "guest_memory.hpp"
@@ -31,6 +34,8 @@ class GuestLoader {
   virtual ~GuestLoader() = default;
   virtual std::string describe() const = 0;
   virtual MachineNeeds needs() const = 0;
+  // Guest RAM when the user does not choose (--memory).
+  virtual std::uint64_t default_memory_bytes() const { return 32ull << 20; }
   // Throws VmmError when the image does not fit or is not what it claims.
   virtual CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs) = 0;
   virtual void configure_vcpu(const KvmSystem& /*kvm*/, VcpuFd& /*vcpu*/) {}

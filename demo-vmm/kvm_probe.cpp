@@ -1,14 +1,12 @@
 // The long-mode probe; see kvm_probe.hpp. It uses the boot code's page tables,
-// GDT and long-mode registers, so a pass also says those are right.
+// GDT and long-mode registers, so a pass also says those are right, and the
+// VMM's KVM wrapper (kvm.hpp), the one place where KVM ioctls are made.
 #include "kvm_probe.hpp"
 
-#include "kvm_uapi.hpp"
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,9 +14,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <span>
 
+#include "guest_memory.hpp"
+#include "kvm.hpp"
 #include "linux_boot.hpp"
+#include "unique_fd.hpp"
+#include "vm_exit.hpp"
+#include "vmm_error.hpp"
+#include "x86_layout.hpp"
 
 namespace rondo::vmm {
 namespace {
@@ -39,145 +44,108 @@ constexpr std::array<std::uint8_t, 25> kProbeCode = {
     0xf4,                                                        // hlt
 };
 
-// An owned file descriptor (this file only makes a handful of syscalls).
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
-class Mapping {
- public:
-  Mapping(std::size_t bytes, int fd, int prot, int flags)
-      : bytes_(bytes), addr_(::mmap(nullptr, bytes, prot, flags, fd, 0)) {}
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
-    if (ok()) ::munmap(addr_, bytes_);
-  }
-  bool ok() const { return addr_ != MAP_FAILED; }
-  void* get() const { return addr_; }
-
- private:
-  std::size_t bytes_;
-  void* addr_;
-};
-
-// No heap use on this path: probe_long_mode calls it in a forked child.
-LongModeProbeResult verdict(LongModeSupport support, const LongModeProbeResult& so_far, const char* what) {
+LongModeProbeResult verdict(LongModeSupport support, const LongModeProbeResult& so_far,
+                            std::string detail) {
   LongModeProbeResult r = so_far;
   r.support = support;
-  char line[200];
-  if (support == LongModeSupport::Runs) {
-    std::snprintf(line, sizeof line, "%s", what);
-  } else {
-    std::snprintf(line, sizeof line, "%s (%s)", what, errno != 0 ? std::strerror(errno) : "no errno");
-  }
-  r.detail = line;
+  r.detail = std::move(detail);
   return r;
+}
+
+// A VM with one vCPU in long mode on the boot code's page tables and GDT,
+// about to run kProbeCode. The KVM objects live as long as the probe.
+struct ProbeVm {
+  VmFd vm;
+  GuestMemory memory;
+  VcpuFd vcpu;
+
+  explicit ProbeVm(const KvmSystem& kvm)
+      : vm(kvm.create_vm()), memory(GuestMemory::allocate(kProbeRamBytes)), vcpu(setup()) {}
+
+ private:
+  VcpuFd setup() {
+    vm.set_tss_addr(layout::kTssAddr);  // Intel hosts need it; harmless elsewhere
+    const std::span<std::uint8_t> ram(memory.host_base(), memory.size());
+    write_identity_page_tables(ram);
+    write_boot_gdt(ram);
+    memory.write(kProbeCodeAddr, kProbeCode);
+    vm.set_user_memory_region(0, 0, memory.size(), memory.host_base());
+    VcpuFd v = vm.create_vcpu(0);
+    v.set_sregs(long_mode_sregs(v.get_sregs()));
+    v.set_regs(long_mode_regs(kProbeCodeAddr, 0));
+    return v;
+  }
+};
+
+// Expects exactly: an IO exit (out 0x80 with the low byte of kProbeRax), then
+// a HLT exit (there is no in-kernel LAPIC here), with rax and rcx as the code
+// leaves them.
+LongModeProbeResult run_probe_vcpu(VcpuFd& vcpu) {
+  LongModeProbeResult r;
+  for (int step = 0; step < 4; ++step) {
+    const int err = vcpu.run();
+    if (err == EINTR || err == EAGAIN) continue;
+    if (err != 0) {
+      return verdict(LongModeSupport::Fails, r,
+                     fmt::format("KVM_RUN failed: {}", std::strerror(err)));
+    }
+    const VmExit exit = decode_exit(vcpu.shared(), vcpu.shared_size());
+    if (exit.reason == ExitReason::IoOut) {
+      ++r.io_exits;
+      if (exit.address != kProbePort || exit.width != 1 || exit.count != 1 ||
+          exit.data[0] != (kProbeRax & 0xff)) {
+        return verdict(LongModeSupport::Fails, r, "unexpected port I/O from the probe guest");
+      }
+    } else if (exit.reason == ExitReason::Hlt) {
+      ++r.hlt_exits;
+      const kvm_regs regs = vcpu.get_regs();
+      r.rax = regs.rax;
+      r.rcx = regs.rcx;
+      if (r.io_exits != 1 || r.rax != kProbeRax || r.rcx != 0) {
+        return verdict(LongModeSupport::Fails, r,
+                       "the probe guest halted without running its 64-bit code");
+      }
+      return verdict(LongModeSupport::Runs, r,
+                     "a long-mode vCPU ran 2 million instructions, then out 0x80 and hlt exits, "
+                     "64-bit rax");
+    } else {
+      return verdict(LongModeSupport::Fails, r,
+                     fmt::format("the probe guest stopped with a {} exit (KVM exit reason {})",
+                                 to_string(exit.reason), exit.raw_reason));
+    }
+  }
+  return verdict(LongModeSupport::Fails, r, "the probe guest never halted");
 }
 
 }  // namespace
 
 std::string_view to_string(LongModeSupport support) noexcept {
   switch (support) {
-    case LongModeSupport::Runs: return "runs";
-    case LongModeSupport::TooSlow: return "too-slow";
-    case LongModeSupport::Fails: return "fails";
-    case LongModeSupport::NoKvm: return "no-kvm";
+    case LongModeSupport::Runs:
+      return "runs";
+    case LongModeSupport::TooSlow:
+      return "too-slow";
+    case LongModeSupport::Fails:
+      return "fails";
+    case LongModeSupport::NoKvm:
+      return "no-kvm";
   }
   return "unknown";
 }
 
 LongModeProbeResult run_long_mode_guest() {
-  LongModeProbeResult r;
-  errno = 0;
-  Fd kvm(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  if (!kvm.ok()) return verdict(LongModeSupport::NoKvm, r, "cannot open /dev/kvm");
-  if (::ioctl(kvm.get(), KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-    return verdict(LongModeSupport::Fails, r, "KVM_GET_API_VERSION is not 12");
+  std::optional<KvmSystem> kvm;
+  try {
+    kvm.emplace(KvmSystem::open());
+  } catch (const VmmError& e) {
+    return verdict(LongModeSupport::NoKvm, {}, e.what());
   }
-  int vm_fd = -1;
-  for (int attempt = 0; attempt < 5 && vm_fd < 0; ++attempt) {  // EINTR happens under load
-    vm_fd = ::ioctl(kvm.get(), KVM_CREATE_VM, 0);
-    if (vm_fd < 0 && errno != EINTR) break;
+  try {
+    ProbeVm probe(*kvm);
+    return run_probe_vcpu(probe.vcpu);
+  } catch (const VmmError& e) {  // a set-up ioctl failed; it names itself
+    return verdict(LongModeSupport::Fails, {}, e.what());
   }
-  Fd vm(vm_fd);
-  if (!vm.ok()) return verdict(LongModeSupport::Fails, r, "KVM_CREATE_VM failed");
-
-  Mapping ram(kProbeRamBytes, -1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
-  if (!ram.ok()) return verdict(LongModeSupport::Fails, r, "cannot map guest memory");
-  std::span<std::uint8_t> memory(static_cast<std::uint8_t*>(ram.get()), kProbeRamBytes);
-  write_identity_page_tables(memory);
-  write_boot_gdt(memory);
-  std::memcpy(memory.data() + kProbeCodeAddr, kProbeCode.data(), kProbeCode.size());
-  kvm_userspace_memory_region region{};
-  region.slot = 0;
-  region.guest_phys_addr = 0;
-  region.memory_size = kProbeRamBytes;
-  region.userspace_addr = reinterpret_cast<std::uint64_t>(ram.get());
-  if (::ioctl(vm.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-    return verdict(LongModeSupport::Fails, r, "KVM_SET_USER_MEMORY_REGION failed");
-  }
-
-  Fd vcpu(::ioctl(vm.get(), KVM_CREATE_VCPU, 0));
-  if (!vcpu.ok()) return verdict(LongModeSupport::Fails, r, "KVM_CREATE_VCPU failed");
-  const int run_bytes = ::ioctl(kvm.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
-  if (run_bytes < static_cast<int>(sizeof(kvm_run))) {
-    return verdict(LongModeSupport::Fails, r, "KVM_GET_VCPU_MMAP_SIZE failed");
-  }
-  Mapping run_map(static_cast<std::size_t>(run_bytes), vcpu.get(), PROT_READ | PROT_WRITE, MAP_SHARED);
-  if (!run_map.ok()) return verdict(LongModeSupport::Fails, r, "cannot map kvm_run");
-  auto* run = static_cast<kvm_run*>(run_map.get());
-
-  kvm_sregs sregs{};
-  if (::ioctl(vcpu.get(), KVM_GET_SREGS, &sregs) < 0) return verdict(LongModeSupport::Fails, r, "KVM_GET_SREGS failed");
-  sregs = long_mode_sregs(sregs);
-  if (::ioctl(vcpu.get(), KVM_SET_SREGS, &sregs) < 0) return verdict(LongModeSupport::Fails, r, "KVM_SET_SREGS failed");
-  kvm_regs regs = long_mode_regs(kProbeCodeAddr, 0);
-  if (::ioctl(vcpu.get(), KVM_SET_REGS, &regs) < 0) return verdict(LongModeSupport::Fails, r, "KVM_SET_REGS failed");
-
-  // Expect exactly: IO exit (out 0x80 = 0x88), then HLT exit (no in-kernel LAPIC here).
-  for (int step = 0; step < 4; ++step) {
-    if (::ioctl(vcpu.get(), KVM_RUN, 0) < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return verdict(LongModeSupport::Fails, r, "KVM_RUN failed");
-    }
-    if (run->exit_reason == KVM_EXIT_IO) {
-      ++r.io_exits;
-      const auto* data = reinterpret_cast<const std::uint8_t*>(run) + run->io.data_offset;
-      if (run->io.direction != KVM_EXIT_IO_OUT || run->io.port != kProbePort || run->io.size != 1 ||
-          *data != (kProbeRax & 0xff)) {
-        return verdict(LongModeSupport::Fails, r, "unexpected port I/O from the probe guest");
-      }
-    } else if (run->exit_reason == KVM_EXIT_HLT) {
-      ++r.hlt_exits;
-      if (::ioctl(vcpu.get(), KVM_GET_REGS, &regs) < 0) return verdict(LongModeSupport::Fails, r, "KVM_GET_REGS failed");
-      r.rax = regs.rax;
-      r.rcx = regs.rcx;
-      errno = 0;
-      if (r.io_exits != 1 || r.rax != kProbeRax || r.rcx != 0) {
-        return verdict(LongModeSupport::Fails, r, "the probe guest halted without running its 64-bit code");
-      }
-      return verdict(LongModeSupport::Runs, r, "a long-mode vCPU ran 2 million instructions, then out 0x80 and hlt exits, 64-bit rax");
-    } else {
-      errno = 0;
-      char what[80];
-      std::snprintf(what, sizeof what, "the probe guest stopped with KVM exit reason %u", run->exit_reason);
-      return verdict(LongModeSupport::Fails, r, what);
-    }
-  }
-  errno = 0;
-  return verdict(LongModeSupport::Fails, r, "the probe guest never halted");
 }
 
 namespace {
@@ -225,7 +193,7 @@ LongModeProbeResult probe_long_mode(std::chrono::milliseconds deadline) {
     r.detail = "pipe2 failed";
     return r;
   }
-  Fd read_end(fds[0]);
+  UniqueFd read_end(fds[0]);
   const pid_t child = ::fork();
   if (child < 0) {
     ::close(fds[1]);
@@ -239,12 +207,14 @@ LongModeProbeResult probe_long_mode(std::chrono::milliseconds deadline) {
   int ready = 0;
   const auto until = std::chrono::steady_clock::now() + deadline;
   do {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
     ready = ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
   } while (ready < 0 && errno == EINTR);
 
   WireResult w{};
-  const bool answered = ready > 0 && ::read(read_end.get(), &w, sizeof w) == static_cast<ssize_t>(sizeof w);
+  const bool answered =
+      ready > 0 && ::read(read_end.get(), &w, sizeof w) == static_cast<ssize_t>(sizeof w);
   if (answered) {
     ::waitpid(child, nullptr, 0);
     return from_wire(w);
@@ -253,9 +223,12 @@ LongModeProbeResult probe_long_mode(std::chrono::milliseconds deadline) {
   // A vCPU spinning inside the host kernel may take a moment to die; do not block on it.
   for (int i = 0; i < 50 && ::waitpid(child, nullptr, WNOHANG) == 0; ++i) ::usleep(10'000);
   r.support = ready == 0 ? LongModeSupport::TooSlow : LongModeSupport::Fails;
-  r.detail = ready == 0 ? "a long-mode vCPU did not run 2 million instructions in " + std::to_string(deadline.count()) +
-                              " ms (this host's KVM interprets or hangs on 64-bit guests; Linux cannot boot)"
-                        : "the probe process died without an answer";
+  r.detail =
+      ready == 0
+          ? "a long-mode vCPU did not run 2 million instructions in " +
+                std::to_string(deadline.count()) +
+                " ms (this host's KVM interprets or hangs on 64-bit guests; Linux cannot boot)"
+          : "the probe process died without an answer";
   if (::access("/sys/module/kvm_pvm", F_OK) == 0) r.detail += "; /sys/module/kvm_pvm is loaded";
   return r;
 }

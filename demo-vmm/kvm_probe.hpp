@@ -22,16 +22,16 @@ enum class LongModeSupport {
   Runs,     // the guest ran in 64-bit mode and exited as expected
   TooSlow,  // KVM_RUN did not return before the deadline (interpreted, or hung)
   Fails,    // an ioctl failed, or the guest exited in an unexpected way
-  NoKvm,    // /dev/kvm cannot be opened
+  NoKvm,    // /dev/kvm cannot be opened, or lacks what every VM needs
 };
 
 struct LongModeProbeResult {
   LongModeSupport support = LongModeSupport::Fails;
-  std::string detail;           // one line for humans: what happened
-  std::uint32_t io_exits = 0;   // exits seen before the verdict
+  std::string detail;          // one line for humans: what happened
+  std::uint32_t io_exits = 0;  // exits seen before the verdict
   std::uint32_t hlt_exits = 0;
-  std::uint64_t rax = 0;        // 0x1122334455667788 only if 64-bit code ran
-  std::uint64_t rcx = 1;        // 0 once the loop ran to its end
+  std::uint64_t rax = 0;  // 0x1122334455667788 only if 64-bit code ran
+  std::uint64_t rcx = 1;  // 0 once the loop ran to its end
 };
 
 std::string_view to_string(LongModeSupport support) noexcept;
@@ -42,7 +42,8 @@ LongModeProbeResult run_long_mode_guest();
 
 // Runs run_long_mode_guest() in a forked child and waits at most `deadline`
 // (the child is killed after it). Call it before starting threads: the child
-// of a multi-threaded process may only make system calls.
-LongModeProbeResult probe_long_mode(std::chrono::milliseconds deadline = std::chrono::milliseconds(500));
+// allocates and may throw, which is only safe when the parent had one thread.
+LongModeProbeResult probe_long_mode(
+    std::chrono::milliseconds deadline = std::chrono::milliseconds(500));
 
 }  // namespace rondo::vmm

@@ -151,18 +151,6 @@ void write_zero_page(std::span<std::uint8_t> memory, std::span<const std::uint8_
   }
 }
 
-void check_cmdline(std::string_view cmdline, const BzImageHeader& header) {
-  if (cmdline.find('\0') != std::string_view::npos) {
-    fail(BootErrorCode::BadCommandLine, "the kernel command line holds a NUL byte");
-  }
-  const std::uint64_t limit = std::min<std::uint64_t>(header.cmdline_size, bl::kCmdlineMaxBytes - 1);
-  if (cmdline.size() > limit) {
-    fail(BootErrorCode::BadCommandLine,
-         fmt::format("the kernel command line has {} bytes; this kernel accepts at most {}",
-                     cmdline.size(), limit));
-  }
-}
-
 void check_ram_size(std::uint64_t ram_bytes) {
   if (ram_bytes <= bl::kKernelLoadAddr) {
     fail(BootErrorCode::DoesNotFit, fmt::format("{} bytes of guest RAM: Linux needs more than 1 MiB", ram_bytes));
@@ -256,10 +244,22 @@ std::string virtio_mmio_cmdline_device(std::uint64_t base, std::uint64_t size, s
   return fmt::format("virtio_mmio.device={}@0x{:x}:{}", amount, base, irq);
 }
 
+void check_command_line(std::string_view cmdline, const BzImageHeader& header) {
+  if (cmdline.find('\0') != std::string_view::npos) {
+    fail(BootErrorCode::BadCommandLine, "the kernel command line holds a NUL byte");
+  }
+  const std::uint64_t limit = std::min<std::uint64_t>(header.cmdline_size, bl::kCmdlineMaxBytes - 1);
+  if (cmdline.size() > limit) {
+    fail(BootErrorCode::BadCommandLine,
+         fmt::format("the kernel command line has {} bytes; this kernel accepts at most {}",
+                     cmdline.size(), limit));
+  }
+}
+
 LinuxBootPlan load_linux(std::span<std::uint8_t> guest_memory, const LinuxBootImage& image) {
   LinuxBootPlan plan;
   plan.header = parse_bzimage_header(image.kernel);
-  check_cmdline(image.cmdline, plan.header);
+  check_command_line(image.cmdline, plan.header);
   const std::uint64_t ram_bytes = guest_memory.size();
   plan.e820 = make_e820_map(ram_bytes);
 

@@ -79,6 +79,10 @@ struct BzImageHeader {
 // the file holds what the header announces. Throws BootError.
 BzImageHeader parse_bzimage_header(std::span<const std::uint8_t> image);
 
+// A command line this kernel accepts: no NUL byte, at most cmdline_size bytes
+// (and what fits at boot_layout::kCmdlineAddr). Throws BootError(BadCommandLine).
+void check_command_line(std::string_view cmdline, const BzImageHeader& header);
+
 inline constexpr std::uint32_t kE820Ram = 1;
 inline constexpr std::uint32_t kE820Reserved = 2;
 

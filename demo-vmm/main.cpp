@@ -1,6 +1,8 @@
-// rondo-demo-vmm: boots the micro guest on /dev/kvm, records its VM exits
-// and disk requests in a rondo store, and serves them over HTTP.
-// docs/demo-vmm.md explains the machine and the metrics.
+// rondo-demo-vmm: boots a guest (Linux, or the micro guest where this host's
+// KVM cannot run Linux) on /dev/kvm, records its VM exits and disk requests in
+// a rondo store, and serves them over HTTP.
+// docs/demo-vmm.md explains the machine and the metrics, docs/linux-guest.md
+// the Linux guest.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -26,17 +28,32 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   o.image = RONDO_MICRO_GUEST_IMAGE;
 
-  app.add_option("--guest", o.guest, "guest kind")
-      ->check(CLI::IsMember({"micro"}))
+  app.add_option("--guest", o.guest,
+                 "guest kind: linux, micro, or auto (Linux if given and this host's KVM runs "
+                 "64-bit guests, else micro)")
+      ->check(CLI::IsMember({"auto", "linux", "micro"}))
       ->capture_default_str();
+  app.add_option("--kernel", o.linux_guest.kernel, "linux guest: bzImage")
+      ->envname("RONDO_GUEST_KERNEL");
+  app.add_option("--initrd", o.linux_guest.initrd, "linux guest: initramfs")
+      ->envname("RONDO_GUEST_INITRAMFS");
+  app.add_option("--guest-seconds", o.linux_guest.seconds,
+                 "linux guest: no new workload round after this uptime (rondo_seconds)");
+  app.add_option("--guest-loops", o.linux_guest.loops,
+                 "linux guest: stop after this many rounds (rondo_loops)");
+  app.add_option("--guest-burst-kb", o.linux_guest.burst_kb,
+                 "linux guest: KiB of /dev/urandom per CPU burst (rondo_burst_kb)");
+  app.add_option("--guest-io-blocks", o.linux_guest.io_blocks,
+                 "linux guest: 4 KiB blocks written to the disk per round (rondo_io_blocks)");
+  app.add_option("--cmdline-extra", o.linux_guest.cmdline_extra,
+                 "linux guest: appended to the kernel command line (e.g. rondo_idle_s=1)");
   app.add_option("--image", o.image, "micro guest flat binary")->capture_default_str();
   app.add_option("--store", o.store, "rondo store directory (created if absent)")->required();
   app.add_option("--disk", o.disk, "virtio-blk backing file (created if absent)")->required();
   app.add_option("--disk-size", o.disk_create_mib, "MiB, when the disk is created")
       ->capture_default_str();
-  app.add_option("--memory", o.memory_mib, "guest RAM in MiB")
-      ->check(CLI::Range(2u, 3072u))
-      ->capture_default_str();
+  app.add_option("--memory", o.memory_mib, "guest RAM in MiB (default: micro 32, linux 128)")
+      ->check(CLI::Range(2u, 3072u));
   app.add_option("--http", http, "HTTP API ADDR:PORT (port 0: any free port; 'off': none)")
       ->capture_default_str();
   app.add_option("--duration", duration_s, "seconds to run; 0 = until the guest stops or a signal")

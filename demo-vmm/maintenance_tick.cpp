@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "clock.hpp"
+
 namespace rondo::vmm {
 
 MaintenanceTick::MaintenanceTick(std::chrono::milliseconds period, std::vector<Task> tasks)
@@ -27,12 +31,26 @@ std::uint64_t MaintenanceTick::ticks() const {
   return ticks_;
 }
 
+std::uint64_t MaintenanceTick::next_tick_ns(std::uint64_t after_ns, std::uint64_t period_ns) {
+  // The middle of the period that contains after_ns, or of the next one.
+  const std::uint64_t middle = after_ns - after_ns % period_ns + period_ns / 2;
+  return middle > after_ns ? middle : middle + period_ns;
+}
+
 void MaintenanceTick::loop() {
-  auto next = std::chrono::steady_clock::now() + period_;
+  const auto period_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(period_).count());
+  std::uint64_t target = next_tick_ns(wall_clock_ns(), period_ns);
   for (;;) {
+    // Wait on the steady clock for the wall-clock distance to the target. If
+    // the wall clock stepped back, aim at the next middle from the new time.
+    const std::uint64_t now = wall_clock_ns();
+    if (target > now + period_ns) target = next_tick_ns(now, period_ns);
+    const std::uint64_t wait_ns = target > now ? target - now : 0;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns);
     {
       std::unique_lock lock(mutex_);
-      if (cv_.wait_until(lock, next, [this] { return stopping_; })) return;
+      if (cv_.wait_until(lock, until, [this] { return stopping_; })) return;
       ++ticks_;
     }
     for (const Task& task : tasks_) {
@@ -42,8 +60,9 @@ void MaintenanceTick::loop() {
         spdlog::warn("maintenance task '{}' failed: {}", task.name, e.what());
       }
     }
-    // Fixed rate, but never a burst of catch-up ticks after a slow one.
-    next = std::max(next + period_, std::chrono::steady_clock::now());
+    // The next middle of a period; after a slow tick, skip the ones missed
+    // rather than catching up in a burst.
+    target = next_tick_ns(std::max(target, wall_clock_ns()), period_ns);
   }
 }
 

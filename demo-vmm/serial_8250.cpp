@@ -24,6 +24,7 @@ Serial8250::~Serial8250() { flush(); }
 void Serial8250::read(std::uint64_t offset, std::span<std::uint8_t> data) {
   // Wider accesses (e.g. inw) read the register and zero-fill the rest.
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = i == 0 ? read_register(offset) : 0;
+  update_irq();  // an IIR read may have taken the THRE interrupt
 }
 
 void Serial8250::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
@@ -38,7 +39,7 @@ std::uint8_t Serial8250::read_register(std::uint64_t offset) {
     case kIer:
       return dlab ? dlm_ : ier_;
     case kIirFcr:
-      return ((ier_ & kIerThri) ? kIirThri : kIirNoInterrupt) | kIirFifoEnabled;
+      return read_iir();
     case kLcr:
       return lcr_;
     case kMcr:
@@ -54,20 +55,36 @@ std::uint8_t Serial8250::read_register(std::uint64_t offset) {
   }
 }
 
+bool Serial8250::thre_pending() const noexcept { return (ier_ & kIerThri) != 0 && thre_latch_; }
+
+std::uint8_t Serial8250::read_iir() {
+  // THRE is the only interrupt source here; reporting it acknowledges it.
+  if (!thre_pending()) return kIirNoInterrupt | kIirFifoEnabled;
+  thre_latch_ = false;
+  return kIirThri | kIirFifoEnabled;
+}
+
 void Serial8250::write_register(std::uint64_t offset, std::uint8_t value) {
   const bool dlab = (lcr_ & kLcrDlab) != 0;
   switch (offset) {
     case kRbrThr:
-      if (dlab)
+      if (dlab) {
         dll_ = value;
-      else
+      } else {
         emit(value);
+        thre_latch_ = true;  // the byte left at once: the holding register is empty again
+      }
       break;
     case kIer:
-      if (dlab)
+      if (dlab) {
         dlm_ = value;
-      else
+      } else {
         ier_ = value & 0x0f;
+        // Enabling THRI while the transmitter is empty raises it at once; a
+        // real 16550 does so on every such IER write, which is how Linux's
+        // console path (mask IER, print, restore IER) restarts transmission.
+        if ((ier_ & kIerThri) != 0) thre_latch_ = true;
+      }
       break;
     case kIirFcr:
       fcr_ = value;
@@ -100,8 +117,8 @@ void Serial8250::flush() {
 }
 
 void Serial8250::update_irq() {
-  // The transmitter is always empty, so THRI alone decides the level.
-  const bool level = (ier_ & kIerThri) != 0;
+  // No receive path: received data never contributes to the level.
+  const bool level = thre_pending();
   if (level == irq_level_) return;
   irq_level_ = level;
   if (irq_) irq_(level);

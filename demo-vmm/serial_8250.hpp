@@ -6,10 +6,17 @@
 // empty", MSR with DCD|DSR|CTS. Bytes written to THR go to the output sink a
 // line at a time. There is no input: RBR reads 0 and LSR.DR stays clear.
 //
-// Interrupts follow the level model Linux relies on: after every register
-// access the line is recomputed as (IER.THRI && transmitter empty) and the
-// callback is told only when the level changes. Without an irqchip (the
-// micro guest polls LSR) the callback is empty.
+// Interrupts follow a 16550's level model, which Linux's 8250 driver relies
+// on. The THRE interrupt is a latch: it is set when the transmitter becomes
+// empty (here: right after every THR write, since bytes leave at once) and
+// when IER is written with THRI on; reading IIR while it is the reported
+// interrupt clears it. After every register access the line is recomputed as
+//     (IER.THRI && THRE latch) || (IER.RDI && received data)
+// (there is no input, so the second term is always false) and the callback
+// is told only when the level changes. Clearing on the IIR read is what makes
+// the next THR write a fresh edge: legacy lines are edge-triggered, and a
+// line held high while the driver fills the FIFO would never interrupt again.
+// Without an irqchip (the micro guest polls LSR) the callback is empty.
 // Thread-safety: vCPU thread only.
 #pragma once
 
@@ -19,6 +26,7 @@
 #include <string_view>
 
 #include "bus.hpp"
+#include "irq_line.hpp"
 
 namespace rondo::vmm {
 
@@ -26,7 +34,6 @@ class Serial8250 : public BusDevice {
  public:
   static constexpr std::uint64_t kRegisterCount = 8;
   using Sink = std::function<void(std::string_view)>;
-  using IrqLine = std::function<void(bool level)>;
 
   explicit Serial8250(Sink sink, IrqLine irq = {});
   ~Serial8250() override;
@@ -40,6 +47,8 @@ class Serial8250 : public BusDevice {
 
  private:
   std::uint8_t read_register(std::uint64_t offset);
+  std::uint8_t read_iir();
+  bool thre_pending() const noexcept;
   void write_register(std::uint64_t offset, std::uint8_t value);
   void emit(std::uint8_t byte);
   void update_irq();
@@ -49,6 +58,7 @@ class Serial8250 : public BusDevice {
   std::string line_;
   std::uint64_t bytes_written_ = 0;
   bool irq_level_ = false;
+  bool thre_latch_ = false;  // THR-empty interrupt, armed and not yet taken
 
   std::uint8_t ier_ = 0;
   std::uint8_t lcr_ = 0x03;  // 8N1

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "block_file.hpp"
+#include "irq_line.hpp"
 #include "vmm_error.hpp"
 #include "x86_layout.hpp"
 
@@ -46,7 +47,7 @@ Vm::~Vm() {
 }
 
 void Vm::attach_devices(const VmConfig& config, StopRequest& stop, BlkObserver* blk_observer) {
-  Serial8250::IrqLine serial_irq;
+  IrqLine serial_irq;  // without an irqchip the guest polls: no line
   if (irqchip_) serial_irq = [this](bool level) { set_irq(layout::kSerialGsi, level); };
   serial_ = std::make_unique<Serial8250>(config.serial_sink, std::move(serial_irq));
   pio_.add(layout::kSerialPort, Serial8250::kRegisterCount, *serial_, "serial COM1");
@@ -57,9 +58,10 @@ void Vm::attach_devices(const VmConfig& config, StopRequest& stop, BlkObserver* 
   blk_ =
       std::make_unique<VirtioBlk>(memory_, BlockFile::open(config.disk, config.disk_create_bytes),
                                   config.disk_id, blk_observer);
-  std::function<void()> blk_irq;
-  if (irqchip_) blk_irq = [this] { pulse_irq(layout::kVirtioBlkGsi); };
-  blk_transport_ = std::make_unique<VirtioMmioTransport>(*blk_, memory_, std::move(blk_irq));
+  IrqLine blk_irq;
+  if (irqchip_) blk_irq = [this](bool level) { set_irq(layout::kVirtioBlkGsi, level); };
+  blk_transport_ =
+      std::make_unique<VirtioMmioTransport>(*blk_, memory_, edge_trigger(std::move(blk_irq)));
   mmio_.add(layout::kVirtioBlkBase, layout::kVirtioWindow, *blk_transport_, "virtio-blk");
   spdlog::info("virtio-blk: {} ({} sectors) at {:#x}", config.disk.string(),
                blk_->capacity_sectors(), layout::kVirtioBlkBase);
@@ -71,12 +73,6 @@ void Vm::set_irq(std::uint32_t gsi, bool level) noexcept {
   } catch (const std::exception& e) {
     spdlog::warn("{}", e.what());  // the guest loses an interrupt; the VMM goes on
   }
-}
-
-void Vm::pulse_irq(std::uint32_t gsi) noexcept {
-  // Legacy lines are edge-triggered: 1 then 0 makes one edge per event.
-  set_irq(gsi, true);
-  set_irq(gsi, false);
 }
 
 }  // namespace rondo::vmm

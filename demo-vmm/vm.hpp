@@ -52,7 +52,6 @@ class Vm {
 
  private:
   void attach_devices(const VmConfig& config, StopRequest& stop, BlkObserver* blk_observer);
-  void pulse_irq(std::uint32_t gsi) noexcept;
   void set_irq(std::uint32_t gsi, bool level) noexcept;
 
   VmFd vm_;

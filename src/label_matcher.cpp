@@ -1,3 +1,9 @@
+// GCC 12's libstdc++ <regex> trips a false -Wmaybe-uninitialized inside std::function when built
+// with sanitizers; the pragma must precede every include to cover it.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include "rondo/label_matcher.hpp"
 
 #include <algorithm>

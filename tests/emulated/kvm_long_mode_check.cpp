@@ -3,34 +3,37 @@
 // The emulated-host harness runs it inside its L1 to prove nested KVM works;
 // on a host whose KVM interprets long-mode code (kvm_pvm) it prints "too-slow" and exits 1.
 // Usage: rondo-kvm-long-mode-check [deadline-ms]   (default 500)
-#include <fcntl.h>
-#include "kvm_uapi.hpp"
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "kvm.hpp"
 #include "kvm_probe.hpp"
+#include "vmm_error.hpp"
 
 namespace {
 
 void print_capabilities() {
-  const int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (kvm < 0) return;
-  const struct {
-    const char* name;
-    int cap;
-  } caps[] = {{"IRQCHIP", KVM_CAP_IRQCHIP},   {"PIT2", KVM_CAP_PIT2},
-              {"IRQFD", KVM_CAP_IRQFD},       {"IOEVENTFD", KVM_CAP_IOEVENTFD},
-              {"EXT_CPUID", KVM_CAP_EXT_CPUID}, {"SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR},
-              {"USER_MEMORY", KVM_CAP_USER_MEMORY}, {"IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT}};
-  std::printf("kvm-caps:");
-  for (const auto& c : caps) std::printf(" %s=%d", c.name, ::ioctl(kvm, KVM_CHECK_EXTENSION, c.cap));
-  std::printf("\n");
-  ::close(kvm);
+  try {
+    const rondo::vmm::KvmSystem kvm = rondo::vmm::KvmSystem::open();
+    const struct {
+      const char* name;
+      int cap;
+    } caps[] = {{"IRQCHIP", KVM_CAP_IRQCHIP},
+                {"PIT2", KVM_CAP_PIT2},
+                {"IRQFD", KVM_CAP_IRQFD},
+                {"IOEVENTFD", KVM_CAP_IOEVENTFD},
+                {"EXT_CPUID", KVM_CAP_EXT_CPUID},
+                {"SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR},
+                {"USER_MEMORY", KVM_CAP_USER_MEMORY},
+                {"IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT}};
+    std::printf("kvm-caps:");
+    for (const auto& c : caps) std::printf(" %s=%d", c.name, kvm.has_extension(c.cap) ? 1 : 0);
+    std::printf("\n");
+  } catch (const rondo::vmm::VmmError& e) {
+    std::printf("kvm-caps: none (%s)\n", e.what());
+  }
 }
 
 }  // namespace
@@ -44,10 +47,12 @@ int main(int argc, char** argv) {
   print_capabilities();
   const auto started = std::chrono::steady_clock::now();
   const auto result = rondo::vmm::probe_long_mode(std::chrono::milliseconds(deadline_ms));
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
   std::printf("long-mode-probe: %s io_exits=%u hlt_exits=%u rax=0x%llx rcx=%llu took_us=%lld: %s\n",
-              std::string(rondo::vmm::to_string(result.support)).c_str(), result.io_exits, result.hlt_exits,
-              static_cast<unsigned long long>(result.rax), static_cast<unsigned long long>(result.rcx), static_cast<long long>(took.count()),
+              std::string(rondo::vmm::to_string(result.support)).c_str(), result.io_exits,
+              result.hlt_exits, static_cast<unsigned long long>(result.rax),
+              static_cast<unsigned long long>(result.rcx), static_cast<long long>(took.count()),
               result.detail.c_str());
   return result.support == rondo::vmm::LongModeSupport::Runs ? 0 : 1;
 }

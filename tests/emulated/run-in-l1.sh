@@ -10,7 +10,10 @@
 # with `sh -c` in /work, prints everything on the serial console and powers off.
 #
 # Usage: tests/emulated/run-in-l1.sh [options] -- 'shell command'
-#   --bin PATH          program to put on L1's PATH (/usr/local/bin), with its libraries (repeatable)
+#   --bin PATH          program to put on L1's PATH (/usr/local/bin), with its libraries (repeatable);
+#                       copied without debug info (strip --strip-debug): nothing in L1 can read
+#                       it, and it would make the initramfs several times larger. Sanitizer
+#                       reports show binary+offset; symbolize them against PATH on the host.
 #   --file PATH[:NAME]  file to put in L1's /work as NAME (default: its base name) (repeatable)
 #   --timeout SECONDS   give up on QEMU after this many seconds (default 600)
 #   --memory MIB        L1 RAM (default 2048)
@@ -39,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --log) log="$2"; shift 2 ;;
     --l1-kernel) l1_kernel="$2"; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run-in-l1: unknown option '$1' (see --help)" >&2; exit 125 ;;
   esac
 done
@@ -49,7 +52,7 @@ command_text="$*"
 say() { echo "run-in-l1: $*" >&2; }
 die() { say "error: $*"; exit 125; }
 
-for tool in qemu-system-x86_64 cpio gzip /bin/busybox; do
+for tool in qemu-system-x86_64 cpio gzip strip /bin/busybox; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/setup.sh installs qemu-system-x86, cpio, busybox-static)"
 done
 if [[ -z "$l1_kernel" ]]; then
@@ -83,7 +86,8 @@ done
 copy_with_parents() { mkdir -p "$root$(dirname "$1")"; cp -L "$1" "$root$1"; }
 for bin in "${bins[@]}"; do
   [[ -x "$bin" ]] || die "--bin $bin is not an executable file"
-  cp -L "$bin" "$root/usr/local/bin/$(basename "$bin")"
+  strip --strip-debug -o "$root/usr/local/bin/$(basename "$bin")" "$bin" \
+    || die "cannot copy $bin without its debug info (strip, from binutils)"
   if ldd_out=$(ldd "$bin" 2>/dev/null); then
     while read -r lib; do
       [[ -n "$lib" && ! -e "$root$lib" ]] && copy_with_parents "$lib"

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "kvm_probe.hpp"
 #include "micro_abi.h"
 #include "rondo/store.hpp"
 #include "test_support.hpp"
@@ -26,7 +27,7 @@ struct DemoVmm {
   std::uint16_t port = free_tcp_port();
   std::unique_ptr<ChildProcess> process;
 
-  explicit DemoVmm(std::vector<std::string> extra) {
+  explicit DemoVmm(std::vector<std::string> extra, const std::string& guest = "micro") {
     std::vector<std::string> argv = {RONDO_DEMO_VMM,
                                      "--store",
                                      (dir / "store").string(),
@@ -36,6 +37,8 @@ struct DemoVmm {
                                      (dir / "serial.log").string(),
                                      "--http",
                                      "127.0.0.1:" + std::to_string(port),
+                                     "--guest",
+                                     guest,
                                      "--burst-rounds",
                                      "20000",
                                      "--idle-halts",
@@ -347,4 +350,59 @@ TEST_CASE("with --remote-write the tick pushes the store to a real Prometheus",
   CHECK(pushed <= static_cast<double>(*writes));
   prometheus.signal(SIGTERM);
   CHECK(prometheus.wait_for(30s) == 0);
+}
+
+TEST_CASE("rondo-demo-vmm --guest auto boots Linux only where the long-mode probe allows it",
+          "[vmm][kvm][demo][linux]") {
+  if (!kvm_usable()) {
+    WARN("no usable /dev/kvm on this machine: --guest auto was NOT tested");
+    return;
+  }
+  const LinuxGuestFiles guest = cached_linux_guest(RONDO_BUILD_GUEST);
+  if (!guest.problem.empty()) FAIL(guest.problem);
+  // The same probe the VMM runs, run here first: both outcomes are real,
+  // and which one is right depends on this host's KVM.
+  const auto probe = rondo::vmm::probe_long_mode();
+  INFO("probe here: " << rondo::vmm::to_string(probe.support) << ": " << probe.detail);
+  DemoVmm vmm({"--kernel", guest.kernel.string(), "--initrd", guest.initramfs.string(),
+               "--guest-loops", "1", "--guest-burst-kb", "64", "--guest-io-blocks", "16",
+               "--cycles", "1", "--duration", "120"},
+              "auto");
+  const auto code = vmm.process->wait_for(150s);
+  INFO("stderr:\n" << vmm.log() << "\nserial:\n" << vmm.serial());
+  REQUIRE(code == 0);
+  CHECK(vmm.log().find("VM stopped (guest shutdown)") != std::string::npos);
+  if (probe.support == rondo::vmm::LongModeSupport::Runs) {
+    CHECK(vmm.log().find("guest: linux (--guest auto: long-mode probe: runs") != std::string::npos);
+    CHECK(vmm.serial().find("rondo-guest: done rounds=1 blocks_written=16") != std::string::npos);
+  } else {
+    // The fallback names the probe's verdict, and the micro guest ran instead.
+    const std::string expected =
+        "--guest auto: long-mode probe: " + std::string(rondo::vmm::to_string(probe.support));
+    CHECK(vmm.log().find(expected) != std::string::npos);
+    CHECK(vmm.log().find("so the micro guest runs instead") != std::string::npos);
+    CHECK(vmm.serial().find("micro: done") != std::string::npos);
+  }
+}
+
+TEST_CASE("rondo-demo-vmm refuses a Linux guest it cannot read, before touching KVM",
+          "[vmm][kvm][demo][linux]") {
+  ::unsetenv("RONDO_GUEST_KERNEL");  // so that only the command line counts
+  ::unsetenv("RONDO_GUEST_INITRAMFS");
+  {
+    DemoVmm vmm({}, "linux");
+    REQUIRE(vmm.process->wait_for(30s) == 1);
+    CHECK(vmm.log().find("--guest linux needs --kernel and --initrd") != std::string::npos);
+  }
+  {
+    DemoVmm vmm({"--kernel", "/nonexistent/bzImage", "--initrd", "/etc/hostname"},
+                "auto");
+    REQUIRE(vmm.process->wait_for(30s) == 1);
+    CHECK(vmm.log().find("cannot read the guest kernel /nonexistent/bzImage") != std::string::npos);
+  }
+  {
+    DemoVmm vmm({"--kernel", "/etc/hostname"}, "auto");
+    REQUIRE(vmm.process->wait_for(30s) == 1);
+    CHECK(vmm.log().find("needs both --kernel and --initrd") != std::string::npos);
+  }
 }

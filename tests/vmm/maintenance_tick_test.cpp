@@ -29,3 +29,21 @@ TEST_CASE("MaintenanceTick runs every task each tick, even after one throws", "[
   CHECK(tick.ticks() >= 3);
   tick.stop();  // idempotent
 }
+
+TEST_CASE("MaintenanceTick ticks in the middle of each wall-clock period", "[vmm][tick]") {
+  constexpr std::uint64_t s = 1'000'000'000;
+  CHECK(MaintenanceTick::next_tick_ns(10 * s, s) == 10 * s + s / 2);
+  CHECK(MaintenanceTick::next_tick_ns(10 * s + 1, s) == 10 * s + s / 2);
+  CHECK(MaintenanceTick::next_tick_ns(10 * s + s / 2, s) == 11 * s + s / 2);  // strictly after
+  CHECK(MaintenanceTick::next_tick_ns(10 * s + s / 2 - 1, s) == 10 * s + s / 2);
+  CHECK(MaintenanceTick::next_tick_ns(11 * s - 1, s) == 11 * s + s / 2);
+  // So every 1 s bucket [k s, (k+1) s) holds exactly one tick: consecutive
+  // ticks are one period apart and none sits near a bucket edge.
+  std::uint64_t t = MaintenanceTick::next_tick_ns(1'700'000'000 * s + 123, s);
+  for (int i = 0; i < 5; ++i) {
+    const std::uint64_t next = MaintenanceTick::next_tick_ns(t, s);
+    CHECK(next - t == s);
+    CHECK(next % s == s / 2);
+    t = next;
+  }
+}

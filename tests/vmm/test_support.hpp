@@ -1,5 +1,6 @@
-// Shared helpers of the VMM tests: temporary directories, free ports, and
-// child processes (the real rondo-demo-vmm, Prometheus, Chromium).
+// Shared helpers of the VMM tests (and tests/emulated): temporary directories,
+// free ports, child processes (the real rondo-demo-vmm, Prometheus, Chromium,
+// QEMU), and where the cached Linux guest is.
 #pragma once
 
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -159,5 +161,45 @@ inline std::optional<unsigned long long> number_after(const std::string& text,
 }
 
 inline bool kvm_usable() { return ::access("/dev/kvm", R_OK | W_OK) == 0; }
+
+// Where guest/linux/build-guest.sh keeps the Linux guest, from its --print
+// mode (which builds nothing). `problem` says what is missing, if anything:
+// the tests never build the kernel themselves (minutes); scripts/test.sh runs
+// the script before ctest.
+struct LinuxGuestFiles {
+  std::filesystem::path kernel;
+  std::filesystem::path initramfs;
+  std::string problem;  // empty when both files exist
+};
+inline LinuxGuestFiles cached_linux_guest(const std::string& build_script) {
+  LinuxGuestFiles files;
+  const std::string command = build_script + " --print 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    files.problem = "cannot run " + command;
+    return files;
+  }
+  char line[4096];
+  std::string output;
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    std::string text(line);
+    output += text;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    for (const auto& [key, out] : {std::pair<std::string, std::filesystem::path*>{
+                                       "RONDO_GUEST_KERNEL=", &files.kernel},
+                                   {"RONDO_GUEST_INITRAMFS=", &files.initramfs}}) {
+      if (text.rfind(key, 0) == 0) *out = text.substr(key.size());
+    }
+  }
+  const int status = ::pclose(pipe);
+  if (status != 0 || files.kernel.empty() || files.initramfs.empty()) {
+    files.problem = command + " did not print both paths:\n" + output;
+  } else if (!std::filesystem::exists(files.kernel) || !std::filesystem::exists(files.initramfs)) {
+    files.problem = "the Linux guest is not built (" + files.kernel.string() + ", " +
+                    files.initramfs.string() + "): run " + build_script +
+                    " once (about 4 minutes; scripts/test.sh does it before ctest)";
+  }
+  return files;
+}
 
 }  // namespace rondo::vmm::testing
