@@ -216,11 +216,8 @@ std::string format_time(Timestamp t) {
 std::string format_duration(std::chrono::nanoseconds d) {
   std::int64_t ns = d.count();
   if (ns == 0) return "0s";
-  std::string out;
-  if (ns < 0) {
-    out = "-";
-    ns = -ns;
-  }
+  std::string out(ns < 0 ? "-" : "");
+  if (ns < 0) ns = -ns;
   // Units from large to small; weeks and years are left out on purpose ("30d", not "4w2d").
   static constexpr std::array<Unit, 7> kPrint{{{"d", 86400 * kNsPerSecond},
                                                {"h", 3600 * kNsPerSecond},

@@ -8,7 +8,7 @@
 using namespace rondo::test;
 
 TEST_CASE("bench --json measures rondo and the alternatives, and record() allocates nothing") {
-  ScratchDir scratch;
+  TempDir scratch;
   const auto r = run_rondo({"bench", "--writes", "20000", "--series", "30", "--json", "--temp-dir", scratch.path().string()});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

@@ -1,7 +1,5 @@
 #include "cli_test_util.hpp"
 
-#include <stdlib.h>
-
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -14,19 +12,8 @@ ProcessResult run_rondo(const std::vector<std::string>& args) {
   return run_process(argv);
 }
 
-ScratchDir::ScratchDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "rondo-cli-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-  path_ = pattern;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 const std::filesystem::path& fixture_900s() {
-  static const auto dir = std::make_unique<ScratchDir>();
+  static const auto dir = std::make_unique<TempDir>();
   static const std::filesystem::path store = [] {
     const auto p = dir->path() / "fixture";
     write_fixture_store(p, kFixtureSeconds);

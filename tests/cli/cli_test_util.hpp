@@ -1,4 +1,4 @@
-// Shared by the CLI tests: run the real `rondo` binary, scratch directories,
+// Shared by the CLI tests: run the real `rondo` binary,
 // the fixture store, and a small CSV reader.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "common/files.hpp"
 #include "fixture_store.hpp"
 
 namespace rondo::test {
@@ -17,20 +18,6 @@ inline std::string store_writer_path() { return RONDO_TEST_STORE_WRITER_PATH; }
 
 // Runs `rondo <args...>`.
 ProcessResult run_rondo(const std::vector<std::string>& args);
-
-// A fresh directory under $TMPDIR, removed with its contents at the end.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A fixture store with 900 seconds of data (2 vCPUs), made once per test run
 // and only read afterwards. Tier 0 holds k = 300..899.

@@ -66,7 +66,7 @@ void check_same(const prom_test::SeriesById& stored, const prom_test::SeriesById
 }  // namespace
 
 TEST_CASE("export --once delivers a tier exactly once and leaves its position beside the store") {
-  ScratchDir scratch;
+  TempDir scratch;
   const std::string dir = scratch / "store";
   write_fixture_store(dir, kFixtureSeconds);
   const auto expected = expected_export(dir, 1);
@@ -100,7 +100,7 @@ TEST_CASE("export --once delivers a tier exactly once and leaves its position be
 }
 
 TEST_CASE("export --interval keeps exporting until SIGTERM, then stops cleanly") {
-  ScratchDir scratch;
+  TempDir scratch;
   const std::string dir = scratch / "store";
   write_fixture_store(dir, kFixtureSeconds);
   prom_test::VictoriaMetricsServer vm;
@@ -115,7 +115,7 @@ TEST_CASE("export --interval keeps exporting until SIGTERM, then stops cleanly")
 }
 
 TEST_CASE("export to a receiver that is not there gives up when told to, and says so") {
-  ScratchDir scratch;
+  TempDir scratch;
   const std::string dir = scratch / "store";
   write_fixture_store(dir, 60);
   const std::string url = "http://127.0.0.1:" + std::to_string(prom_test::free_port()) + "/api/v1/write";

@@ -69,7 +69,7 @@ TEST_CASE("info prints a readable summary, and lists series on request") {
 }
 
 TEST_CASE("info on something that is not a readable store fails cleanly") {
-  ScratchDir scratch;
+  TempDir scratch;
   const fs::path empty_dir = scratch.path() / "empty";
   fs::create_directories(empty_dir);
   const fs::path plain_file = scratch.path() / "file.txt";

@@ -207,7 +207,7 @@ TEST_CASE("query errors: bad selector, no match, bad time, bad tier or function"
 }
 
 TEST_CASE("query and info read a store while another process writes it") {
-  ScratchDir scratch;
+  TempDir scratch;
   const std::string dir = scratch / "live";
   // 900 simulated seconds, one every 10 ms: about 9 s of writing, and tier 0
   // (600 slots) wraps around while the reads go on.

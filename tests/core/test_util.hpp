@@ -1,4 +1,4 @@
-// Helpers shared by the core tests: temporary directories and standard schemas.
+// Helpers shared by the core tests: times and standard schemas (and TempDir).
 #pragma once
 
 #include <chrono>
@@ -8,32 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "common/files.hpp"
 #include "rondo/store.hpp"
 
 namespace rondo::test {
 
 using namespace std::chrono_literals;
-
-// A fresh directory under $TMPDIR, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rondo-test-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline constexpr Timestamp kSecond = 1'000'000'000;
 // A round, recent epoch-aligned time so that every tier's buckets line up.

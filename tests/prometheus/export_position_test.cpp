@@ -2,15 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <sstream>
 
 #include "export_position.hpp"
 #include "rondo/error.hpp"
-#include "support/temp_dir.hpp"
+#include "common/files.hpp"
 
 using namespace rondo;
 using namespace rondo::prometheus::detail;
-using rondo::prometheus::test::TempDir;
+using rondo::test::read_file;
+using rondo::test::TempDir;
 
 namespace {
 
@@ -21,13 +21,6 @@ ExportPosition sample_position() {
   p.partial[2] = PartialBucket{1'700'000'010'000'000'000ULL, std::string("m\0x\nkey", 7)};
   p.partial[5] = PartialBucket{1'700'000'020'000'000'000ULL, "other"};
   return p;
-}
-
-std::string read_all(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void write_all(const std::filesystem::path& file, const std::string& text) {
@@ -71,14 +64,14 @@ TEST_CASE("a damaged position file is refused and left untouched", "[position]")
   TempDir dir;
   const auto file = dir / "p.cursor";
   save_position(file, sample_position(), 0, "u");
-  const std::string good = read_all(file);
+  const std::string good = read_file(file);
 
   SECTION("one changed character fails the checksum") {
     std::string bad = good;
     bad[bad.find("cursor ") + 9] ^= 1;
     write_all(file, bad);
     CHECK(error_code_of_load(file, 0) == ErrorCode::Corrupt);
-    CHECK(read_all(file) == bad);
+    CHECK(read_file(file) == bad);
   }
   SECTION("a truncated file") {
     write_all(file, good.substr(0, good.size() / 2));
@@ -94,7 +87,7 @@ TEST_CASE("a damaged position file is refused and left untouched", "[position]")
   }
   SECTION("a position of another tier") {
     CHECK(error_code_of_load(file, 1) == ErrorCode::Corrupt);
-    CHECK(read_all(file) == good);
+    CHECK(read_file(file) == good);
   }
 }
 

@@ -7,6 +7,7 @@
 #include "rondo/prometheus/exporter.hpp"
 #include "support/receivers.hpp"
 #include "support/compare.hpp"
+#include "support/exporter_options.hpp"
 #include "support/sample_store.hpp"
 #include "support/wait.hpp"
 
@@ -16,18 +17,6 @@ using namespace rondo::prometheus::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr const char* kAll = R"({__name__=~"g_.*|e_.*"})";
-
-ExporterOptions options_for(const std::string& url, std::size_t tier, std::size_t batch) {
-  ExporterOptions options;
-  options.url = url;
-  options.tier = tier;
-  options.max_samples_per_request = batch;
-  options.retry.min_backoff = 20ms;
-  options.retry.max_backoff = 500ms;
-  return options;
-}
 
 std::int64_t now_ms() { return static_cast<std::int64_t>(wall_clock_now() / kNsPerMs); }
 
@@ -42,7 +31,7 @@ TEST_CASE("10 s rollups pushed to Prometheus read back through query_range, valu
           "[exporter][prometheus-server]") {
   auto filled = make_filled_store(300);
   PrometheusServer prometheus;
-  Exporter exporter(filled->store, options_for(prometheus.write_url(), 1, 500));
+  Exporter exporter(filled->store, test_exporter_options(prometheus.write_url(), 1, 500));
   CHECK(exporter.export_pending().outcome == PassOutcome::CaughtUp);
   const ExporterStats stats = exporter.stats();
   INFO("last error: " << stats.last_error);
@@ -62,17 +51,17 @@ TEST_CASE("10 s rollups pushed to Prometheus read back through query_range, valu
     CHECK(got.begin()->second == samples);
   }
   // And nothing more than that: the raw samples of every series.
-  check_same(prometheus.raw_samples(kAll, now_ms(), "1h"), expected);
+  check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected);
 }
 
 TEST_CASE("per-second sum, count and max pushed to Prometheus arrive exactly", "[exporter][prometheus-server]") {
   auto filled = make_filled_store(300);
   PrometheusServer prometheus;
-  Exporter exporter(filled->store, options_for(prometheus.write_url(), 0, 500));
+  Exporter exporter(filled->store, test_exporter_options(prometheus.write_url(), 0, 500));
   CHECK(exporter.export_pending().outcome == PassOutcome::CaughtUp);
   INFO("last error: " << exporter.stats().last_error);
   CHECK(exporter.stats().samples_dropped == 0);
-  check_same(prometheus.raw_samples(kAll, now_ms(), "1h"), expected_export(filled->store, 0));
+  check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected_export(filled->store, 0));
 }
 
 TEST_CASE("Prometheus stopped in the middle of an export: after it is back, every point is there",
@@ -81,7 +70,7 @@ TEST_CASE("Prometheus stopped in the middle of an export: after it is back, ever
   const SeriesById expected = expected_export(filled->store, 0);
   const std::size_t total = sample_count(expected);
   PrometheusServer prometheus;
-  Exporter exporter(filled->store, options_for(prometheus.write_url(), 0, 1));
+  Exporter exporter(filled->store, test_exporter_options(prometheus.write_url(), 0, 1));
   exporter.start(100ms);
   REQUIRE(wait_until([&] { return exporter.stats().samples_sent >= total / 4; }));
   prometheus.stop();
@@ -100,5 +89,5 @@ TEST_CASE("Prometheus stopped in the middle of an export: after it is back, ever
   // "out of order sample", counted as dropped.
   CHECK(stats.samples_dropped == 0);
   CHECK(stats.lag == std::chrono::nanoseconds(0));
-  check_same(prometheus.raw_samples(kAll, now_ms(), "1h"), expected);
+  check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected);
 }

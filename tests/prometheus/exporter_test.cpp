@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "rondo/error.hpp"
 #include "rondo/prometheus/exporter.hpp"
 #include "support/fake_receiver.hpp"
 #include "support/compare.hpp"
+#include "support/exporter_options.hpp"
 #include "support/sample_store.hpp"
 #include "support/wait.hpp"
 
@@ -22,23 +22,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Fast, deterministic retries so the tests do not sit in backoff.
+// Faster still, and deterministic: these tests count retries.
 ExporterOptions quick_options(const std::string& url, std::size_t tier, std::size_t batch) {
-  ExporterOptions options;
-  options.url = url;
-  options.tier = tier;
-  options.max_samples_per_request = batch;
+  ExporterOptions options = test_exporter_options(url, tier, batch);
   options.retry.min_backoff = 5ms;
   options.retry.max_backoff = 40ms;
   options.retry.jitter = 0.0;
   return options;
-}
-
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Every received sample of every request is in `expected`, and nothing is

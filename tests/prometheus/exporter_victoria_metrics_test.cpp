@@ -6,6 +6,7 @@
 #include "rondo/prometheus/exporter.hpp"
 #include "support/receivers.hpp"
 #include "support/compare.hpp"
+#include "support/exporter_options.hpp"
 #include "support/sample_store.hpp"
 #include "support/wait.hpp"
 
@@ -15,18 +16,6 @@ using namespace rondo::prometheus::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr const char* kAll = R"({__name__=~"g_.*|e_.*"})";
-
-ExporterOptions options_for(const std::string& url, std::size_t tier, std::size_t batch) {
-  ExporterOptions options;
-  options.url = url;
-  options.tier = tier;
-  options.max_samples_per_request = batch;
-  options.retry.min_backoff = 20ms;
-  options.retry.max_backoff = 500ms;
-  return options;
-}
 
 // VictoriaMetrics keeps about 12 significant decimal digits of a value
 // (its storage converts floats to decimal mantissa and exponent), so values
@@ -45,7 +34,7 @@ TEST_CASE("VictoriaMetrics holds exactly the exported tiers, value for value", "
   VictoriaMetricsServer vm;
   // Two tiers into one receiver: an extra label keeps their series apart.
   for (std::size_t tier : {0u, 1u}) {
-    ExporterOptions options = options_for(vm.write_url(), tier, 500);
+    ExporterOptions options = test_exporter_options(vm.write_url(), tier, 500);
     options.extra_labels = {{"step", tier == 0 ? "1s" : "10s"}};
     Exporter exporter(filled->store, options);
     CHECK(exporter.export_pending().outcome == PassOutcome::CaughtUp);
@@ -66,7 +55,7 @@ TEST_CASE("VictoriaMetrics stopped in the middle of an export: afterwards every 
   const std::size_t total = sample_count(expected);
   VictoriaMetricsServer vm;
   // One sample per request: thousands of requests, so the stop lands mid-export.
-  Exporter exporter(filled->store, options_for(vm.write_url(), 0, 1));
+  Exporter exporter(filled->store, test_exporter_options(vm.write_url(), 0, 1));
   exporter.start(100ms);
   REQUIRE(wait_until([&] { return exporter.stats().samples_sent >= total / 4; }));
   vm.stop();
@@ -85,7 +74,7 @@ TEST_CASE("VictoriaMetrics stopped in the middle of an export: afterwards every 
   CHECK(stats.retries >= 5);
   CHECK(stats.lag == std::chrono::nanoseconds(0));
   INFO("retries during the outage: " << stats.retries);
-  check_same(vm.export_series(kAll), expected);
+  check_same(vm.export_series(kAllSeries), expected);
 }
 
 TEST_CASE("the exporter restarted in the middle of an export: every point exactly once",
@@ -94,7 +83,7 @@ TEST_CASE("the exporter restarted in the middle of an export: every point exactl
   const SeriesById expected = expected_export(filled->store, 0);
   const std::size_t total = sample_count(expected);
   VictoriaMetricsServer vm;
-  const ExporterOptions options = options_for(vm.write_url(), 0, 7);  // buckets of 11 samples get split
+  const ExporterOptions options = test_exporter_options(vm.write_url(), 0, 7);  // buckets of 11 samples get split
   std::uint64_t first_run = 0;
   {
     Exporter exporter(filled->store, options);
@@ -107,5 +96,5 @@ TEST_CASE("the exporter restarted in the middle of an export: every point exactl
   Exporter restarted(filled->store, options);
   CHECK(restarted.export_pending().outcome == PassOutcome::CaughtUp);
   CHECK(first_run + restarted.stats().samples_sent == total);
-  check_same(vm.export_series(kAll), expected);
+  check_same(vm.export_series(kAllSeries), expected);
 }

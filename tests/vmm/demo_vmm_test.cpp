@@ -24,7 +24,7 @@ using nlohmann::json;
 // Starts rondo-demo-vmm with a store, a disk and an HTTP port of its own.
 struct DemoVmm {
   TempDir dir;
-  std::uint16_t port = free_tcp_port();
+  std::uint16_t port = free_port();
   std::unique_ptr<ChildProcess> process;
 
   explicit DemoVmm(std::vector<std::string> extra, const std::string& guest = "micro") {
@@ -231,7 +231,7 @@ TEST_CASE("a real Prometheus scrapes rondo-demo-vmm's /metrics", "[vmm][kvm][dem
   REQUIRE(vmm.wait_until_serving());
 
   TempDir prom_dir;
-  const std::uint16_t prom_port = free_tcp_port();
+  const std::uint16_t prom_port = free_port();
   std::ofstream(prom_dir / "prometheus.yml")
       << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
       << "scrape_configs:\n  - job_name: rondo-demo-vmm\n    static_configs:\n"
@@ -312,7 +312,7 @@ TEST_CASE("with --remote-write the tick pushes the store to a real Prometheus",
     return;
   }
   TempDir prom_dir;
-  const std::uint16_t prom_port = free_tcp_port();
+  const std::uint16_t prom_port = free_port();
   std::ofstream(prom_dir / "prometheus.yml") << "global:\n  scrape_interval: 1m\n";
   ChildProcess prometheus(
       {"/usr/bin/prometheus", "--config.file=" + (prom_dir / "prometheus.yml").string(),

@@ -27,6 +27,9 @@ Timestamp wall_clock_now();
 //  - "events" (names e_*): tier 0 {sum, count, max} of every record; tier 1 adds avg.
 std::vector<SchemaConfig> demo_schemas(std::uint32_t max_series = 16);
 
+// A selector for every series those schemas export.
+inline constexpr const char* kAllSeries = R"({__name__=~"g_.*|e_.*"})";
+
 struct FilledStore {
   explicit FilledStore(std::uint32_t max_series)
       : store(Store::open(dir.path() / "store", demo_schemas(max_series))) {}

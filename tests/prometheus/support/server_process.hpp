@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "common/free_port.hpp"
+
 namespace rondo::prometheus::test {
 
-// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's
-// choice for an ephemeral bind, released before returning).
-std::uint16_t free_port();
+using rondo::test::free_port;
 
 // Whether `program` exists and is executable; the tests fail loudly if not.
 bool executable_exists(const std::filesystem::path& program);
