@@ -199,6 +199,7 @@ int run_demo(const DemoOptions& options) {
   const std::uint64_t life_end = wall_clock_ns();
   metrics.publish(sample_process(), life_end);
   metrics.record_published();
+  store.seal();  // the VM's last second is complete: consolidation and the exporter take it
   store.consolidate();
   store.flush();
   vm.serial().flush();

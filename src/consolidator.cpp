@@ -74,7 +74,7 @@ struct Accumulator {
   }
 };
 
-// Produces every bucket of dst whose source range src has moved past.
+// Produces every bucket of dst whose source range src has closed.
 std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t series_count) {
   const std::uint64_t head = src.head();
   if (head == kNoBucket) return 0;
@@ -91,10 +91,11 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
   // Persisted after every bucket, so a crash redoes at most the one in progress.
   auto save_position = [&] {
     std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
-    std::atomic_ref<std::uint64_t>(src.state().consumed_until).store(next * ratio, std::memory_order_release);
+    src.close_below(next * ratio);
   };
 
-  while ((next + 1) * ratio <= head) {
+  const std::uint64_t closed = src.first_open(head);
+  while ((next + 1) * ratio <= closed) {
     const std::uint64_t oldest = src.oldest(head);
     if ((next + 1) * ratio - 1 < oldest) {
       // Consolidation was not called for longer than src's retention: what

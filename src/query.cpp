@@ -199,9 +199,11 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     const detail::Ring& ring = impl_->ring(s, tier);
     const std::uint64_t head = ring.head();
     if (head == detail::kNoBucket) continue;
-    // Tier 0's newest bucket is still filling; coarser tiers' buckets are final.
-    if (tier == 0 && head == 0) continue;
-    const std::uint64_t newest = tier == 0 ? head - 1 : head;
+    // Tier 0's newest bucket is still filling until it is closed; coarser
+    // tiers' buckets are final when written.
+    const std::uint64_t end = tier == 0 ? ring.first_open(head) : head + 1;
+    if (end == 0) continue;
+    const std::uint64_t newest = end - 1;
     // Nothing was ever written before first_bucket: don't spend the budget there.
     const std::uint64_t oldest = std::max(ring.oldest(head), detail::load_state(ring.state().first_bucket));
     std::uint64_t from = oldest;

@@ -130,6 +130,8 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   for (std::uint64_t b : {st.head, st.first_bucket, st.next_bucket}) {
     if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket");
   }
+  // Consolidation and seal() close buckets up to the head's successor at most.
+  if (st.closed_below > (st.head == kNoBucket ? 0 : st.head + 1)) corrupt(path, "state closes buckets it never held");
   if (writable) slab.ring_.recover();
   return slab;
 }

@@ -240,6 +240,11 @@ const SeriesInfo& Store::describe(SeriesHandle handle) const {
   throw Error(ErrorCode::NotFound, "no such series in store " + impl_->dir.string());
 }
 
+void Store::seal() {
+  if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
+  for (detail::Ring& ring : hot_) ring.seal();
+}
+
 std::size_t Store::consolidate() {
   if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
   std::lock_guard guard(impl_->consolidate_mu);

@@ -8,7 +8,7 @@
 //
 // Who may write. One process opens a store for writing (open() takes an
 // exclusive lock on the directory; a second writer gets Error(Busy)). In it:
-//  - the *writer thread* calls register_series, record and record_batch;
+//  - the *writer thread* calls register_series, record, record_batch and seal;
 //  - one *maintenance thread* (or the writer thread itself) calls consolidate;
 //    it may run concurrently with record();
 //  - any thread may call query, query_auto, latest, drain, series, info, flush.
@@ -125,7 +125,7 @@ struct TierInfo {
   std::optional<Timestamp> newest;  // start of the newest bucket
   std::optional<Timestamp> consolidated_until;  // tier>0: produced up to here (exclusive)
   std::uint64_t lost_buckets;   // tier>0: could not be consolidated in time
-  std::uint64_t late_records;   // arrived after their bucket was consolidated
+  std::uint64_t late_records;   // arrived after their bucket was consolidated or sealed
   std::filesystem::path file;
   std::uint64_t file_bytes;
 };
@@ -174,6 +174,13 @@ class Store {
   WriteStatus record_batch(std::span<const std::pair<SeriesHandle, double>> entries,
                            Timestamp ts) noexcept;
 
+  // Writer thread, once it has recorded its last value (an ephemeral VM at
+  // shutdown): closes tier 0's newest bucket in every schema, which otherwise
+  // stays open until a newer one starts. consolidate() then rolls it up when
+  // it completes a coarser bucket, and drain() returns it. A later record
+  // into a closed bucket is still stored, and counted in late_records.
+  void seal();
+
   // One consolidation pass over every schema and tier; returns the number of
   // buckets produced. Call it from the application's own tick.
   std::size_t consolidate();
@@ -195,7 +202,8 @@ class Store {
   // Every point of `tier` (in every schema that has it) newer than the cursor,
   // for every series and every function the tier stores (one DrainedSeries
   // each), oldest first; advances the cursor. Tier 0's current
-  // bucket is still filling and is not returned until a newer one starts.
+  // bucket is still filling and is not returned until a newer one starts
+  // (or seal() closes it).
   // At most max_buckets buckets per schema per call (bounded work).
   DrainResult drain(std::size_t tier, ExportCursor& cursor,
                     std::size_t max_buckets = static_cast<std::size_t>(-1)) const;

@@ -193,3 +193,23 @@ TEST_CASE("a record into a bucket already consolidated is kept in tier 0 and cou
   CHECK(store.query(h, 1, kT0, kT0, F::Max).at(0).value == 1);
   CHECK(store.info().schemas[0].tiers[0].late_records == 1);
 }
+
+TEST_CASE("a sealed bucket rolls up when it completes a coarse bucket, not before", "[consolidate][seal]") {
+  TempDir dir;
+  SchemaConfig schema = gauge_schema();
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("g");
+  for (int i = 0; i < 19; ++i) store.record(h, i, kT0 + static_cast<Timestamp>(i) * kSecond);
+  store.consolidate();
+  REQUIRE(store.query(h, 1, kT0, kT0 + 20 * kSecond, F::Last).size() == 1);  // second 19 is missing
+  store.seal();  // closes second 18: the 10 s bucket [10, 20) is still open (19 may come)
+  CHECK(store.consolidate() == 0);
+  store.record(h, 19, kT0 + 19 * kSecond);
+  store.seal();
+  CHECK(store.consolidate() == 1);
+  const auto points = store.query(h, 1, kT0, kT0 + 20 * kSecond, F::Max);
+  REQUIRE(points.size() == 2);
+  CHECK(points[1].time == kT0 + 10 * kSecond);
+  CHECK(points[1].value == 19);
+  CHECK(store.info().schemas[0].tiers[0].late_records == 0);
+}

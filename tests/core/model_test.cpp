@@ -1,6 +1,6 @@
 // Randomized differential test: the store against a naive in-memory model
 // (maps instead of rings) under gaps, NaN inputs, out-of-order writes inside
-// the window, long jumps, consolidate() at random moments and reopen.
+// the window, long jumps, consolidate() and seal() at random moments and reopen.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -40,6 +40,7 @@ struct ModelTier {
   double xff;
   std::optional<std::uint64_t> head, first, next;
   std::map<std::uint64_t, Cell> cells[kSeries];
+  std::uint64_t sealed_below = 0;  // tier 0: seal() closed the buckets below this
 
   bool holds(std::uint64_t b) const { return head && b <= *head && b + slots > *head; }
 };
@@ -64,6 +65,11 @@ struct Model {
     return WriteStatus::Ok;
   }
 
+  void seal() {
+    ModelTier& t = tiers[0];
+    if (t.head) t.sealed_below = std::max(t.sealed_below, *t.head + 1);
+  }
+
   void consolidate() {
     for (std::size_t k = 1; k < tiers.size(); ++k) {
       ModelTier& src = tiers[k - 1];
@@ -71,7 +77,8 @@ struct Model {
       if (!src.head) continue;
       const std::uint64_t ratio = dst.interval_s / src.interval_s;
       std::uint64_t next = dst.next ? *dst.next : *src.first / ratio;
-      while ((next + 1) * ratio <= *src.head) {
+      // A source bucket is complete once a newer one exists, or once sealed.
+      while ((next + 1) * ratio <= std::max(*src.head, src.sealed_below)) {
         const std::uint64_t oldest = *src.head >= src.slots - 1 ? *src.head - (src.slots - 1) : 0;
         if ((next + 1) * ratio - 1 < oldest) {
           next = oldest / ratio;
@@ -150,7 +157,7 @@ TEST_CASE("the store behaves like the naive model under random operations", "[mo
   Model model;
   for (const TierConfig& t : schema.tiers) {
     model.tiers.push_back({static_cast<std::uint64_t>(t.interval.count() / 1'000'000'000),
-                           static_cast<std::uint64_t>(t.duration / t.interval), t.xff, {}, {}, {}, {}});
+                           static_cast<std::uint64_t>(t.duration / t.interval), t.xff, {}, {}, {}, {}, 0});
   }
   auto store = std::make_unique<Store>(Store::open(dir.path(), std::span(&schema, 1)));
   std::vector<SeriesHandle> handles;
@@ -181,9 +188,12 @@ TEST_CASE("the store behaves like the naive model under random operations", "[mo
       const WriteStatus want = model.record(s, v, second);
       INFO("op " << op << " record s" << s << " at " << second);
       REQUIRE(store->record(handles[static_cast<std::size_t>(s)], v, ts) == want);
-    } else if (dice < 990) {
+    } else if (dice < 985) {
       model.consolidate();
       store->consolidate();
+    } else if (dice < 992) {
+      model.seal();
+      store->seal();
     } else {
       store.reset();  // reopen in the middle
       store = std::make_unique<Store>(Store::open(dir.path(), std::span(&schema, 1)));

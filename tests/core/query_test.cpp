@@ -168,6 +168,55 @@ TEST_CASE("tier 0 drain leaves the still-filling bucket for later", "[drain]") {
   CHECK(store.drain(0, cursor).point_count() == 0);
 }
 
+TEST_CASE("seal() closes tier 0's newest bucket: drain returns it, once, and recording goes on", "[drain][seal]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  ExportCursor cursor;
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    SeriesHandle h = store.register_series("e");
+    store.seal();  // nothing recorded yet: nothing to close
+    CHECK(store.drain(0, cursor).point_count() == 0);
+    store.record(h, 1, kT0);
+    store.record(h, 2, kT0 + kSecond);
+    store.record(h, 3, kT0 + kSecond);
+    store.seal();
+    const auto r = store.drain(0, cursor);
+    REQUIRE(r.series.size() == 3);
+    CHECK(r.series[0].fn == F::Sum);
+    REQUIRE(r.series[0].points.size() == 2);
+    CHECK(r.series[0].points[1].time == kT0 + kSecond);
+    CHECK(r.series[0].points[1].value == 5);
+    CHECK(store.drain(0, cursor).point_count() == 0);
+    CHECK(store.info().schemas[0].tiers[0].newest == kT0 + kSecond);  // no empty bucket appears
+    CHECK(store.info().schemas[0].tiers[0].late_records == 0);
+  }
+  // A reopen keeps the bucket closed; a record into it is stored and counted
+  // as late (drain has handed the bucket out); the next second starts as usual.
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("e");
+  CHECK(store.drain(0, cursor).point_count() == 0);
+  REQUIRE(store.record(h, 4, kT0 + kSecond) == WriteStatus::Ok);
+  CHECK(store.query(h, 0, kT0 + kSecond, kT0 + kSecond, F::Sum).at(0).value == 9);
+  CHECK(store.info().schemas[0].tiers[0].late_records == 1);
+  store.record(h, 7, kT0 + 2 * kSecond);
+  CHECK(store.drain(0, cursor).point_count() == 0);  // still filling
+  store.seal();
+  const auto r = store.drain(0, cursor);
+  REQUIRE(r.series.size() == 3);
+  REQUIRE(r.series[0].points.size() == 1);
+  CHECK(r.series[0].points[0].time == kT0 + 2 * kSecond);
+  CHECK(r.series[0].points[0].value == 7);
+}
+
+TEST_CASE("seal() on a read-only store is an error", "[seal]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  { Store::open(dir.path(), std::span(&schema, 1)).register_series("e"); }
+  Store reader = Store::open_read_only(dir.path());
+  CHECK_THROWS_AS(reader.seal(), Error);
+}
+
 TEST_CASE("a cursor older than the tier's retention gets what remains and the gap", "[drain]") {
   TempDir dir;
   SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});

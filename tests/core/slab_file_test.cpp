@@ -3,8 +3,12 @@
 // a store that still answers.
 #include <catch2/catch.hpp>
 
+#include <cstddef>
+#include <cstring>
 #include <fstream>
 #include <random>
+
+#include "rondo/detail/slab_format.hpp"
 
 #include "test_util.hpp"
 
@@ -115,6 +119,28 @@ TEST_CASE("damaged slab files are refused with an error naming the file", "[corr
   SECTION("missing") {
     fs::remove(slab);
     CHECK_THROWS_WITH(Store::open_read_only(dir.path()), Catch::Contains("missing"));
+  }
+  SECTION("state that closes buckets beyond its head") {
+    // The state is not checksummed; this bound keeps a bad "consumed until"
+    // mark from making consolidation or drain walk buckets that never were.
+    const fs::path tier0 = dir / "schema_0/tier_0.slab";  // the schema the series went to
+    std::string bytes = read_bytes(tier0);
+    detail::SlabHeader header;
+    std::memcpy(&header, bytes.data(), sizeof header);
+    detail::SlabState state;
+    std::memcpy(&state, bytes.data() + header.state_offset, sizeof state);
+    REQUIRE(state.head != detail::kNoBucket);
+    for (std::uint64_t closed : {state.head + 1, state.head + 2}) {
+      const std::uint64_t at = header.state_offset + offsetof(detail::SlabState, closed_below);
+      std::memcpy(bytes.data() + at, &closed, sizeof closed);
+      write_bytes(tier0, bytes);
+      if (closed == state.head + 1) {
+        CHECK_NOTHROW(Store::open_read_only(dir.path()));  // what seal() leaves
+      } else {
+        CHECK(open_error(dir.path()) == ErrorCode::Corrupt);
+        CHECK_THROWS_WITH(Store::open_read_only(dir.path()), Catch::Contains("tier_0.slab"));
+      }
+    }
   }
 }
 

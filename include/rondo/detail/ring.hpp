@@ -39,6 +39,25 @@ class Ring {
   std::uint64_t oldest(std::uint64_t head) const noexcept {
     return head >= slots_ - 1 ? head - (slots_ - 1) : 0;
   }
+  // The oldest bucket a record may still be expected for: the head, until a
+  // newer bucket starts or seal() closes it. Everything older is final.
+  std::uint64_t first_open(std::uint64_t head) const noexcept {
+    const std::uint64_t closed = load(state_->closed_below);
+    return head == kNoBucket ? 0 : (closed > head ? closed : head);
+  }
+  // Tier 0's writer: close the head bucket now (Store::seal).
+  void seal() noexcept {
+    const std::uint64_t head = state_->head;
+    if (head != kNoBucket) close_below(head + 1);
+  }
+  // Raises closed_below to `bucket`, never lowers it: consolidation and
+  // seal() may both do this, from two threads.
+  void close_below(std::uint64_t bucket) noexcept {
+    std::atomic_ref<std::uint64_t> closed(state_->closed_below);
+    std::uint64_t now = closed.load(std::memory_order_relaxed);
+    while (now < bucket && !closed.compare_exchange_weak(now, bucket, std::memory_order_release)) {
+    }
+  }
   SlabState& state() noexcept { return *state_; }
   const SlabState& state() const noexcept { return *state_; }
 
@@ -149,7 +168,7 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   } else {
     start_bucket(column, slot, bucket, value);
   }
-  if (bucket < std::atomic_ref<std::uint64_t>(state_->consumed_until).load(std::memory_order_relaxed))
+  if (bucket < std::atomic_ref<std::uint64_t>(state_->closed_below).load(std::memory_order_relaxed))
       [[unlikely]] {
     std::atomic_ref<std::uint64_t>(state_->late_records).fetch_add(1, std::memory_order_relaxed);
   }

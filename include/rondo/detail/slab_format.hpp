@@ -84,9 +84,9 @@ struct SlabState {
   std::uint64_t head;           // newest bucket in the tier, or kNoBucket
   std::uint64_t first_bucket;   // oldest bucket ever written, or kNoBucket
   std::uint64_t next_bucket;    // tier>0: next bucket to consolidate, or kNoBucket
-  std::uint64_t consumed_until; // buckets below this were consolidated into tier+1
+  std::uint64_t closed_below;   // buckets below this are closed: consolidated into tier+1, or sealed
   std::uint64_t lost_buckets;   // tier>0: buckets that could not be produced in time
-  std::uint64_t late_records;   // records into buckets already consolidated
+  std::uint64_t late_records;   // records into buckets already closed
   std::uint64_t reserved[2];
   UndoRecord undo;
   std::uint8_t pad[48];
