@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The Linux guest (built once, then cached): --guest auto boots it where this
+# host's KVM runs 64-bit guests, and the micro guest elsewhere, saying why.
+eval "$(guest/linux/build-guest.sh | tail -n 2)"
+export RONDO_GUEST_KERNEL RONDO_GUEST_INITRAMFS
 cmake --preset release >/dev/null
 cmake --build --preset release --target rondo-demo-vmm rondo_cli
 
