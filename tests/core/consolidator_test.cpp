@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <atomic>
 #include <limits>
+#include <thread>
 
 #include "test_util.hpp"
 
@@ -211,5 +213,33 @@ TEST_CASE("a sealed bucket rolls up when it completes a coarse bucket, not befor
   REQUIRE(points.size() == 2);
   CHECK(points[1].time == kT0 + 10 * kSecond);
   CHECK(points[1].value == 19);
+  CHECK(store.info().schemas[0].tiers[0].late_records == 0);
+}
+
+TEST_CASE("seal() on the writer thread and consolidate() on another agree", "[consolidate][seal]") {
+  // The writer seals after every second, as a program that may stop at any
+  // moment would; the maintenance thread consolidates all the while. Both
+  // raise the same mark, so each 10 s bucket is still produced exactly once,
+  // from all of its seconds, and nothing counts as late.
+  TempDir dir;
+  SchemaConfig schema = gauge_schema();
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("g");
+  constexpr int kSeconds = 600;
+  std::vector<double> raw;
+  for (int i = 0; i < kSeconds; ++i) raw.push_back(signal(i));
+  std::atomic<bool> done{false};
+  std::thread maintenance([&] {
+    while (!done.load()) store.consolidate();
+  });
+  for (int i = 0; i < kSeconds; ++i) {
+    REQUIRE(store.record(h, raw[static_cast<std::size_t>(i)], kT0 + static_cast<Timestamp>(i) * kSecond) ==
+            WriteStatus::Ok);
+    store.seal();
+  }
+  done = true;
+  maintenance.join();
+  store.consolidate();
+  check_tier(store, h, 1, 10, kSeconds / 10, raw);
   CHECK(store.info().schemas[0].tiers[0].late_records == 0);
 }
