@@ -232,13 +232,15 @@ TEST_CASE("seal() on the writer thread and consolidate() on another agree", "[co
   std::thread maintenance([&] {
     while (!done.load()) store.consolidate();
   });
+  int recorded = 0;  // checked after the join: a REQUIRE here would leave the thread running
   for (int i = 0; i < kSeconds; ++i) {
-    REQUIRE(store.record(h, raw[static_cast<std::size_t>(i)], kT0 + static_cast<Timestamp>(i) * kSecond) ==
-            WriteStatus::Ok);
+    recorded += store.record(h, raw[static_cast<std::size_t>(i)], kT0 + static_cast<Timestamp>(i) * kSecond) ==
+                WriteStatus::Ok;
     store.seal();
   }
   done = true;
   maintenance.join();
+  REQUIRE(recorded == kSeconds);
   store.consolidate();
   check_tier(store, h, 1, 10, kSeconds / 10, raw);
   CHECK(store.info().schemas[0].tiers[0].late_records == 0);

@@ -8,6 +8,7 @@
 #include "support/receivers.hpp"
 #include "support/compare.hpp"
 #include "support/exporter_options.hpp"
+#include "support/outage.hpp"
 #include "support/sample_store.hpp"
 #include "support/wait.hpp"
 
@@ -68,22 +69,9 @@ TEST_CASE("Prometheus stopped in the middle of an export: after it is back, ever
           "[exporter][prometheus-server]") {
   auto filled = make_filled_store(600);
   const SeriesById expected = expected_export(filled->store, 0);
-  const std::size_t total = sample_count(expected);
   PrometheusServer prometheus;
-  Exporter exporter(filled->store, test_exporter_options(prometheus.write_url(), 0, 1));
-  exporter.start(100ms);
-  REQUIRE(wait_until([&] { return exporter.stats().samples_sent >= total / 4; }));
-  prometheus.stop();
-  const std::uint64_t sent_before_outage = exporter.stats().samples_sent;
-  REQUIRE(sent_before_outage < total);
-  REQUIRE(wait_until([&] { return exporter.stats().retries >= 5; }));
-  const auto lag_during_outage = exporter.stats().lag;
-  REQUIRE(lag_during_outage.has_value());
-  CHECK(*lag_during_outage > 0s);  // what is not delivered yet, visible while it fails
-  prometheus.start();  // replays its WAL, answers 503 until ready: retried too
-  REQUIRE(wait_until([&] { return exporter.stats().samples_sent == total; }, 300s));
-  exporter.stop();
-  const ExporterStats stats = exporter.stats();
+  // Back, Prometheus replays its WAL and answers 503 until ready: retried too.
+  const ExporterStats stats = export_across_outage(filled->store, prometheus, sample_count(expected));
   INFO("last error: " << stats.last_error);
   // Re-sending an acknowledged sample behind a newer one would be a 400
   // "out of order sample", counted as dropped.
