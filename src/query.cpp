@@ -95,19 +95,24 @@ void Store::Impl::check(SeriesHandle handle, std::uint32_t store_id) const {
   }
 }
 
+const SchemaConfig& Store::Impl::check_tier(SeriesHandle handle, std::size_t tier, std::uint32_t store_id) const {
+  check(handle, store_id);
+  const SchemaConfig& config = meta.schemas[handle.schema()];
+  if (tier >= config.tiers.size()) {
+    throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  }
+  return config;
+}
+
 std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
                                 QueryOptions options) const {
-  impl_->check(handle, id_);
-  const auto& config = impl_->meta.schemas[handle.schema()];
-  if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  impl_->check_tier(handle, tier, id_);
   return query(handle, tier, start, end, impl_->ring(handle.schema(), tier).function(0), options);
 }
 
 std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
                                 ConsolidationFn fn, QueryOptions options) const {
-  impl_->check(handle, id_);
-  const auto& config = impl_->meta.schemas[handle.schema()];
-  if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  const SchemaConfig& config = impl_->check_tier(handle, tier, id_);
   const detail::Ring& ring = impl_->ring(handle.schema(), tier);
   std::vector<Point> out;
   scan(ring, handle.column(), view_or_throw(ring, fn, config, tier), start, end, options.include_missing, out);
@@ -169,9 +174,7 @@ QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp en
 }
 
 std::optional<Point> Store::latest(SeriesHandle handle, std::size_t tier, ConsolidationFn fn) const {
-  impl_->check(handle, id_);
-  const auto& config = impl_->meta.schemas[handle.schema()];
-  if (tier >= config.tiers.size()) throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  const SchemaConfig& config = impl_->check_tier(handle, tier, id_);
   const detail::Ring& ring = impl_->ring(handle.schema(), tier);
   const auto view = view_or_throw(ring, fn, config, tier);
   const std::uint64_t head = ring.head();

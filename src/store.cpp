@@ -112,9 +112,7 @@ Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::
   if (impl_->writable) {
     for (auto& tiers : impl_->slabs) hot_.push_back(tiers[0].ring());
   }
-  for (const auto& e : impl_->index.entries()) {
-    impl_->series.push_back({SeriesHandle(id_, e.schema, e.column), e.name, e.labels, e.schema});
-  }
+  impl_->adopt_new_entries(id_);
 }
 
 Store::Store(Store&&) noexcept = default;
@@ -171,10 +169,17 @@ Store Store::open_read_only(const fs::path& dir) {
   return Store(load(dir, false));
 }
 
+void Store::Impl::require_writable() const {
+  if (!writable) throw Error(ErrorCode::InvalidArgument, "store " + dir.string() + " is open read-only");
+}
+
 void Store::Impl::refresh_series(std::uint32_t store_id) const {
   if (writable) return;
   std::unique_lock guard(series_mu);
-  if (!index.refresh()) return;
+  if (index.refresh()) adopt_new_entries(store_id);
+}
+
+void Store::Impl::adopt_new_entries(std::uint32_t store_id) const {
   for (std::size_t i = series.size(); i < index.entries().size(); ++i) {
     const auto& e = index.entries()[i];
     series.push_back({SeriesHandle(store_id, e.schema, e.column), e.name, e.labels, e.schema});
@@ -182,7 +187,7 @@ void Store::Impl::refresh_series(std::uint32_t store_id) const {
 }
 
 SeriesHandle Store::register_series(std::string_view name, std::span<const Label> labels) {
-  if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
+  impl_->require_writable();
   if (name.empty()) throw Error(ErrorCode::InvalidArgument, "a series needs a name");
   std::vector<Label> sorted = sorted_labels(labels, name);
   if (auto found = find_series(name, sorted)) return *found;
@@ -241,12 +246,12 @@ const SeriesInfo& Store::describe(SeriesHandle handle) const {
 }
 
 void Store::seal() {
-  if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
+  impl_->require_writable();
   for (detail::Ring& ring : hot_) ring.seal();
 }
 
 std::size_t Store::consolidate() {
-  if (!impl_->writable) throw Error(ErrorCode::InvalidArgument, "store " + impl_->dir.string() + " is open read-only");
+  impl_->require_writable();
   std::lock_guard guard(impl_->consolidate_mu);
   std::size_t produced = 0;
   for (std::size_t s = 0; s < impl_->slabs.size(); ++s) {
@@ -313,8 +318,9 @@ StoreInfo Store::info() const {
   std::error_code ec;
   for (fs::recursive_directory_iterator it(impl_->dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code size_ec;
-    const std::uintmax_t size = it->is_regular_file(size_ec) ? it->file_size(size_ec) : 0;
-    if (size_ec || !it->is_regular_file(size_ec)) continue;
+    if (!it->is_regular_file(size_ec)) continue;
+    const std::uintmax_t size = it->file_size(size_ec);
+    if (size_ec) continue;
     info.files.emplace_back(it->path(), size);
     info.total_bytes += size;
   }

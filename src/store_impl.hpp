@@ -31,8 +31,14 @@ struct Store::Impl {
   detail::Ring& ring(std::size_t schema, std::size_t tier) { return slabs[schema][tier].ring(); }
   // Validates a handle for reading; throws NotFound.
   void check(SeriesHandle handle, std::uint32_t store_id) const;
+  // check(), and that the handle's schema has `tier`; returns the schema.
+  const SchemaConfig& check_tier(SeriesHandle handle, std::size_t tier, std::uint32_t store_id) const;
+  // Throws InvalidArgument on a read-only store: for the writer's calls.
+  void require_writable() const;
   // Read-only stores pick up series registered by the writer since.
   void refresh_series(std::uint32_t store_id) const;
+  // Appends to `series` the index entries it does not have yet.
+  void adopt_new_entries(std::uint32_t store_id) const;
 };
 
 namespace detail {
