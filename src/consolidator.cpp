@@ -1,7 +1,6 @@
 // Tier k -> tier k+1 consolidation. The rules are in docs/design.md.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "store_impl.hpp"
@@ -9,8 +8,6 @@
 namespace rondo::detail {
 
 namespace {
-
-constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 // Where each function lives in the source tier's cells (-1: not stored).
 struct SourceColumns {
@@ -41,15 +38,14 @@ struct SourceColumns {
 struct Accumulator {
   const SourceColumns& src;
   std::uint64_t known = 0;
-  double weighted = 0, weight = 0, min = INFINITY, max = -INFINITY, last = kMissing, sum = 0, count = 0;
+  double weighted = 0, min = INFINITY, max = -INFINITY, last = kMissing, sum = 0, count = 0;
 
   void add(const double* cell) {
     ++known;
     const double rep = src.representative(cell);
     const bool counted = src.has(ConsolidationFn::Count);
     const double n = counted ? src.get(cell, ConsolidationFn::Count) : 1.0;
-    weighted += rep * n;  // an average of averages weighted by counts, where kept
-    weight += n;
+    weighted += rep * n;  // an average of averages weighted by counts (n = 1 where not kept)
     min = std::min(min, src.has(ConsolidationFn::Min) ? src.get(cell, ConsolidationFn::Min) : rep);
     max = std::max(max, src.has(ConsolidationFn::Max) ? src.get(cell, ConsolidationFn::Max) : rep);
     last = src.has(ConsolidationFn::Last) ? src.get(cell, ConsolidationFn::Last) : rep;
@@ -63,7 +59,7 @@ struct Accumulator {
 
   double value(ConsolidationFn fn) const {
     switch (fn) {
-      case ConsolidationFn::Average: return weighted / weight;
+      case ConsolidationFn::Average: return weighted / count;
       case ConsolidationFn::Min: return min;
       case ConsolidationFn::Max: return max;
       case ConsolidationFn::Last: return last;

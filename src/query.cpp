@@ -1,6 +1,5 @@
 // Reading a store: per-tier queries, automatic tier selection, drain.
 #include <algorithm>
-#include <limits>
 
 #include "store_impl.hpp"
 
@@ -30,8 +29,6 @@ std::optional<FunctionView> FunctionView::of(const Ring& ring, ConsolidationFn f
 }  // namespace detail
 
 namespace {
-
-constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 std::string functions_text(const detail::Ring& ring) {
   std::string out;
@@ -64,7 +61,7 @@ void scan(const detail::Ring& ring, std::uint32_t column, const detail::Function
     if (ring.read(column, b, cell)) {
       out.push_back({b * ring.interval(), view(cell)});
     } else if (include_missing) {
-      out.push_back({b * ring.interval(), kMissing});
+      out.push_back({b * ring.interval(), detail::kMissing});
     }
   }
 }

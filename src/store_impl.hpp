@@ -2,6 +2,7 @@
 // query.cpp and consolidator.cpp.
 #pragma once
 
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -42,6 +43,9 @@ struct Store::Impl {
 };
 
 namespace detail {
+
+// What a missing value reads as in query results and consolidated slots.
+inline constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 // State fields written by another thread (or process) are read atomically.
 inline std::uint64_t load_state(const std::uint64_t& field) {
