@@ -1,38 +1,10 @@
 // "No heap allocation in record()" is a property, so it is a test: every
-// global operator new in this executable is counted.
+// global operator new in this executable is counted (rondo_counting_new,
+// linked in by CMakeLists.txt).
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "allocation_counter.hpp"
 #include "test_util.hpp"
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}
-
-// The replacements below pair malloc with free throughout; GCC cannot see
-// that across the replaced operators and warns at every new/delete site.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size ? size : 1);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace rondo;
 using namespace rondo::test;
@@ -47,11 +19,12 @@ TEST_CASE("record() and record_batch() never allocate", "[alloc]") {
   for (auto h : handles) batch.emplace_back(h, 1.0);
 
   // Check the counter works at all, so the zero below means something.
-  const std::uint64_t probe = g_allocations.load();
+  REQUIRE(rondo::bench::allocation_counting_installed());
+  const std::uint64_t probe = rondo::bench::allocations_so_far();
   delete new int(1);
-  REQUIRE(g_allocations.load() == probe + 1);
+  REQUIRE(rondo::bench::allocations_so_far() == probe + 1);
 
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = rondo::bench::allocations_so_far();
   std::uint64_t ok = 0;
   Timestamp ts = kT0;
   for (int i = 0; i < 1'000'000; ++i) {
@@ -62,7 +35,7 @@ TEST_CASE("record() and record_batch() never allocate", "[alloc]") {
       ok += store.record_batch(batch, ts) == WriteStatus::Ok;
     }
   }
-  const std::uint64_t after = g_allocations.load();
+  const std::uint64_t after = rondo::bench::allocations_so_far();
   CHECK(ok == 1'000'000 + 10);
   CHECK(after - before == 0);
 }
