@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "rondo/detail/utf8.hpp"
 #include "rondo/error.hpp"
 #include "rondo/label_matcher.hpp"
 
@@ -37,4 +38,70 @@ TEST_CASE("bad selectors are refused with the position", "[matcher]") {
     CHECK_THROWS_AS(LabelMatcher::parse(bad), Error);
   }
   CHECK_THROWS_WITH(LabelMatcher::parse(R"(x{a="1" b="2"})"), Catch::Contains("position 9"));
+}
+
+TEST_CASE("regexes are RE2, fully anchored, as Prometheus' =~", "[matcher]") {
+  const std::vector<Label> none;
+  auto matches = [&](const char* pattern, const char* value) {
+    return LabelMatcher().regex("a", pattern).matches("x", std::vector<Label>{{"a", value}});
+  };
+  CHECK(matches("h.t", "hlt"));
+  CHECK_FALSE(matches("h", "hlt"));        // anchored at both ends
+  CHECK_FALSE(matches("a|b", "ab"));       // the alternation is inside the anchors
+  CHECK(matches("(?i)HLT", "hlt"));        // Go/RE2 flags, which ECMAScript lacks
+  CHECK(matches(R"(\pL+)", "héllo"));     // Unicode classes: UTF-8 aware
+  CHECK_FALSE(matches(".", "\n"));         // `.` stops at a newline, as in Prometheus 2.x
+  CHECK(LabelMatcher().not_regex("a", "x.*").matches("x", none));  // a missing label is ""
+  // ECMAScript-only syntax RE2 does not have (backreferences, lookahead) is refused clearly.
+  for (const char* bad : {R"((a)\1)", "a(?=b)", "(", "a{1001}"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(LabelMatcher().regex("a", bad), Error);
+  }
+}
+
+namespace {
+std::string nested_groups(int depth) { return std::string(depth, '(') + "a" + std::string(depth, ')'); }
+}  // namespace
+
+TEST_CASE("20,000 nested groups compile or are refused, never overflow the stack", "[matcher]") {
+  // std::regex recursed once per group and died with SIGSEGV here; RE2's parser has no recursion.
+  const std::string deep = nested_groups(20000);
+  auto m = LabelMatcher::parse("{a=~\"" + deep + "\"}");
+  CHECK(m.matches("x", std::vector<Label>{{"a", "a"}}));
+  CHECK_FALSE(m.matches("x", std::vector<Label>{{"a", "b"}}));
+  // Unbalanced: refused with a short message (the pattern itself is not echoed in full).
+  try {
+    LabelMatcher::parse("{a=~\"" + deep + ")\"}");
+    FAIL("an unbalanced pattern was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::InvalidArgument);
+    CHECK(std::string(e.what()).size() < 400);
+  }
+}
+
+TEST_CASE("a regex whose program is too large is refused", "[matcher]") {
+  // 1000^2 states: far past the 8 MiB program limit.
+  try {
+    LabelMatcher().regex("a", "(?:(?:a{1000}){1000})");
+    FAIL("a huge program was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::InvalidArgument);
+  }
+}
+
+TEST_CASE("a selector that is not UTF-8 is refused with a printable message", "[matcher]") {
+  for (const std::string& bad : {std::string("{a=\"\xff\"}"), std::string("x{a=~\"\xc3\"}"),
+                                std::string("{a=\"\xed\xa0\x80\"}") /* a surrogate */}) {
+    try {
+      LabelMatcher::parse(bad);
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::InvalidArgument);
+      const std::string what = e.what();
+      CHECK_THAT(what, Catch::Contains("not valid UTF-8"));
+      CHECK(rondo::detail::is_valid_utf8(what));  // safe to put in JSON
+      CHECK(what.find("\\x") != std::string::npos);
+    }
+  }
+  CHECK(LabelMatcher::parse("{a=\"h\xc3\xa9\"}").matches("x", std::vector<Label>{{"a", "h\xc3\xa9"}}));
 }
