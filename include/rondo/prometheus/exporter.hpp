@@ -30,6 +30,9 @@
 // pass on the calling thread instead (the CLI's --once). Only one pass runs
 // at a time. stats() may be called from any thread. The Store must outlive
 // the Exporter; it may be a read-only store opened in another process.
+//
+// Many stores, one connection: rondo/prometheus/fleet_exporter.hpp. An
+// Exporter is a FleetExporter holding one store (the same code).
 // ---------------------------------------------------------------------------------
 #pragma once
 
