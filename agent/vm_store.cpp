@@ -1,0 +1,60 @@
+#include "vm_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "rondo/error.hpp"
+#include "rondo/label_matcher.hpp"
+
+namespace rondo::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<TierConfig> tiers(std::vector<ConsolidationFn> first, std::vector<ConsolidationFn> coarse) {
+  return {{1s, 10min, std::move(first)}, {10s, 6h, coarse}, {5min, 7 * 24h, coarse}};
+}
+
+}  // namespace
+
+std::vector<SchemaConfig> vm_schemas() {
+  using F = ConsolidationFn;
+  return {
+      {"counters", LabelMatcher::parse(R"({__name__=~".+_total"})"), tiers({F::Sum}, {}), 384},
+      {"gauges", LabelMatcher::any(), tiers({}, {F::Average}), 128},
+  };
+}
+
+VmStore::VmStore(const std::filesystem::path& dir) : store_(Store::open(dir, vm_schemas())) {}
+
+std::optional<SeriesHandle> VmStore::cached(const std::string& key) const {
+  const auto found = handles_.find(key);
+  return found == handles_.end() ? std::nullopt : found->second;
+}
+
+bool VmStore::add_cached(const std::string& key, const std::string& metric, const std::vector<Label>& labels,
+                         double value, Timestamp ns) {
+  auto found = handles_.find(key);
+  if (found == handles_.end()) {
+    std::optional<SeriesHandle> handle;
+    try {
+      handle = store_.register_series(metric, labels);
+    } catch (const Error& e) {
+      ++refused_;
+      spdlog::warn("rondo-agent: {}: not storing {}: {}", store_.path().string(), metric, e.what());
+    }
+    found = handles_.emplace(key, handle).first;
+  }
+  if (!found->second) return false;
+  store_.record(*found->second, value, ns);
+  return true;
+}
+
+bool VmStore::add(const std::string& metric, const std::vector<Label>& labels, double value, Timestamp ns) {
+  std::string key = metric;
+  for (const Label& l : labels) key += "\x1f" + l.name + "=" + l.value;
+  return add_cached(key, metric, labels, value, ns);
+}
+
+}  // namespace rondo::agent

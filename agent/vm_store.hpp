@@ -1,0 +1,50 @@
+// One VM's store under --store-dir/<vm-id>/ and the agent's schema for it:
+//   counters  {__name__=~".+_total"}  tier 0 sum of the deltas, 384 series
+//   gauges    everything else          tier 0 last value, coarser tiers avg, 128 series
+// Tiers as the demo VMM: 1 s for 10 min, 10 s for 6 h, 5 min for 7 d.
+// Firecracker with one drive and one NIC has about 210 counters and 40
+// gauges once the summed groups are left out; each further drive adds 22
+// counters and 4 gauges, each NIC 26 and 2: the headroom holds ~6 more
+// devices. A series beyond it is refused and counted, never fatal.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rondo/schema.hpp"
+#include "rondo/store.hpp"
+
+namespace rondo::agent {
+
+std::vector<SchemaConfig> vm_schemas();
+
+class VmStore {
+ public:
+  // Creates or reopens the store (a restarted agent continues it).
+  explicit VmStore(const std::filesystem::path& dir);
+
+  // A counter's increment or a gauge's value at `ns`. The series is
+  // registered on first use; false if the schema has no room for it.
+  bool add(const std::string& metric, const std::vector<Label>& labels, double value, Timestamp ns);
+  // The same, keyed by a path the caller names once (e.g. "vcpu.exit_io_in"):
+  // the hot path of a metrics line, without building names again.
+  bool add_cached(const std::string& key, const std::string& metric, const std::vector<Label>& labels,
+                  double value, Timestamp ns);
+  std::optional<SeriesHandle> cached(const std::string& key) const;
+  void record(SeriesHandle handle, double value, Timestamp ns) { store_.record(handle, value, ns); }
+
+  Store& store() noexcept { return store_; }
+  const Store& store() const noexcept { return store_; }
+  std::uint64_t refused_series() const noexcept { return refused_; }
+
+ private:
+  Store store_;
+  std::map<std::string, std::optional<SeriesHandle>> handles_;  // by key; nullopt: refused
+  std::uint64_t refused_ = 0;
+};
+
+}  // namespace rondo::agent

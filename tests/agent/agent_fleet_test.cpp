@@ -1,0 +1,249 @@
+// rondo-agent end to end, as an operator runs it: the agent binary, Firecracker
+// emulator processes on FIFOs and API sockets, a Cloud Hypervisor vm.counters
+// emulator, an embedded store, and a real Prometheus receiving the fleet.
+// Totals are compared exactly: what the emulators emitted (in lines that
+// reached the FIFO whole) = what the stores hold = what Prometheus holds.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "agent_process.hpp"
+#include "cloud_hypervisor_emulator.hpp"
+#include "common/files.hpp"
+#include "common/free_port.hpp"
+#include "firecracker_metrics.hpp"
+#include "support/receivers.hpp"
+#include "support/wait.hpp"
+
+using namespace rondo;
+using namespace rondo::agent::test;
+using namespace std::chrono_literals;
+using rondo::prometheus::test::PrometheusServer;
+using rondo::prometheus::test::SeriesById;
+using rondo::prometheus::test::wait_until;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// How a tier-0 counter (Sum) reaches Prometheus under the exporter's
+// suffix naming, as receivers.hpp's series_id() prints it.
+std::string exported_id(const std::string& metric, std::vector<Label> labels) {
+  std::sort(labels.begin(), labels.end());
+  std::string id = metric + "_sum{";
+  for (std::size_t i = 0; i < labels.size(); ++i) id += (i ? "," : "") + labels[i].name + "=\"" + labels[i].value + "\"";
+  return id + "}";
+}
+
+std::map<std::string, double> sums(const SeriesById& series) {
+  std::map<std::string, double> out;
+  for (const auto& [id, samples] : series) {
+    for (const auto& [ms, value] : samples) out[id] += value;
+  }
+  return out;
+}
+
+struct Host {
+  rondo::test::TempDir dir{"rondo-agent"};
+  std::filesystem::path fc_dir = dir.path() / "firecracker";
+  std::filesystem::path store_dir = dir.path() / "stores";
+  std::filesystem::path embedded_dir = dir.path() / "embedded";
+  std::uint16_t port = rondo::test::free_port();
+  pid_t agent = -1;
+
+  Host() {
+    std::filesystem::create_directories(fc_dir);
+    std::filesystem::create_directories(embedded_dir);
+  }
+  ~Host() {
+    if (agent > 0) kill_hard(agent);
+  }
+
+  void start_agent(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {RONDO_AGENT_BIN,      "--store-dir",      store_dir.string(),
+                                      "--firecracker-dir", fc_dir.string(),   "--flush-interval",
+                                      "250ms",             "--export-tier",    "0",
+                                      "--export-interval", "300ms",            "--http",
+                                      "127.0.0.1:" + std::to_string(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    agent = spawn(args, dir.path() / "agent.log");
+    REQUIRE(wait_until([&] { return get_json(port, "/health").is_object(); }, 20s));
+  }
+
+  pid_t start_vm(const std::string& id, std::vector<std::string> extra) {
+    const auto fifo = fc_dir / (id + ".fifo");
+    if (!std::filesystem::exists(fifo)) REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::vector<std::string> args = {RONDO_FC_EMULATOR_BIN, "--fifo",   fifo.string(),
+                                     "--socket",            (fc_dir / (id + ".sock")).string(),
+                                     "--totals",            totals(id).string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return spawn(args, dir.path() / (id + ".log"));
+  }
+
+  std::filesystem::path totals(const std::string& id) const { return dir.path() / (id + ".totals.json"); }
+
+  bool exited(const std::string& id) const { return vm_entry(port, id).value("state", "") == "exited"; }
+
+  // Every store delivered to its end (lag 0 after the VM exited).
+  bool exported(const std::vector<std::string>& ids) const {
+    for (const std::string& id : ids) {
+      const nlohmann::json vm = vm_entry(port, id);
+      if (!vm.contains("export_lag_seconds") || vm["export_lag_seconds"] != 0.0) return false;
+    }
+    return true;
+  }
+
+  std::string log() const { return rondo::test::read_file(dir.path() / "agent.log"); }
+};
+
+// The store's and the receiver's totals of one Firecracker VM against the emulator's.
+void check_firecracker_vm(const Host& host, PrometheusServer& prom, const std::string& id, bool exact) {
+  INFO("VM " << id);
+  const nlohmann::json totals = read_totals(host.totals(id));
+  const Store store = Store::open_read_only(host.store_dir / id);
+  const auto expected = expected_counters(totals);
+  REQUIRE(expected.size() > 150);  // the real field set
+  const auto received = sums(prom.raw_samples("{vm_id=\"" + id + "\",__name__=~\".+_total_sum\"}", now_ms(), "1h"));
+  std::size_t checked = 0;
+  for (const auto& [series, emitted] : expected) {
+    const auto& [metric, labels] = series;
+    INFO(metric);
+    const std::optional<double> stored = tier0_total(store, metric, labels);
+    REQUIRE(stored.has_value());
+    if (exact) {
+      CHECK(*stored == emitted);
+    } else {
+      CHECK(*stored <= emitted);  // never counted twice
+    }
+    std::vector<Label> exported = labels;
+    exported.push_back({"vm_id", id});
+    exported.push_back({"site", "test"});
+    const auto in_prometheus = received.find(exported_id(metric, exported));
+    REQUIRE(in_prometheus != received.end());
+    CHECK(in_prometheus->second == *stored);  // exported exactly once
+    ++checked;
+  }
+  CHECK(checked == expected.size());
+  const double lines = *tier0_total(store, "rondo_agent_lines_total", {});
+  if (exact) {
+    CHECK(lines == totals["whole_lines"].get<double>());
+  } else {
+    CHECK(lines >= totals["whole_lines"].get<double>() - 1);  // at most the line being read
+  }
+}
+
+}  // namespace
+
+TEST_CASE("5 Firecracker VMs, 1 Cloud Hypervisor VM and 1 embedded store: stores and Prometheus hold exactly "
+          "what was emitted, through cut lines, garbage, a deleted FIFO and a VM that never flushes",
+          "[agent][prometheus-server]") {
+  Host host;
+  PrometheusServer prom;
+  // An embedded VMM's store (as rondo-demo-vmm writes one), already finished.
+  double embedded_total = 0;
+  {
+    const std::vector<SchemaConfig> schemas = {
+        {"counters", LabelMatcher::any(), {{1s, 10min, {ConsolidationFn::Sum}}, {10s, 1h, {}}}, 4}};
+    Store store = Store::open(host.embedded_dir / "emb-1", schemas);
+    const SeriesHandle h = store.register_series("demo_requests_total");
+    const Timestamp start = (static_cast<Timestamp>(now_ms()) / 1000 - 30) * 1'000'000'000ULL;
+    for (int s = 0; s < 20; ++s) {
+      store.record(h, s + 1, start + static_cast<Timestamp>(s) * 1'000'000'000ULL);
+      embedded_total += s + 1;
+    }
+    store.seal();
+    store.consolidate();
+  }
+  CloudHypervisorEmulator ch(host.dir.path() / "ch-1.sock");
+  host.start_agent({"--embedded-dir", host.embedded_dir.string(), "--cloud-hypervisor",
+                    "ch-1=" + (host.dir.path() / "ch-1.sock").string(), "--remote-write", prom.write_url(),
+                    "--label", "site=test"});
+
+  std::vector<pid_t> vms;
+  for (int i = 1; i <= 5; ++i) {
+    std::vector<std::string> extra = {"--lines", "12", "--seed", std::to_string(i)};
+    if (i == 3) extra.insert(extra.end(), {"--cut-every", "3", "--garbage-every", "4"});
+    if (i == 5) extra.insert(extra.end(), {"--never-answer", "--period-ms", "300"});
+    vms.push_back(host.start_vm("fc-" + std::to_string(i), extra));
+  }
+  // fc-4's FIFO is deleted while both ends are open: the agent keeps reading.
+  REQUIRE(wait_until([&] { return vm_entry(host.port, "fc-4").value("lines", 0) >= 2; }, 20s));
+  std::filesystem::remove(host.fc_dir / "fc-4.fifo");
+
+  for (const pid_t pid : vms) CHECK(wait_exit(pid, 40s) == 0);
+  REQUIRE(wait_until([&] { return ch.answers() >= 5; }, 20s));
+  ch.stop();  // Cloud Hypervisor exits: its socket goes
+  const std::vector<std::string> ids = {"fc-1", "fc-2", "fc-3", "fc-4", "fc-5", "ch-1"};
+  REQUIRE(wait_until([&] { return std::all_of(ids.begin(), ids.end(), [&](auto& id) { return host.exited(id); }); }, 20s));
+  std::vector<std::string> all = ids;
+  all.push_back("emb-1");
+  INFO(host.log());
+  REQUIRE(wait_until([&] { return host.exported(all); }, 30s));
+
+  for (int i = 1; i <= 5; ++i) check_firecracker_vm(host, prom, "fc-" + std::to_string(i), true);
+
+  // Data loss is visible in the data: fc-3's cut and garbage lines.
+  const nlohmann::json fc3 = read_totals(host.totals("fc-3"));
+  CHECK(fc3["cut_lines"].get<int>() >= 3);
+  CHECK(fc3["garbage_lines"].get<int>() >= 2);
+  const double failures = fc3["cut_lines"].get<double>() + fc3["garbage_lines"].get<double>();
+  CHECK(*tier0_total(Store::open_read_only(host.store_dir / "fc-3"), "rondo_agent_parse_failures_total", {}) ==
+        failures);
+  CHECK(vm_entry(host.port, "fc-3")["parse_failures"] == failures);
+  // fc-5 never answered FlushMetrics: its timer lines still all arrived.
+  CHECK(vm_entry(host.port, "fc-5")["flush_failures"].get<int>() > 0);
+
+  // Cloud Hypervisor: cumulative counters became increments that add up to the last answer.
+  {
+    const Store store = Store::open_read_only(host.store_dir / "ch-1");
+    const auto received = sums(prom.raw_samples(R"({vm_id="ch-1",__name__=~".+_total_sum"})", now_ms(), "1h"));
+    for (const auto& [key, value] : ch.last_answer()) {
+      const std::string device = key.substr(0, key.find('/'));
+      const std::string counter = key.substr(key.find('/') + 1);
+      const bool block = device == "_disk0";
+      const std::string metric = std::string("cloud_hypervisor_") + (block ? "block_" : "net_") + counter + "_total";
+      const std::vector<Label> labels = {{block ? "drive" : "iface", device}};
+      INFO(metric);
+      CHECK(tier0_total(store, metric, labels) == static_cast<double>(value));
+      CHECK(received.at(exported_id(metric, {labels[0], {"site", "test"}, {"vm_id", "ch-1"}})) == static_cast<double>(value));
+    }
+    // The sentinel of the first answer is not a latency.
+    const auto latency = store.find_series("cloud_hypervisor_block_read_latency_max_us", std::vector<Label>{{"drive", "_disk0"}});
+    REQUIRE(latency);
+    for (const Point& p : store.query(*latency, 0, 0, static_cast<Timestamp>(now_ms() + 60'000) * 1'000'000, ConsolidationFn::Last)) {
+      if (p.value == p.value) CHECK(p.value < 1e6);
+    }
+  }
+  // The embedded store, read where it lies, exported with the fleet.
+  const auto embedded = sums(prom.raw_samples(R"({vm_id="emb-1"})", now_ms(), "1h"));
+  CHECK(embedded.at(R"(demo_requests_total_sum{site="test",vm_id="emb-1"})") == embedded_total);
+}
+
+TEST_CASE("an agent killed with SIGKILL mid-run and restarted counts nothing twice and exports nothing twice",
+          "[agent][prometheus-server]") {
+  Host host;
+  PrometheusServer prom;
+  const std::vector<std::string> extra = {"--remote-write", prom.write_url(), "--label", "site=test"};
+  host.start_agent(extra);
+  std::vector<pid_t> vms;
+  for (int i = 1; i <= 2; ++i) {
+    vms.push_back(host.start_vm("k-" + std::to_string(i), {"--lines", "24", "--seed", std::to_string(10 + i)}));
+  }
+  REQUIRE(wait_until([&] { return vm_entry(host.port, "k-1").value("lines", 0) >= 4; }, 20s));
+  kill_hard(host.agent);
+  host.agent = -1;
+  std::this_thread::sleep_for(500ms);
+  host.start_agent(extra);  // reopens every store and export position
+
+  for (const pid_t pid : vms) CHECK(wait_exit(pid, 40s) == 0);
+  REQUIRE(wait_until([&] { return host.exited("k-1") && host.exited("k-2"); }, 20s));
+  INFO(host.log());
+  REQUIRE(wait_until([&] { return host.exported({"k-1", "k-2"}); }, 30s));
+  for (int i = 1; i <= 2; ++i) check_firecracker_vm(host, prom, "k-" + std::to_string(i), false);
+}
