@@ -21,12 +21,14 @@ bool record_vm_counters(Vm& vm, std::string_view text, Timestamp ns) {
   VmStore& store = *vm.store;
   for (const auto& [device, counters] : json.items()) {
     if (!counters.is_object()) continue;
-    const bool block = counters.contains("read_ops") || counters.contains("read_latency_min");
-    const bool net = counters.contains("rx_frames") || counters.contains("tx_frames");
-    const std::string group = block ? "block" : net ? "net" : "device";
-    const std::vector<Label> labels = {{block ? "drive" : net ? "iface" : "device", device}};
     for (const auto& [counter, value] : counters.items()) {
       if (!value.is_number_unsigned() && !value.is_number_integer()) continue;
+      // By the counter's name, not by which others are present: an answer
+      // may leave some out.
+      const bool block = counter.starts_with("read_") || counter.starts_with("write_");
+      const bool net = counter.starts_with("rx_") || counter.starts_with("tx_");
+      const std::string group = block ? "block" : net ? "net" : "device";
+      const std::vector<Label> labels = {{block ? "drive" : net ? "iface" : "device", device}};
       const std::uint64_t v = value.get<std::uint64_t>();
       if (is_latency(counter)) {
         // avg is derived from the same sentinel: no min means no data at all.
