@@ -129,7 +129,8 @@ void VmRegistry::restore() {
         vm->reader = std::make_unique<FifoReader>(vm->fifo);
       }
       start_export(*vm);
-      spdlog::info("rondo-agent: reopened {} ({}, {})", id, to_string(vm->kind), to_string(vm->state));
+      if (vm->state == VmState::Exited && exporter_) exporter_->finish(id);
+      spdlog::info("rondo-agent: reopened {} ({}, {})", id, to_string(vm->kind), to_string(vm->state.load()));
       vms_.emplace(id, std::move(vm));
     } catch (const std::exception& e) {
       spdlog::error("rondo-agent: cannot reopen {}: {}", id, e.what());
@@ -250,7 +251,10 @@ void VmRegistry::mark_exited(Vm& vm) {
   vm.state = VmState::Exited;
   vm.exited_at_ns = now;
   save_record(vm);
-  if (exporter_) exporter_->wake();  // its last buckets
+  if (exporter_) {
+    exporter_->finish(vm.id);  // its series end with stale markers after the last buckets
+    exporter_->wake();
+  }
   spdlog::info("rondo-agent: VM {} exited", vm.id);
 }
 

@@ -24,7 +24,9 @@ struct Entry {
       : feed(store, std::move(options), url) {}
   std::mutex mutex;
   detail::StoreFeed feed;
-  bool removed = false;  // guarded by mutex
+  bool removed = false;    // guarded by mutex
+  bool finishing = false;  // finish() was called (guarded by mutex)
+  std::vector<OutgoingSample> markers;  // the stale markers of a finished store, once caught up
 };
 
 }  // namespace
@@ -108,17 +110,26 @@ PassResult FleetExporter::Impl::pass(std::optional<std::chrono::nanoseconds> giv
     }
     std::vector<OutgoingSample> batch;
     std::vector<std::pair<std::size_t, std::size_t>> parts;  // (entry, samples in the batch)
+    std::vector<std::size_t> ending;  // entries whose stale markers are in the batch
     for (std::size_t k = 0; k < n && batch.size() < max; ++k) {
       const std::size_t i = (rotation + k) % n;
       if (done[i]) continue;
       guarded(i, [&](detail::StoreFeed& feed) {
         const std::span<const OutgoingSample> part = feed.pending(max - batch.size());
-        if (part.empty()) {
-          done[i] = true;
+        if (!part.empty()) {
+          batch.insert(batch.end(), part.begin(), part.end());
+          parts.emplace_back(i, part.size());
           return;
         }
-        batch.insert(batch.end(), part.begin(), part.end());
-        parts.emplace_back(i, part.size());
+        done[i] = true;
+        Entry& entry = *entries[i];
+        if (entry.finishing && !feed.stats().ended) {
+          // Caught up and ended: its series end here. (These may take the
+          // request past max_samples_per_request; one store's markers go together.)
+          entry.markers = feed.stale_markers();
+          batch.insert(batch.end(), entry.markers.begin(), entry.markers.end());
+          ending.push_back(i);
+        }
       });
     }
     ++rotation;
@@ -132,6 +143,10 @@ PassResult FleetExporter::Impl::pass(std::optional<std::chrono::nanoseconds> giv
     }
     const bool delivered = outcome == SendOutcome::Delivered;
     (delivered ? result.samples_sent : result.samples_dropped) += batch.size();
+    for (const std::size_t i : ending) {
+      std::lock_guard entry_guard(entries[i]->mutex);
+      entries[i]->feed.stats().ended = true;
+    }
     for (const auto& [i, count] : parts) {
       // A removed store's position still moves: it only writes its file.
       std::lock_guard entry_guard(entries[i]->mutex);
@@ -188,6 +203,14 @@ void FleetExporter::add(const std::string& name, const Store& store, StoreExport
   if (!impl_->feeds.emplace(name, std::move(entry)).second) {
     throw Error(ErrorCode::InvalidArgument, "exporter: a store named '" + name + "' is already exported");
   }
+}
+
+bool FleetExporter::finish(const std::string& name) {
+  const std::vector<std::shared_ptr<Entry>> found = impl_->snapshot(&name);
+  if (found.empty()) return false;
+  std::lock_guard guard(found.front()->mutex);
+  found.front()->finishing = true;
+  return true;
 }
 
 bool FleetExporter::remove(const std::string& name) {

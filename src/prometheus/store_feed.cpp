@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <tuple>
 
@@ -167,6 +168,17 @@ ExportPosition StoreFeed::position_after(std::size_t acked) const {
     after.partial[schema] = old->second;  // this pass has not got further into that bucket yet
   }
   return after;
+}
+
+std::vector<OutgoingSample> StoreFeed::stale_markers() const {
+  // Prometheus' staleness marker: a NaN with this exact bit pattern.
+  const double stale = std::bit_cast<double>(std::uint64_t{0x7ff0000000000002});
+  std::vector<OutgoingSample> markers;
+  for (const ExportedSeries& series : named_.exported) {
+    const Timestamp end = position_.cursor.next(series.schema);
+    if (end != 0) markers.push_back({&series, end, stale});
+  }
+  return markers;
 }
 
 void StoreFeed::begin_pass() {

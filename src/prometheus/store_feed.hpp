@@ -50,6 +50,10 @@ class StoreFeed {
   // dropped): the position moves past them and is persisted. Throws
   // Error(Io) if it cannot be saved (it is saved again by the next call).
   void advance(std::size_t count, bool delivered);
+  // One Prometheus stale marker per exported series, stamped with the
+  // bucket after the last one drained: the store has ended (a VM exited)
+  // and its series end here rather than fading out after 5 minutes.
+  std::vector<OutgoingSample> stale_markers() const;
   // Saves a position that a failed advance() could not.
   void save_if_unsaved();
   void update_lag();

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <thread>
 
 #include "agent_process.hpp"
@@ -45,7 +46,9 @@ std::string exported_id(const std::string& metric, std::vector<Label> labels) {
 std::map<std::string, double> sums(const SeriesById& series) {
   std::map<std::string, double> out;
   for (const auto& [id, samples] : series) {
-    for (const auto& [ms, value] : samples) out[id] += value;
+    for (const auto& [ms, value] : samples) {
+      if (!std::isnan(value)) out[id] += value;  // a stale marker ends a finished VM's series
+    }
   }
   return out;
 }

@@ -3,6 +3,8 @@
 // position, and stores come and go while the fleet runs.
 #include <catch2/catch.hpp>
 
+#include <bit>
+#include <cmath>
 #include <set>
 
 #include "rondo/error.hpp"
@@ -151,4 +153,53 @@ TEST_CASE("bad fleet options are clear errors", "[fleet]") {
   options.tier = 9;
   CHECK_THROWS_AS(exporter.add("a", filled->store, options), Error);
   CHECK(exporter.names().empty());
+}
+
+TEST_CASE("a finished store's series end with one stale marker each, after its last bucket, sent once",
+          "[fleet]") {
+  Fleet fleet(2, 10);
+  FakeReceiver receiver;
+  FleetExporter exporter(quick_delivery(receiver.write_url(), 1000));
+  for (std::size_t i = 0; i < 2; ++i) exporter.add(fleet.vm(i), fleet.stores[i]->store, vm_options(fleet.vm(i)));
+  CHECK(exporter.finish(fleet.vm(1)));
+  CHECK_FALSE(exporter.finish("nope"));
+  CHECK(exporter.export_pending().outcome == PassOutcome::CaughtUp);
+  CHECK(exporter.export_pending().samples_sent == 0);  // the markers went once
+
+  const SeriesById expected = fleet.expected(2);
+  std::map<std::string, std::int64_t> last_ms;  // per series id of vm-1
+  for (const auto& [id, samples] : expected) {
+    if (id.find("vm-1") != std::string::npos) last_ms[id] = samples.back().first;
+  }
+  REQUIRE(!last_ms.empty());
+  std::map<std::string, std::vector<std::pair<std::int64_t, std::uint64_t>>> stale;  // name -> (ms, bits)
+  for (const ReceivedRequest& r : receiver.requests()) {
+    for (const auto& ts : r.request->timeseries()) {
+      for (const auto& sample : ts.samples()) {
+        if (!std::isnan(sample.value())) continue;
+        std::string id = "?";
+        for (const auto& label : ts.labels()) {
+          if (label.name() == "__name__") id = label.value();
+        }
+        stale[id].emplace_back(sample.timestamp(), std::bit_cast<std::uint64_t>(sample.value()));
+      }
+    }
+  }
+  std::size_t markers = 0;
+  for (const auto& [name, list] : stale) {
+    for (const auto& [ms, bits] : list) {
+      CHECK(bits == 0x7ff0000000000002ULL);
+      ++markers;
+    }
+  }
+  CHECK(markers == last_ms.size());  // one per series of vm-1, none for vm-0
+  CHECK(exporter.store_stats(fleet.vm(1))->ended);
+  CHECK_FALSE(exporter.store_stats(fleet.vm(0))->ended);
+  // Every marker is one bucket (1 s) after the series' last sample.
+  const std::int64_t newest = std::max_element(last_ms.begin(), last_ms.end(), [](auto& a, auto& b) {
+                                return a.second < b.second;
+                              })->second;
+  for (const auto& [name, list] : stale) {
+    for (const auto& [ms, bits] : list) CHECK(ms == newest + 1000);
+  }
 }

@@ -68,6 +68,7 @@ struct StoreExportStats {
   std::uint64_t missed_buckets = 0;
   std::optional<std::chrono::nanoseconds> lag;  // as ExporterStats::lag
   bool caught_up = false;  // the last pass delivered everything drainable then
+  bool ended = false;      // finish() was called and its stale markers were acknowledged
   std::string last_error;  // e.g. its position could not be saved; empty if none
 };
 
@@ -83,6 +84,11 @@ class FleetExporter {
   // Throws InvalidArgument (bad options, name taken), Corrupt (unreadable
   // cursor file), Busy (another exporter holds the position).
   void add(const std::string& name, const Store& store, StoreExportOptions options);
+  // The store has ended (its VM exited; nothing will be recorded any more):
+  // once everything drainable is delivered, one Prometheus stale marker per
+  // series is sent (stamped one bucket after the last), so that queries see
+  // the series end there. False if unknown.
+  bool finish(const std::string& name);
   // Stops exporting that store and releases its position; false if unknown.
   bool remove(const std::string& name);
   std::vector<std::string> names() const;
