@@ -12,7 +12,6 @@
 #include <stdexcept>
 
 #include "cloud_hypervisor_source.hpp"
-#include "vmm_process.hpp"
 
 namespace rondo::agent {
 namespace {
@@ -232,12 +231,12 @@ bool VmRegistry::finish_vm(const std::string& id) {
   return true;
 }
 
-bool VmRegistry::gone(Vm& vm) const {
+bool VmRegistry::gone(Vm& vm, bool process_gone) const {
   if (vm.kind == VmKind::Embedded) return false;
   const bool socket_now = path_exists(vm.api_socket);
   if (socket_now) vm.socket_seen = true;
   if (vm.socket_seen && !socket_now) return true;  // the VMM removed its API socket: it is shutting down
-  if (const pid_t pid = vm.pid.load(); pid > 0) return !process_alive(pid);
+  if (vm.pid.load() > 0) return process_gone;
   // Nothing but the FIFO to go by: it was removed.
   return vm.kind == VmKind::Firecracker && !vm.socket_seen && !path_exists(vm.fifo);
 }
@@ -278,16 +277,12 @@ void VmRegistry::remove(const std::string& id) {
   spdlog::info("rondo-agent: VM {} removed", id);
 }
 
-void VmRegistry::sample_process(Vm& vm, Timestamp now) {
-  const pid_t pid = vm.pid.load();
-  if (pid <= 0) return;
-  const std::optional<ProcessUsage> usage = read_process_usage(pid);
-  if (!usage) return;
-  if (vm.previous_cpu_seconds && usage->cpu_seconds >= *vm.previous_cpu_seconds) {
-    vm.store->add("vmm_process_cpu_seconds_total", {}, usage->cpu_seconds - *vm.previous_cpu_seconds, now);
+void VmRegistry::record_process(Vm& vm, const ProcessUsage& usage, Timestamp now) {
+  if (vm.previous_cpu_seconds && usage.cpu_seconds >= *vm.previous_cpu_seconds) {
+    vm.store->add("vmm_process_cpu_seconds_total", {}, usage.cpu_seconds - *vm.previous_cpu_seconds, now);
   }
-  vm.previous_cpu_seconds = usage->cpu_seconds;
-  vm.store->add("vmm_process_resident_memory_bytes", {}, static_cast<double>(usage->rss_bytes), now);
+  vm.previous_cpu_seconds = usage.cpu_seconds;
+  vm.store->add("vmm_process_resident_memory_bytes", {}, static_cast<double>(usage.rss_bytes), now);
 }
 
 void VmRegistry::tick() {
@@ -302,14 +297,17 @@ void VmRegistry::tick() {
       }
       continue;
     }
-    if (gone(*vm)) {
+    // One read of /proc/<pid> tells both whether it lives and what it uses.
+    const pid_t pid = vm->pid.load();
+    const std::optional<ProcessUsage> usage = pid > 0 ? read_process_usage(pid) : std::nullopt;
+    if (gone(*vm, pid > 0 && !usage)) {
       mark_exited(*vm);
       continue;
     }
     if (vm->kind == VmKind::CloudHypervisor) {
       if (poll_cloud_hypervisor(*vm, kApiTimeout)) save_record(*vm);  // the cumulative values, for a restart
     }
-    sample_process(*vm, now);
+    if (usage) record_process(*vm, *usage, now);
     vm->store->store().consolidate();
   }
   for (const std::string& id : expired) remove(id);

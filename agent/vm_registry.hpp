@@ -39,6 +39,7 @@
 #include "firecracker_source.hpp"
 #include "rondo/prometheus/fleet_exporter.hpp"
 #include "vm.hpp"
+#include "vmm_process.hpp"
 
 namespace rondo::agent {
 
@@ -77,10 +78,11 @@ class VmRegistry {
   void scan_embedded();
   void restore();
   void start_export(Vm& vm);
-  bool gone(Vm& vm) const;
+  // `process_gone`: the VM's pid is known and /proc says it is no more.
+  bool gone(Vm& vm, bool process_gone) const;
   void mark_exited(Vm& vm);
   void remove(const std::string& id);
-  void sample_process(Vm& vm, Timestamp now);
+  void record_process(Vm& vm, const ProcessUsage& usage, Timestamp now);
   void save_record(const Vm& vm) const;
   std::filesystem::path record_path(const std::string& id) const;
   void loop();

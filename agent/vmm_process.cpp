@@ -1,48 +1,57 @@
 #include "vmm_process.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
 #include <string>
 
 namespace rondo::agent {
 namespace {
 
-// The fields of /proc/<pid>/stat after the command name (which may hold
-// spaces and parentheses, so it is skipped up to the last ')').
-std::optional<std::string> stat_fields(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(in, text)) return std::nullopt;
-  const auto close = text.rfind(')');
-  if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
-  return text.substr(close + 2);
+// Reads a small /proc file with one read(2): the agent does this for every
+// VM every second, so no stream machinery.
+std::size_t read_small(const std::string& path, char* buffer, std::size_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  const ssize_t n = ::read(fd, buffer, size - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buffer[n] = '\0';
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace
 
 std::optional<ProcessUsage> read_process_usage(pid_t pid) {
-  const std::optional<std::string> fields = stat_fields(pid);
-  if (!fields) return std::nullopt;
-  std::istringstream in(*fields);
-  std::string skip;
-  // After the name: state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
-  for (int i = 3; i < 14; ++i) in >> skip;
-  unsigned long long utime = 0, stime = 0;
-  in >> utime >> stime;
-  if (!in) return std::nullopt;
+  char stat[1024];
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (read_small(dir + "/stat", stat, sizeof stat) == 0) return std::nullopt;
+  // The command name may hold spaces and parentheses: skip to the last ')'.
+  const char* p = nullptr;
+  for (const char* c = stat; *c != '\0'; ++c) {
+    if (*c == ')') p = c;
+  }
+  if (p == nullptr || p[1] != ' ') return std::nullopt;
+  p += 2;  // field 3, the state
+  if (*p == 'Z' || *p == 'X') return std::nullopt;  // exited, not yet reaped
+  // Fields 14 and 15 (utime, stime) are 11 and 12 fields after the state.
+  char* end = const_cast<char*>(p);
+  for (int field = 3; field < 14; ++field) {
+    while (*end != ' ' && *end != '\0') ++end;
+    while (*end == ' ') ++end;
+  }
+  const unsigned long long utime = std::strtoull(end, &end, 10);
+  const unsigned long long stime = std::strtoull(end, &end, 10);
   ProcessUsage usage;
   usage.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
-  unsigned long long size = 0, resident = 0;
-  if (statm >> size >> resident) usage.rss_bytes = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  char statm[256];
+  if (read_small(dir + "/statm", statm, sizeof statm) > 0) {
+    char* q = statm;
+    std::strtoull(q, &q, 10);  // size
+    usage.rss_bytes = std::strtoull(q, &q, 10) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
   return usage;
-}
-
-bool process_alive(pid_t pid) {
-  const std::optional<std::string> fields = stat_fields(pid);
-  return fields && !fields->empty() && (*fields)[0] != 'Z' && (*fields)[0] != 'X';
 }
 
 }  // namespace rondo::agent

@@ -14,10 +14,7 @@ struct ProcessUsage {
   std::uint64_t rss_bytes = 0;
 };
 
-// nullopt when the process is gone or /proc cannot be read.
+// nullopt when the process is gone (or a zombie) or /proc cannot be read.
 std::optional<ProcessUsage> read_process_usage(pid_t pid);
-
-// False for a process that is gone or a zombie (exited, not yet reaped).
-bool process_alive(pid_t pid);
 
 }  // namespace rondo::agent
