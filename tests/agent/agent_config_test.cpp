@@ -37,7 +37,7 @@ TEST_CASE("flags give the configuration, with the documented defaults", "[agent]
   CHECK(c->cloud_hypervisor[0].api_socket == "/run/ch1.sock");
 }
 
-TEST_CASE("--config FILE gives every flag as JSON; the command line wins", "[agent]") {
+TEST_CASE("a config file (--config FILE) gives every flag as JSON, and the command line wins", "[agent]") {
   rondo::test::TempDir dir("rondo-agent-config");
   const auto file = dir.path() / "agent.json";
   std::ofstream(file) << R"({"store-dir": "/var/lib/rondo", "firecracker-dir": "/run/fc",

@@ -23,7 +23,7 @@ double total(const Store& store, const std::string& metric, const std::vector<La
 
 }  // namespace
 
-TEST_CASE("cumulative vm.counters become increments; the u64::MAX latency sentinel is no data", "[agent]") {
+TEST_CASE("cumulative vm.counters become increments, and the u64::MAX latency sentinel is no data", "[agent]") {
   rondo::test::TempDir dir("rondo-agent-ch");
   Vm vm;
   vm.id = "ch";

@@ -56,7 +56,7 @@ TEST_CASE("Firecracker fields are named by path, per-device groups as labels, su
   CHECK(name("newgroup", "new-field")->metric == "firecracker_newgroup_new_field_total");
 }
 
-TEST_CASE("a metrics line hands out every numeric leaf with its timestamp; bad lines hand out nothing", "[agent]") {
+TEST_CASE("a metrics line hands out every numeric leaf with its timestamp, bad lines hand out nothing", "[agent]") {
   std::ifstream in(RONDO_FIRECRACKER_EXAMPLE);
   REQUIRE(in);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

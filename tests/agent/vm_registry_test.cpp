@@ -31,7 +31,7 @@ std::size_t open_fds() {
 
 }  // namespace
 
-TEST_CASE("PUT /vms/<id> creates the FIFO and answers its path; DELETE ends the VM; keep-exited removes it",
+TEST_CASE("PUT /vms/<id> creates the FIFO and answers its path, DELETE ends the VM, keep-exited removes it",
           "[agent]") {
   rondo::test::TempDir dir("rondo-agent-registry");
   VmRegistry registry(config_for(dir));

@@ -118,7 +118,7 @@ TEST_CASE("each store keeps its own position: a restarted fleet sends only what 
   CHECK(describe_difference(got, expected) == "");
 }
 
-TEST_CASE("stores join and leave a running fleet; export_store empties one store", "[fleet]") {
+TEST_CASE("stores join and leave a running fleet, and export_store empties one store", "[fleet]") {
   Fleet fleet(2, 15);
   FakeReceiver receiver;
   FleetExporter exporter(quick_delivery(receiver.write_url(), 40));
