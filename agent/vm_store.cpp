@@ -20,7 +20,15 @@ std::vector<TierConfig> tiers(std::vector<ConsolidationFn> first, std::vector<Co
 
 std::vector<SchemaConfig> vm_schemas() {
   using F = ConsolidationFn;
+  // A schema's tier 0 moves on to a new bucket when any of its series
+  // records a later time, and the exporter drains the bucket before. So
+  // values stamped by the VMM (a Firecracker line's utc_timestamp_ms) and
+  // values stamped by the agent's clock (/proc samples, parse failures) live
+  // in schemas of their own: neither can make the other's record late.
   return {
+      {"agent_counters", LabelMatcher::parse(R"({__name__=~"vmm_process_.+_total|rondo_agent_parse_failures_total"})"),
+       tiers({F::Sum}, {}), 8},
+      {"agent_gauges", LabelMatcher::parse(R"({__name__=~"vmm_process_.+"})"), tiers({}, {F::Average}), 8},
       {"counters", LabelMatcher::parse(R"({__name__=~".+_total"})"), tiers({F::Sum}, {}), 384},
       {"gauges", LabelMatcher::any(), tiers({}, {F::Average}), 128},
   };

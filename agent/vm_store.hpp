@@ -1,4 +1,6 @@
 // One VM's store under --store-dir/<vm-id>/ and the agent's schema for it:
+//   agent_counters, agent_gauges  what the agent stamps with its own clock
+//                  (vmm_process_*, rondo_agent_parse_failures_total), 8 series each
 //   counters  {__name__=~".+_total"}  tier 0 sum of the deltas, 384 series
 //   gauges    everything else          tier 0 last value, coarser tiers avg, 128 series
 // Tiers as the demo VMM: 1 s for 10 min, 10 s for 6 h, 5 min for 7 d.
