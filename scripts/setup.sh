@@ -12,6 +12,8 @@ packages=(
   libcpp-httplib-dev libcurl4-openssl-dev libprotobuf-dev protobuf-compiler libsnappy-dev
   # alternatives measured by the benchmarks
   prometheus-cpp-dev
+  # the Rust bindings (bindings/rust/): Debian's cargo/rustc 1.63, offline, no crates
+  cargo
   # real servers for the integration tests
   prometheus victoria-metrics curl
   # browser test of the demo page
