@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <threads.h>
 #include <unistd.h>
 
 #include "rondo/rondo.h"
@@ -395,6 +396,29 @@ static void info_json(void) {
   remove_dir(dir_path);
 }
 
+static int fail_in_thread(void* arg) {
+  rondo_store* store = NULL;
+  int status = rondo_open_read_only((const char*)arg, &store); /* a file, not a store directory */
+  return status != RONDO_OK && strstr(rondo_error_message(), "schemas JSON") == NULL ? 0 : 1;
+}
+
+/* The message is the calling thread's: another thread's failure leaves it. */
+static void error_message_is_per_thread(void) {
+  rondo_store* store = NULL;
+  CHECK(rondo_open(fresh_dir(), "not json", &store) == RONDO_ERR_INVALID_ARGUMENT);
+  char mine[256];
+  snprintf(mine, sizeof(mine), "%s", rondo_error_message());
+  CHECK(strstr(mine, "schemas JSON") != NULL);
+
+  thrd_t thread;
+  int thread_result = -1;
+  CHECK(thrd_create(&thread, fail_in_thread, (void*)"/etc/hostname") == thrd_success);
+  CHECK(thrd_join(thread, &thread_result) == thrd_success);
+  CHECK(thread_result == 0);
+  CHECK(strcmp(rondo_error_message(), mine) == 0);
+  remove_dir(dir_path);
+}
+
 /* "No system call on the write path" is a property, so it is a test: a child
  * process enters seccomp strict mode, in which any system call but read,
  * write, _exit and sigreturn kills it, then records through the C ABI. */
@@ -455,6 +479,7 @@ static const struct test_case kCases[] = {
     {"consolidate_and_query_auto", consolidate_and_query_auto},
     {"drain_with_cursor", drain_with_cursor},
     {"info_json", info_json},
+    {"error_message_is_per_thread", error_message_is_per_thread},
     {"record_makes_no_syscall", record_makes_no_syscall},
 };
 
