@@ -20,8 +20,10 @@
  * enum rondo_status. The message of the last failure on this thread is
  * rondo_error_message(). No C++ exception ever crosses this API.
  * The hot path (rondo_record, rondo_record_batch) returns an enum
- * rondo_write_status instead, and never allocates, locks or makes a system
- * call.
+ * rondo_write_status instead (and sets no message), and never allocates,
+ * locks or makes a system call.
+ * Handles: a rondo_series is valid only for the store that issued it; the
+ * opaque handles are freed by their rondo_*_free / rondo_close (NULL is fine).
  *
  * Buffers. A call that fills a caller buffer takes its capacity and returns
  * the count it needs; when the buffer is too small it writes nothing into

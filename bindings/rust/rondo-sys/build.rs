@@ -3,14 +3,16 @@
 // directories holding them, separated like PATH (the ctest test sets it to
 // build/<preset>/src/c_api:build/<preset>/src:...).
 //
-// Under the asan preset the libraries are instrumented; the ctest test then
-// passes -C link-arg=-fsanitize=address,undefined in RUSTFLAGS so the
-// sanitizer runtimes are linked in (this script does not guess).
+// Under the asan preset the libraries are instrumented and the ctest test
+// sets RONDO_SANITIZE=1: then the ASan and UBSan runtimes are linked too,
+// first among the shared libraries, as ASan requires (rustc links with
+// -nodefaultlibs, so `-C link-arg=-fsanitize=...` alone does not bring them).
 use std::env;
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=RONDO_LIB_DIR");
+    println!("cargo:rerun-if-env-changed=RONDO_SANITIZE");
     let dirs = match env::var_os("RONDO_LIB_DIR") {
         Some(dirs) => dirs,
         None => panic!(
@@ -36,6 +38,10 @@ fn main() {
     // Dependents first: each library only needs the ones after it.
     for lib in &libs {
         println!("cargo:rustc-link-lib=static={}", lib);
+    }
+    if env::var("RONDO_SANITIZE").map_or(false, |v| v == "1") {
+        println!("cargo:rustc-link-lib=dylib=asan");
+        println!("cargo:rustc-link-lib=dylib=ubsan");
     }
     println!("cargo:rustc-link-lib=dylib=stdc++");
 }
