@@ -11,7 +11,7 @@
  *  - one maintenance thread (or the writer) calls rondo_consolidate, which
  *    may run concurrently with rondo_record;
  *  - any thread may call rondo_query, rondo_query_auto, rondo_drain,
- *    rondo_info_json and rondo_flush.
+ *    rondo_describe, rondo_info_json and rondo_flush.
  * A rondo_record that returned survives a crash of the process (even
  * SIGKILL); power loss can lose what came after the last rondo_flush.
  * Do not fork() and keep using a store in the child.
@@ -169,6 +169,12 @@ int rondo_query(const rondo_store* store, rondo_series series, size_t tier, int 
 int rondo_query_auto(const rondo_store* store, rondo_series series, int fn, uint64_t start_ns, uint64_t end_ns,
                      unsigned flags, rondo_point* points, size_t capacity, size_t* count, rondo_tier_span* plan,
                      size_t plan_capacity, size_t* plan_count) RONDO_NOEXCEPT;
+/* Who a series is (for an exporter naming drained points): the name, then
+ * each label's name and value, every string NUL-terminated, packed into
+ * buffer; *length = bytes needed, *label_pairs (may be NULL) = labels.
+ * RONDO_ERR_NOT_FOUND for a series this store did not issue. */
+int rondo_describe(const rondo_store* store, rondo_series series, char* buffer, size_t capacity, size_t* length,
+                   size_t* label_pairs) RONDO_NOEXCEPT;
 /* The store as JSON (schemas, tiers, files, sizes), NUL-terminated; *length
  * excludes the NUL, so capacity must be at least *length + 1. */
 int rondo_info_json(const rondo_store* store, char* buffer, size_t capacity, size_t* length) RONDO_NOEXCEPT;

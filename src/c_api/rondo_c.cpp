@@ -1,6 +1,7 @@
 // The C API (include/rondo/rondo.h) over rondo::Store. Every cold-path entry
 // point runs its body inside guarded(), which turns any exception into a
 // status code and this thread's message, so none crosses the C ABI.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -307,6 +308,34 @@ int rondo_query_auto(const rondo_store* store, rondo_series series, int fn, uint
         plan[i] = rondo_tier_span{result.plan[i].tier, result.plan[i].start, result.plan[i].end};
       }
     }
+    return RONDO_OK;
+  });
+}
+
+int rondo_describe(const rondo_store* store, rondo_series series, char* buffer, size_t capacity, size_t* length,
+                   size_t* label_pairs) noexcept {
+  if (store == nullptr) return null_argument("store");
+  if (length == nullptr) return null_argument("length");
+  if (buffer == nullptr && capacity != 0) return null_argument("buffer");
+  return guarded([&]() -> int {
+    // series() copies under the store's lock; describe() would hand back a
+    // reference that a concurrent register_series may move.
+    const rondo::SeriesHandle handle = to_handle(series);
+    const std::vector<rondo::SeriesInfo> all = store->store.series();
+    const auto found = std::find_if(all.begin(), all.end(), [&](const auto& s) { return s.handle == handle; });
+    if (found == all.end()) return fail(RONDO_ERR_NOT_FOUND, "rondo_describe: no such series in this store");
+    std::string packed = found->name;
+    packed += '\0';
+    for (const rondo::Label& label : found->labels) {
+      packed += label.name;
+      packed += '\0';
+      packed += label.value;
+      packed += '\0';
+    }
+    *length = packed.size();
+    if (label_pairs != nullptr) *label_pairs = found->labels.size();
+    if (packed.size() > capacity) return too_small("rondo_describe bytes", packed.size(), capacity);
+    std::memcpy(buffer, packed.data(), packed.size());
     return RONDO_OK;
   });
 }

@@ -378,6 +378,25 @@ static void drain_with_cursor(void) {
   remove_dir(dir_path);
 }
 
+static void describe(void) {
+  rondo_store* store = open_fresh();
+  const char* const labels[] = {"vcpu", "0", "reason", "io"};
+  rondo_series s = must_register(store, "exit_count", labels, 2);
+  char buffer[64];
+  size_t length = 0, pairs = 0;
+  CHECK(rondo_describe(store, s, buffer, 4, &length, &pairs) == RONDO_ERR_BUFFER_TOO_SMALL);
+  CHECK(rondo_describe(store, s, buffer, sizeof(buffer), &length, &pairs) == RONDO_OK);
+  /* name, then labels sorted by name: reason before vcpu */
+  static const char expected[] = "exit_count\0reason\0io\0vcpu\0" "0";
+  CHECK(pairs == 2 && length == sizeof(expected));
+  CHECK(length == sizeof(expected) && memcmp(buffer, expected, sizeof(expected)) == 0);
+  rondo_series zero;
+  memset(&zero, 0, sizeof(zero));
+  CHECK(rondo_describe(store, zero, buffer, sizeof(buffer), &length, NULL) == RONDO_ERR_NOT_FOUND);
+  rondo_close(store);
+  remove_dir(dir_path);
+}
+
 static void info_json(void) {
   rondo_store* store = open_fresh();
   must_register(store, "exit_io", NULL, 0);
@@ -478,6 +497,7 @@ static const struct test_case kCases[] = {
     {"reopen_and_read_only", reopen_and_read_only},
     {"consolidate_and_query_auto", consolidate_and_query_auto},
     {"drain_with_cursor", drain_with_cursor},
+    {"describe", describe},
     {"info_json", info_json},
     {"error_message_is_per_thread", error_message_is_per_thread},
     {"record_makes_no_syscall", record_makes_no_syscall},

@@ -139,6 +139,14 @@ extern "C" {
         plan_capacity: usize,
         plan_count: *mut usize,
     ) -> c_int;
+    pub fn rondo_describe(
+        store: *const rondo_store,
+        series: rondo_series,
+        buffer: *mut c_char,
+        capacity: usize,
+        length: *mut usize,
+        label_pairs: *mut usize,
+    ) -> c_int;
     pub fn rondo_info_json(store: *const rondo_store, buffer: *mut c_char, capacity: usize, length: *mut usize)
         -> c_int;
 

@@ -164,6 +164,13 @@ pub struct TierSpan {
     pub end_ns: u64,
 }
 
+/// Who a series is: its name and labels (sorted by name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesDescription {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+}
+
 /// The result of [`Store::query_auto`]: the stitched points and which tiers served them.
 #[derive(Clone, Debug)]
 pub struct AutoQuery {
@@ -349,6 +356,28 @@ impl Store {
                 .collect();
             return Ok(AutoQuery { points: Points { inner: points.into_iter() }, plan });
         }
+    }
+
+    /// The name and labels of a series (to name drained points in an
+    /// exporter); `NotFound` for a series this store did not issue.
+    pub fn describe(&self, series: Series) -> Result<SeriesDescription> {
+        let bytes = fill(|buffer: *mut u8, capacity, length| {
+            // SAFETY: buffer holds capacity bytes.
+            unsafe { sys::rondo_describe(self.raw(), series.0, buffer as *mut c_char, capacity, length, ptr::null_mut()) }
+        })?;
+        // name NUL (label NUL value NUL)*
+        let mut strings = bytes
+            .split(|b| *b == 0)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect::<Vec<_>>();
+        strings.pop(); // after the last NUL
+        let mut strings = strings.into_iter();
+        let name = strings.next().unwrap_or_default();
+        let mut labels = Vec::new();
+        while let (Some(label), Some(value)) = (strings.next(), strings.next()) {
+            labels.push((label, value));
+        }
+        Ok(SeriesDescription { name, labels })
     }
 
     /// The store as JSON: schemas, tiers (oldest and newest bucket, lost and

@@ -70,6 +70,11 @@ fn record_then_query_through_an_iterator() {
 
     let err = store.query(io, 0, Some(Function::Max), T0..=T0, Default::default()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotFound);
+
+    let who = store.describe(io).unwrap();
+    assert_eq!(who.name, "exit_count");
+    assert_eq!(who.labels, vec![("reason".to_string(), "io".to_string()), ("vcpu".to_string(), "0".to_string())]);
+    assert_eq!(store.describe(temp).unwrap().labels, vec![]);
 }
 
 #[test]
