@@ -28,11 +28,20 @@ static GLOBAL: Counting = Counting;
 const SCHEMAS: &str = r#"[{"name":"events","matcher":"{}","max_series":16,"tiers":[
   {"interval_ns":1000000000,"duration_ns":600000000000,"consolidation":["sum","count","max"],"xff":0}]}]"#;
 
+/// The store's directory, removed also when an assertion fails.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn record_and_record_batch_never_allocate() {
-    let dir = std::env::temp_dir().join(format!("rondo-rust-alloc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (_store, mut writer) = Store::open(&dir, SCHEMAS).unwrap();
+    let dir = TempDir(std::env::temp_dir().join(format!("rondo-rust-alloc-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    let (_store, mut writer) = Store::open(&dir.0, SCHEMAS).unwrap();
     let series: Vec<_> = (0..16).map(|i| writer.register(&format!("s{}", i), &[]).unwrap()).collect();
     let batch: Vec<Entry> = series.iter().map(|s| Entry::new(*s, 1.0)).collect();
 
@@ -58,6 +67,4 @@ fn record_and_record_batch_never_allocate() {
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(ok, 1_000_000 + 10);
     assert_eq!(after - before, 0);
-    drop(writer);
-    let _ = std::fs::remove_dir_all(&dir);
 }
