@@ -130,19 +130,26 @@ TEST_CASE("export to a receiver that is not there gives up when told to, and say
   CHECK(bad.err.find("tier 9") != std::string::npos);
 }
 
-TEST_CASE("export --once to a wrong path of a real Prometheus (404) fails and sends nothing") {
+TEST_CASE("export --once to a real Prometheus: a wrong path (404) and refused samples (400) fail") {
   TempDir scratch;
   const std::string dir = scratch / "store";
-  write_fixture_store(dir, 60);
+  write_fixture_store(dir, kFixtureSeconds);
   prom_test::PrometheusServer prometheus;
-  const auto wrong = run_rondo({"export", dir, "--url", prometheus.base_url() + "/api/v1/push", "--tier", "0",
+  const auto wrong = run_rondo({"export", dir, "--url", prometheus.base_url() + "/api/v1/push", "--tier", "1",
                                 "--once"});
   CHECK(wrong.exit_code == 1);
   CHECK(wrong.out.find("wrong endpoint: sent 0 samples") == 0);
   CHECK_THAT(wrong.err, Catch::Contains("is not a remote-write endpoint") && Catch::Contains("HTTP 404") &&
                             Catch::Contains("position is kept"));
-  // What the right path then gets is checked with the exporter itself in
-  // tests/prometheus/exporter_prometheus_test.cpp (this fixture's samples are from 2024).
+
+  // Tier 1 goes in; tier 0 then carries the same series with older samples, which Prometheus
+  // refuses as out of order (400): dropped, and the command says so instead of exiting 0.
+  const auto tier1 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "1", "--once"});
+  INFO(tier1.err);
+  CHECK(tier1.exit_code == 0);
+  const auto tier0 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "0", "--once"});
+  CHECK(tier0.exit_code == 1);
+  CHECK_THAT(tier0.err, Catch::Contains("refused") && Catch::Contains("for good") && Catch::Contains("HTTP 400"));
 }
 
 namespace {
