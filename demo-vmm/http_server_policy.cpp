@@ -194,7 +194,13 @@ class GuardedTaskQueue final : public httplib::TaskQueue {
 
   void enqueue(std::function<void()> fn) override {
     Task task{state_->adopt_new_connection(), std::move(fn)};
-    if (!task.connection) ++state_->untracked;
+    if (!task.connection) {
+      ++state_->untracked;
+      static std::once_flag warned;
+      std::call_once(warned, [] {
+        spdlog::warn("HTTP API: cannot find a connection's socket (is /proc mounted?): slow clients are not cut");
+      });
+    }
     {
       std::lock_guard guard(mutex_);
       if (busy_ < state_->policy.workers) {
