@@ -306,7 +306,7 @@ HttpServerGuard::HttpServerGuard(httplib::Server& server, HttpServerPolicy polic
   server.set_read_timeout(read / 1'000'000, read % 1'000'000);
   server.set_write_timeout(write / 1'000'000, write % 1'000'000);
   server.set_keep_alive_max_count(policy.keep_alive_requests);
-  server.set_keep_alive_timeout(std::max<time_t>(1, duration_cast<std::chrono::seconds>(policy.keep_alive_timeout).count()));
+  server.set_keep_alive_timeout(std::max<time_t>(1, policy.keep_alive_timeout.count()));
   server.new_task_queue = [state = state_] { return new GuardedTaskQueue(state); };
   // The head is in: the handler has handler_timeout. The answer is out: the next head (on a
   // kept-alive connection) has header_timeout again.

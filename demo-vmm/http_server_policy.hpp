@@ -33,7 +33,7 @@ struct HttpServerPolicy {
   std::chrono::milliseconds read_timeout{2'000};  // httplib's per-read limit, within the above
   std::chrono::milliseconds write_timeout{5'000};
   std::size_t keep_alive_requests = 100;
-  std::chrono::milliseconds keep_alive_timeout{2'000};
+  std::chrono::seconds keep_alive_timeout{2};  // idle between requests (httplib counts seconds)
   int nice = 10;            // added to the niceness of the thread creating the guard (max 19)
   bool sched_idle = false;  // SCHED_IDLE instead: runs only when a core is otherwise idle
 };

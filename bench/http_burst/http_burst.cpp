@@ -6,7 +6,8 @@
 //   http_burst [runs=5] [requests=2000] [clients=8]
 // Prints, for each HTTP thread priority (normal, nice +10, SCHED_IDLE), the median exits/s with
 // the burst and without, the median and worst ratio of the two within a run, and how long per
-// second the vCPU thread waited for a CPU (schedstat) in each window. Results: docs/benchmarks.md ("HTTP burst against the guest").
+// second the vCPU thread waited for a CPU (schedstat) in each window.
+// Results: docs/benchmarks.md ("HTTP burst against the guest").
 #include <httplib.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
