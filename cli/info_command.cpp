@@ -177,7 +177,7 @@ int run_info(const InfoOptions& options, std::ostream& out) {
   const StoreInfo info = store.info();
   const auto drains = find_drain_positions(std::filesystem::absolute(store.path()));
   if (options.json) {
-    out << info_json(store, info, drains, options.list_series).dump(2) << "\n";
+    out << json_text(info_json(store, info, drains, options.list_series), 2) << "\n";
   } else {
     print_text(store, info, drains, options.list_series, out);
   }

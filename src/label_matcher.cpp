@@ -1,23 +1,101 @@
-// GCC 12's libstdc++ <regex> trips a false -Wmaybe-uninitialized inside std::function when built
-// with sanitizers; the pragma must precede every include to cover it.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "rondo/label_matcher.hpp"
 
-#include <algorithm>
-#include <regex>
+#include <re2/re2.h>
 
+#include <algorithm>
+
+#include "rondo/detail/utf8.hpp"
 #include "rondo/error.hpp"
 
 namespace rondo {
 
+// RE2, not std::regex: PromQL's own syntax, linear-time matching, and a parser without recursion,
+// so a hostile pattern (20,000 nested groups) is compiled or refused, never a stack overflow.
 struct LabelMatcher::Compiled {
-  std::vector<std::regex> regexes;  // one per term; unused for (in)equality terms
+  std::vector<std::shared_ptr<const RE2>> regexes;  // one per term; null for (in)equality terms
 };
 
 namespace {
+
+// User text quoted in an error message: at most 60 bytes, anything but printable ASCII as \xNN,
+// so the message is always short, printable and valid UTF-8 (it ends up in JSON and terminals).
+std::string excerpt(std::string_view text) {
+  constexpr std::size_t kMax = 60;
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  if (text.size() > kMax) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+// Compiled program size limit: RE2 refuses a larger pattern ("pattern too large") rather than
+// spend memory on it. 8 MiB is RE2's default, named here because the refusal is part of our contract.
+constexpr int64_t kMaxRegexMemory = 8 << 20;
+
+// Go's regexp, hence Prometheus, refuses a pattern nested deeper than 1000; so do we, so that a
+// selector means the same here and there (and a hostile one costs nothing to refuse).
+constexpr std::size_t kMaxGroupDepth = 1000;
+
+// Deepest nesting of groups in an RE2 pattern: escapes, \Q...\E literals and [...] classes
+// (whose parentheses are plain characters) are skipped.
+std::size_t group_depth(std::string_view p) {
+  std::size_t depth = 0, deepest = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      if (i + 1 < p.size() && p[i + 1] == 'Q') {
+        i = p.find("\\E", i + 2);
+        if (i == std::string_view::npos) break;
+      }
+      ++i;
+    } else if (p[i] == '[') {
+      std::size_t j = i + 1;
+      if (j < p.size() && p[j] == '^') ++j;
+      if (j < p.size() && p[j] == ']') ++j;  // a leading ']' is a member, not the end
+      for (; j < p.size() && p[j] != ']'; ++j) {
+        if (p[j] == '\\') {
+          ++j;
+        } else if (p.substr(j, 2) == "[:") {
+          if (const std::size_t end = p.find(":]", j + 2); end != std::string_view::npos) j = end + 1;
+        }
+      }
+      i = j;
+    } else if (p[i] == '(') {
+      deepest = std::max(deepest, ++depth);
+    } else if (p[i] == ')' && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+std::shared_ptr<const RE2> compile_regex(const LabelMatcher::Term& term) {
+  if (group_depth(term.value) > kMaxGroupDepth) {
+    throw Error(ErrorCode::InvalidArgument, "bad regex '" + excerpt(term.value) + "' for label " +
+                                                excerpt(term.label) + ": groups nest deeper than " +
+                                                std::to_string(kMaxGroupDepth));
+  }
+  RE2::Options options;
+  options.set_log_errors(false);  // the error is thrown to the caller, not printed to stderr
+  options.set_max_mem(kMaxRegexMemory);
+  auto re = std::make_shared<const RE2>(term.value, options);
+  if (!re->ok()) {
+    throw Error(ErrorCode::InvalidArgument, "bad regex '" + excerpt(term.value) + "' for label " +
+                                                excerpt(term.label) + ": " + excerpt(re->error()));
+  }
+  return re;
+}
+
+// Fully anchored, as PromQL's =~ is.
+bool full_match(std::string_view value, const RE2& re) { return RE2::FullMatch(value, re); }
 
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
 bool is_name_char(char c) { return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
@@ -28,6 +106,12 @@ class SelectorParser {
   explicit SelectorParser(std::string_view text) : text_(text) {}
 
   LabelMatcher parse() {
+    // PromQL strings are UTF-8; RE2 would refuse such a regex anyway, and an equality term with
+    // stray bytes could never match a value a receiver accepts.
+    if (const std::size_t bad = detail::utf8_error_offset(text_); bad != std::string_view::npos) {
+      pos_ = bad;
+      fail("not valid UTF-8");
+    }
     LabelMatcher m;
     skip_space();
     if (pos_ < text_.size() && is_name_start(text_[pos_])) m.name(identifier("metric name"));
@@ -61,7 +145,7 @@ class SelectorParser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorCode::InvalidArgument, "bad selector '" + std::string(text_) + "' at position " +
+    throw Error(ErrorCode::InvalidArgument, "bad selector '" + excerpt(text_) + "' at position " +
                                                 std::to_string(pos_ + 1) + ": " + what);
   }
   void skip_space() {
@@ -157,15 +241,8 @@ LabelMatcher& LabelMatcher::not_regex(std::string label, std::string pattern) {
 
 LabelMatcher& LabelMatcher::add(Term term) {
   auto compiled = std::make_shared<Compiled>(*compiled_);
-  std::regex re;
-  if (term.op == Op::Regex || term.op == Op::NotRegex) {
-    try {
-      re = std::regex(term.value, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      throw Error(ErrorCode::InvalidArgument, "bad regex '" + term.value + "' for label " + term.label + ": " + e.what());
-    }
-  }
-  compiled->regexes.push_back(std::move(re));
+  const bool is_regex = term.op == Op::Regex || term.op == Op::NotRegex;
+  compiled->regexes.push_back(is_regex ? compile_regex(term) : nullptr);
   compiled_ = std::move(compiled);
   terms_.push_back(std::move(term));
   return *this;
@@ -186,8 +263,8 @@ bool LabelMatcher::matches(std::string_view name, std::span<const Label> labels)
     switch (t.op) {
       case Op::Equal: ok = value == t.value; break;
       case Op::NotEqual: ok = value != t.value; break;
-      case Op::Regex: ok = std::regex_match(value.begin(), value.end(), compiled_->regexes[i]); break;
-      case Op::NotRegex: ok = !std::regex_match(value.begin(), value.end(), compiled_->regexes[i]); break;
+      case Op::Regex: ok = full_match(value, *compiled_->regexes[i]); break;
+      case Op::NotRegex: ok = !full_match(value, *compiled_->regexes[i]); break;
     }
     if (!ok) return false;
   }

@@ -76,6 +76,7 @@ std::string_view to_string(PassOutcome outcome) noexcept {
     case PassOutcome::CaughtUp: return "caught up";
     case PassOutcome::Stopped: return "stopped";
     case PassOutcome::GaveUp: return "gave up";
+    case PassOutcome::Misdirected: return "wrong endpoint";
   }
   return "?";
 }
@@ -94,7 +95,18 @@ std::filesystem::path default_cursor_file(const Store& store, const std::string&
          (dir.filename().string() + ".export-tier" + std::to_string(tier) + "-" + digits + ".cursor");
 }
 
-enum class SendOutcome { Delivered, Dropped, Stopped, GaveUp };
+enum class SendOutcome { Delivered, Dropped, Stopped, GaveUp, Misdirected };
+
+PassOutcome pass_outcome(SendOutcome outcome) {
+  switch (outcome) {
+    case SendOutcome::Stopped: return PassOutcome::Stopped;
+    case SendOutcome::GaveUp: return PassOutcome::GaveUp;
+    case SendOutcome::Misdirected: return PassOutcome::Misdirected;
+    case SendOutcome::Delivered:
+    case SendOutcome::Dropped: break;
+  }
+  return PassOutcome::CaughtUp;
+}
 
 struct Exporter::Impl {
   Impl(const Store& s, ExporterOptions o)
@@ -111,7 +123,8 @@ struct Exporter::Impl {
   }
 
   PassResult pass(std::optional<std::chrono::nanoseconds> give_up_after);
-  SendOutcome send(std::span<const OutgoingSample> batch, std::optional<std::chrono::nanoseconds> give_up_after);
+  SendOutcome send(std::span<const OutgoingSample> batch, std::optional<std::chrono::nanoseconds> give_up_after,
+                   int& last_status);
   void refresh_naming();
   std::vector<OutgoingSample> collect(const DrainResult& drained) const;
   ExportPosition position_after(std::span<const OutgoingSample> samples, std::size_t acked,
@@ -281,7 +294,7 @@ bool Exporter::Impl::sleep_unless_stopped(std::chrono::milliseconds wait) {
 }
 
 SendOutcome Exporter::Impl::send(std::span<const OutgoingSample> batch,
-                                 std::optional<std::chrono::nanoseconds> give_up_after) {
+                                 std::optional<std::chrono::nanoseconds> give_up_after, int& last_status) {
   const std::string body = detail::build_request_body(batch);
   detail::Backoff backoff(options.retry);
   const detail::HttpRequestOptions http_options{options.connect_timeout, options.request_timeout};
@@ -291,6 +304,7 @@ SendOutcome Exporter::Impl::send(std::span<const OutgoingSample> batch,
     const detail::HttpResponse response = http.post(options.url, headers, body, http_options, &abort);
     if (response.aborted) return SendOutcome::Stopped;
     const detail::Verdict verdict = detail::classify(response, options.retry.retry_on_429);
+    last_status = response.status;
     with_stats([&](ExporterStats& s) { s.last_status = response.status; });
     switch (verdict) {
       case detail::Verdict::Delivered:
@@ -308,6 +322,16 @@ SendOutcome Exporter::Impl::send(std::span<const OutgoingSample> batch,
           s.last_error = why;
         });
         return SendOutcome::Dropped;
+      }
+      case detail::Verdict::Misdirected: {
+        const std::string why = describe_failure(response);
+        spdlog::error("rondo exporter: {} is not a remote-write endpoint we may use ({}); stopped, "
+                      "nothing dropped, the position is kept", options.url, why);
+        with_stats([&](ExporterStats& s) {
+          ++s.misdirected;
+          s.last_error = why;
+        });
+        return SendOutcome::Misdirected;
       }
       case detail::Verdict::Retry: {
         const std::string why = describe_failure(response);
@@ -356,9 +380,9 @@ PassResult Exporter::Impl::pass(std::optional<std::chrono::nanoseconds> give_up_
     const std::span<const OutgoingSample> all(samples);
     for (std::size_t start = 0; start < all.size();) {
       const std::size_t count = std::min(options.max_samples_per_request, all.size() - start);
-      const SendOutcome outcome = send(all.subspan(start, count), give_up_after);
-      if (outcome == SendOutcome::Stopped || outcome == SendOutcome::GaveUp) {
-        result.outcome = outcome == SendOutcome::Stopped ? PassOutcome::Stopped : PassOutcome::GaveUp;
+      const SendOutcome outcome = send(all.subspan(start, count), give_up_after, result.last_status);
+      if (outcome != SendOutcome::Delivered && outcome != SendOutcome::Dropped) {
+        result.outcome = pass_outcome(outcome);  // the position stays before this batch
         done = true;
         break;
       }

@@ -8,6 +8,7 @@
 
 #include "cli_test_util.hpp"
 #include "rondo/store.hpp"
+#include "support/fake_receiver.hpp"
 #include "support/receivers.hpp"
 #include "support/server_process.hpp"
 
@@ -127,4 +128,70 @@ TEST_CASE("export to a receiver that is not there gives up when told to, and say
   const auto bad = run_rondo({"export", dir, "--url", "http://127.0.0.1:9/x", "--tier", "9", "--once"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("tier 9") != std::string::npos);
+}
+
+TEST_CASE("export --once to a real Prometheus: a wrong path (404) and refused samples (400) fail") {
+  TempDir scratch;
+  const std::string dir = scratch / "store";
+  write_fixture_store(dir, kFixtureSeconds);
+  prom_test::PrometheusServer prometheus;
+  const auto wrong = run_rondo({"export", dir, "--url", prometheus.base_url() + "/api/v1/push", "--tier", "1",
+                                "--once"});
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.out.find("wrong endpoint: sent 0 samples") == 0);
+  CHECK_THAT(wrong.err, Catch::Contains("is not a remote-write endpoint") && Catch::Contains("HTTP 404") &&
+                            Catch::Contains("position is kept"));
+
+  // Tier 1 goes in; tier 0 then carries the same series with older samples, which Prometheus
+  // refuses as out of order (400): dropped, and the command says so instead of exiting 0.
+  const auto tier1 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "1", "--once"});
+  INFO(tier1.err);
+  CHECK(tier1.exit_code == 0);
+  const auto tier0 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "0", "--once"});
+  CHECK(tier0.exit_code == 1);
+  CHECK_THAT(tier0.err, Catch::Contains("refused") && Catch::Contains("for good") && Catch::Contains("HTTP 400"));
+}
+
+namespace {
+
+// Acknowledged samples of the fake receiver, named like expected_export's ids.
+std::size_t acknowledged_samples(const prom_test::FakeReceiver& receiver) {
+  return sample_count(prom_test::received_samples(receiver.requests()));
+}
+
+}  // namespace
+
+TEST_CASE("export --once against a receiver answering 301, 401 or 400: exit 1, and only 400 drops") {
+  TempDir scratch;
+  const std::string dir = scratch / "store";
+  write_fixture_store(dir, kFixtureSeconds);
+  const std::size_t total = sample_count(expected_export(dir, 1));  // tier 1: every bucket complete
+  REQUIRE(total > 150);
+  for (int status : {301, 401}) {
+    INFO("status " << status);
+    prom_test::FakeReceiver receiver;
+    receiver.script({{204}, {status}});
+    const std::string url = receiver.write_url();
+    const auto first = run_rondo({"export", dir, "--url", url, "--tier", "1", "--once", "--batch", "50",
+                                  "--position-file", scratch / ("pos-" + std::to_string(status))});
+    CHECK(first.exit_code == 1);
+    CHECK_THAT(first.err, Catch::Contains("HTTP " + std::to_string(status)) && Catch::Contains("nothing was dropped"));
+    CHECK(acknowledged_samples(receiver) == 50);
+    // The receiver is fixed: the next run resumes where the first stopped; nothing lost, nothing twice.
+    const auto second = run_rondo({"export", dir, "--url", url, "--tier", "1", "--once", "--batch", "50",
+                                   "--position-file", scratch / ("pos-" + std::to_string(status))});
+    INFO(second.err);
+    CHECK(second.exit_code == 0);
+    CHECK(acknowledged_samples(receiver) == total);
+    // Offered: everything once, plus the batch the first run was refused, offered again once.
+    CHECK(sample_count(prom_test::received_samples(receiver.requests(), false)) == total + 50);
+  }
+  prom_test::FakeReceiver receiver;
+  receiver.script({{204}, {400}});
+  const auto r = run_rondo({"export", dir, "--url", receiver.write_url(), "--tier", "1", "--once", "--batch", "50",
+                            "--position-file", scratch / "pos-400"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("refused 50 samples for good") && Catch::Contains("HTTP 400"));
+  CHECK(acknowledged_samples(receiver) == total - 50);  // the rest went on; only that batch is gone
+  CHECK(receiver.requests().size() == (total + 49) / 50);
 }
