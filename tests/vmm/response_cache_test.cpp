@@ -6,7 +6,7 @@
 
 using rondo::vmm::ResponseCache;
 
-TEST_CASE("a second's answer is computed once; the next second computes again", "[vmm][cache]") {
+TEST_CASE("a second's answer is computed once, and the next second computes again", "[vmm][cache]") {
   ResponseCache cache;
   int computed = 0;
   auto compute = [&] { return "answer " + std::to_string(++computed); };
