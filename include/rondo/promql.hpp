@@ -179,6 +179,9 @@ class Engine {
   EngineOptions options_;
 };
 
+// A PromQL duration ("5m", "1h30m", "250ms") in milliseconds; nullopt if it is not one.
+std::optional<Millis> parse_duration(std::string_view text);
+
 // Go's strconv.FormatFloat(v, 'f', -1, 64): how Prometheus prints a value
 // ("+Inf", "-Inf", "NaN", shortest round-trip digits, no exponent).
 std::string format_value(double v);

@@ -5,6 +5,7 @@
 
 #include "ast.hpp"
 #include "evaluator.hpp"
+#include "lexer.hpp"
 #include "parser.hpp"
 #include "rondo/promql.hpp"
 
@@ -51,6 +52,14 @@ std::string_view to_string(ValueType type) noexcept {
 
 std::shared_ptr<const Expr> parse(std::string_view query) {
   return std::make_shared<const Expr>(detail::parse_query(query));
+}
+
+std::optional<Millis> parse_duration(std::string_view text) {
+  try {
+    return detail::parse_duration(text, text, 0);
+  } catch (const QueryError&) {
+    return std::nullopt;
+  }
 }
 
 ValueType type_of(const Expr& expr) { return expr.root().type; }
