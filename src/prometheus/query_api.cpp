@@ -281,6 +281,10 @@ ApiResponse QueryApi::buildinfo() const {
                   {"goVersion", "none (rondo, C++)"}});
 }
 
+std::string result_body(const promql::QueryResult& result) {
+  return success(result_json(result), result.warnings).body;
+}
+
 void mount_query_api(httplib::Server& server, std::shared_ptr<const QueryApi> api) {
   auto handler = [api](const httplib::Request& req, httplib::Response& res) {
     const QueryApi::Params params(req.params.begin(), req.params.end());

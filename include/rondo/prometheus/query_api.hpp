@@ -69,6 +69,10 @@ class QueryApi {
   Clock clock_;
 };
 
+// The body /api/v1/query or /api/v1/query_range answers with for `result`
+// ({"status":"success","data":{"resultType":...,"result":...},"warnings":...}).
+std::string result_body(const promql::QueryResult& result);
+
 // Routes GET and POST (form-encoded) /api/v1/... of `server` to `api`.
 void mount_query_api(httplib::Server& server, std::shared_ptr<const QueryApi> api);
 
