@@ -23,17 +23,10 @@ struct Group {
   std::vector<double> values;  // quantile
 };
 
-LabelsPtr group_labels(const Node& node, const Labels& labels) {
-  Labels out;
-  for (const Label& l : labels) {
-    const bool listed = std::find(node.grouping.begin(), node.grouping.end(), l.name) != node.grouping.end();
-    if (node.without ? (!listed && l.name != kMetricName) : listed) out.push_back(l);
-  }
-  return make_labels(std::move(out));
-}
-
-std::string group_key(const Node& node, const Labels& labels) {
-  return node.without ? key_ignoring(labels, node.grouping) : key_on(labels, node.grouping);
+// by (...) keeps the listed labels; without (...) drops them and the name.
+// The group's labels, interned, are also its key.
+LabelsPtr group_of(const Node& node, const LabelsPtr& labels, Evaluator& ev) {
+  return ev.projection(&node, labels, !node.without, node.grouping);
 }
 
 // topk keeps the k largest: `worse(a, b)` says a would be dropped before b
@@ -108,20 +101,18 @@ double result(AggOp op, Group& g, double param) {
   }
 }
 
-Vector count_values(const Node& node, const std::string& label, const Vector& input, Millis ts) {
+Vector count_values(const Node& node, const std::string& label, const Vector& input, Millis ts, Evaluator& ev) {
   if (!prometheus::is_valid_label_name(label)) {
     throw QueryError(ErrorType::Execution, "invalid label name \"" + label + "\"");
   }
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<const Labels*, std::size_t> index;
   Vector out;
   for (const Element& e : input) {
-    const std::string value = format_value(e.v);
-    Labels labels = *group_labels(node, *e.labels);
-    set_label(labels, label, value);
-    auto [it, fresh] = index.try_emplace(key_of(labels), out.size());
-    if (fresh) {
-      out.push_back({make_labels(std::move(labels)), 0, ts});
-    }
+    Labels labels = *group_of(node, e.labels, ev);
+    set_label(labels, label, format_value(e.v));
+    LabelsPtr key = ev.intern(std::move(labels));
+    auto [it, fresh] = index.try_emplace(key.get(), out.size());
+    if (fresh) out.push_back({std::move(key), 0, ts});
     out[it->second].v += 1;
   }
   return out;
@@ -129,9 +120,9 @@ Vector count_values(const Node& node, const std::string& label, const Vector& in
 
 }  // namespace
 
-Vector aggregate(const Node& node, const Value* param, const Vector& input, Millis ts, Evaluator&) {
+Vector aggregate(const Node& node, const Value* param, const Vector& input, Millis ts, Evaluator& ev) {
   const AggOp op = node.agg;
-  if (op == AggOp::CountValues) return count_values(node, param->string, input, ts);
+  if (op == AggOp::CountValues) return count_values(node, param->string, input, ts, ev);
   const double p = param != nullptr ? param->scalar : 0;
   std::size_t k = 0;
   if (op == AggOp::Topk || op == AggOp::Bottomk) {
@@ -140,13 +131,14 @@ Vector aggregate(const Node& node, const Value* param, const Vector& input, Mill
     k = p > 9e18 ? input.size() : static_cast<std::size_t>(std::min<double>(p, static_cast<double>(input.size())));
     if (k == 0) return {};
   }
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<const Labels*, std::size_t> index;
   std::vector<Group> groups;
   for (const Element& e : input) {
-    auto [it, fresh] = index.try_emplace(group_key(node, *e.labels), groups.size());
+    LabelsPtr group = group_of(node, e.labels, ev);
+    auto [it, fresh] = index.try_emplace(group.get(), groups.size());
     if (fresh) {
       groups.emplace_back();
-      groups.back().labels = group_labels(node, *e.labels);
+      groups.back().labels = std::move(group);
     }
     Group& g = groups[it->second];
     if (op == AggOp::Topk || op == AggOp::Bottomk) {

@@ -40,8 +40,9 @@ std::pair<double, bool> apply(BinOp op, double l, double r) {
   throw QueryError(ErrorType::Internal, "not an arithmetic or comparison operator");
 }
 
-std::string signature(const VectorMatching& m, const Labels& labels) {
-  return m.on ? key_on(labels, m.labels) : key_ignoring(labels, m.labels);
+// The labels two sides match on (interned: equal signatures are one pointer).
+const Labels* signature(const Node& node, const LabelsPtr& labels, Evaluator& ev) {
+  return ev.projection(&node, labels, node.matching.on, node.matching.labels).get();
 }
 
 Value scalar_scalar(const Node& node, double l, double r) {
@@ -68,25 +69,24 @@ Value vector_scalar(const Node& node, Vector vec, double scalar, bool scalar_lef
   return Value::of_vector(std::move(out));
 }
 
-Vector set_operation(const Node& node, Vector lhs, Vector rhs, Millis ts) {
-  const VectorMatching& m = node.matching;
+Vector set_operation(const Node& node, Vector lhs, Vector rhs, Millis ts, Evaluator& ev) {
   Vector out;
   if (node.op == BinOp::Or) {
-    std::unordered_set<std::string> left;
+    std::unordered_set<const Labels*> left;
     for (Element& e : lhs) {
-      left.insert(signature(m, *e.labels));
+      left.insert(signature(node, e.labels, ev));
       out.push_back({e.labels, e.v, ts});
     }
     for (Element& e : rhs) {
-      if (!left.contains(signature(m, *e.labels))) out.push_back({e.labels, e.v, ts});
+      if (!left.contains(signature(node, e.labels, ev))) out.push_back({e.labels, e.v, ts});
     }
     return out;
   }
-  std::unordered_set<std::string> right;
-  for (const Element& e : rhs) right.insert(signature(m, *e.labels));
+  std::unordered_set<const Labels*> right;
+  for (const Element& e : rhs) right.insert(signature(node, e.labels, ev));
   const bool want = node.op == BinOp::And;
   for (Element& e : lhs) {
-    if (right.contains(signature(m, *e.labels)) == want) out.push_back({e.labels, e.v, ts});
+    if (right.contains(signature(node, e.labels, ev)) == want) out.push_back({e.labels, e.v, ts});
   }
   return out;
 }
@@ -108,14 +108,14 @@ Labels result_labels(const Node& node, const Labels& many, const Labels& one) {
   return out;
 }
 
-Vector vector_vector(const Node& node, Vector lhs, Vector rhs, Millis ts) {
+Vector vector_vector(const Node& node, Vector lhs, Vector rhs, Millis ts, Evaluator& ev) {
   const VectorMatching& m = node.matching;
   if (lhs.empty() || rhs.empty()) return {};
   const bool swapped = m.card == VectorMatching::Card::OneToMany;
   if (swapped) std::swap(lhs, rhs);
-  std::unordered_map<std::string, const Element*> one_side;
+  std::unordered_map<const Labels*, const Element*> one_side;
   for (const Element& e : rhs) {
-    auto [it, fresh] = one_side.try_emplace(signature(m, *e.labels), &e);
+    auto [it, fresh] = one_side.try_emplace(signature(node, e.labels, ev), &e);
     if (!fresh) {
       Labels matched;
       for (const Label& l : *e.labels) {
@@ -129,10 +129,10 @@ Vector vector_vector(const Node& node, Vector lhs, Vector rhs, Millis ts) {
                            "];many-to-many matching not allowed: matching labels must be unique on one side");
     }
   }
-  std::unordered_map<std::string, std::unordered_set<std::string>> matched;
+  std::unordered_map<const Labels*, std::unordered_set<const Labels*>> matched;
   Vector out;
   for (const Element& l : lhs) {
-    const std::string sig = signature(m, *l.labels);
+    const Labels* sig = signature(node, l.labels, ev);
     const auto found = one_side.find(sig);
     if (found == one_side.end()) continue;
     const Element& r = *found->second;
@@ -144,17 +144,17 @@ Vector vector_vector(const Node& node, Vector lhs, Vector rhs, Millis ts) {
     } else if (!keep) {
       continue;
     }
-    Labels labels = result_labels(node, *l.labels, *r.labels);
+    LabelsPtr labels = ev.intern(result_labels(node, *l.labels, *r.labels));
     auto [seen, fresh] = matched.try_emplace(sig);
     if (m.card == VectorMatching::Card::OneToOne) {
       if (!fresh) {
         throw QueryError(ErrorType::Execution,
                          "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
       }
-    } else if (!seen->second.insert(key_of(labels)).second) {
+    } else if (!seen->second.insert(labels.get()).second) {
       throw QueryError(ErrorType::Execution, "multiple matches for labels: grouping labels must ensure unique matches");
     }
-    out.push_back({make_labels(std::move(labels)), v, ts});
+    out.push_back({std::move(labels), v, ts});
   }
   return out;
 }
@@ -166,8 +166,8 @@ Value binary(const Node& node, Value lhs, Value rhs, Millis ts, Evaluator& ev) {
   if (!lv && !rv) return scalar_scalar(node, lhs.scalar, rhs.scalar);
   if (lv && !rv) return vector_scalar(node, std::move(lhs.vector), rhs.scalar, false, ts, ev);
   if (!lv) return vector_scalar(node, std::move(rhs.vector), lhs.scalar, true, ts, ev);
-  if (is_set_op(node.op)) return Value::of_vector(set_operation(node, std::move(lhs.vector), std::move(rhs.vector), ts));
-  return Value::of_vector(vector_vector(node, std::move(lhs.vector), std::move(rhs.vector), ts));
+  if (is_set_op(node.op)) return Value::of_vector(set_operation(node, std::move(lhs.vector), std::move(rhs.vector), ts, ev));
+  return Value::of_vector(vector_vector(node, std::move(lhs.vector), std::move(rhs.vector), ts, ev));
 }
 
 }  // namespace rondo::promql::detail

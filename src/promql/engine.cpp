@@ -123,7 +123,7 @@ QueryResult Engine::range(const Expr& expr, Millis start, Millis end, Millis ste
   ev.prepare(expr.root());
   QueryResult result;
   result.type = ValueType::Matrix;
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<const Labels*, std::size_t> index;  // labels are interned per query
   for (Millis ts = start; ts <= end; ts += step) {
     ev.check_deadline();
     Value v = ev.eval(expr.root(), ts);
@@ -131,7 +131,7 @@ QueryResult Engine::range(const Expr& expr, Millis start, Millis end, Millis ste
       v = Value::of_vector({{detail::empty_labels(), v.scalar, ts}});
     }
     for (const detail::Element& e : v.vector) {
-      auto [it, fresh] = index.try_emplace(detail::key_of(*e.labels), result.series.size());
+      auto [it, fresh] = index.try_emplace(e.labels.get(), result.series.size());
       if (fresh) result.series.push_back(to_series(*e.labels, {}));
       result.series[it->second].samples.push_back({ts, e.v});
     }

@@ -106,7 +106,7 @@ void Evaluator::load(const Node& selector) {
                        "query processing would load too many samples into memory in query execution (limit " +
                            std::to_string(options_.max_points) + " points)");
     }
-    d.labels.push_back(make_labels(std::move(s.labels)));
+    d.labels.push_back(intern(std::move(s.labels)));
     d.samples.push_back(std::move(samples));
     check_deadline();
   }
@@ -157,12 +157,12 @@ Matrix Evaluator::subquery(const Node& node, Millis ts) {
   const Millis step = node.step > 0 ? node.step : options_.default_subquery_step.count();
   auto storage = std::make_shared<std::vector<std::vector<Sample>>>();
   std::vector<LabelsPtr> labels;
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<const Labels*, std::size_t> index;
   for (Millis t = align_up(ref - node.range, step); t <= ref; t += step) {
     check_deadline();
     Value v = eval(node.child(), t);
     for (const Element& e : v.vector) {
-      auto [it, fresh] = index.try_emplace(key_of(*e.labels), storage->size());
+      auto [it, fresh] = index.try_emplace(e.labels.get(), storage->size());
       if (fresh) {
         storage->emplace_back();
         labels.push_back(e.labels);
@@ -181,15 +181,37 @@ Matrix Evaluator::subquery(const Node& node, Millis ts) {
 LabelsPtr Evaluator::drop_name(const LabelsPtr& labels) {
   if (get(*labels, kMetricName).empty()) return labels;
   auto [it, fresh] = dropped_.try_emplace(labels.get());
-  if (fresh) it->second = make_labels(without_name(*labels));
+  if (fresh) it->second = intern(without_name(*labels));
+  return it->second;
+}
+
+LabelsPtr Evaluator::intern(Labels labels) {
+  std::sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  auto [it, fresh] = interned_.try_emplace(key_of(labels));
+  if (fresh) it->second = std::make_shared<const Labels>(std::move(labels));
+  return it->second;
+}
+
+LabelsPtr Evaluator::projection(const void* site, const LabelsPtr& labels, bool keep_listed,
+                                const std::vector<std::string>& names) {
+  auto [it, fresh] = projections_.try_emplace(SiteKey{site, labels.get()});
+  if (fresh) {
+    Labels out;
+    for (const Label& l : *labels) {
+      const bool listed = std::find(names.begin(), names.end(), l.name) != names.end();
+      if (keep_listed ? listed : (!listed && l.name != kMetricName)) out.push_back(l);
+    }
+    it->second = intern(std::move(out));
+  }
   return it->second;
 }
 
 void Evaluator::check_unique(const Vector& v) {
   if (v.size() < 2) return;
-  std::unordered_set<std::string> seen;
+  // Labels are interned: equal sets are one pointer.
+  std::unordered_set<const Labels*> seen;
   for (const Element& e : v) {
-    if (!seen.insert(key_of(*e.labels)).second) {
+    if (!seen.insert(e.labels.get()).second) {
       throw QueryError(ErrorType::Execution, "vector cannot contain metrics with the same labelset");
     }
   }

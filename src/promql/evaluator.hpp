@@ -34,6 +34,13 @@ class Evaluator {
   Vector select_instant(const Node& selector, Millis ts);
 
   LabelsPtr drop_name(const LabelsPtr& labels);
+  // One shared copy per distinct label set in a query: equal labels are the
+  // same pointer, so results are merged and checked by pointer, not by text.
+  LabelsPtr intern(Labels labels);
+  // `labels` reduced to the `names` (keep_listed: by/on) or to all but them
+  // and __name__ (without/ignoring), interned; cached per call site.
+  LabelsPtr projection(const void* site, const LabelsPtr& labels, bool keep_listed,
+                       const std::vector<std::string>& names);
   void check_deadline();
   // Throws QueryError(Execution) when `v` holds two elements with the same labels.
   static void check_unique(const Vector& v);
@@ -64,6 +71,18 @@ class Evaluator {
   std::unordered_map<const Node*, std::pair<Millis, Millis>> windows_;
   std::unordered_map<const Node*, SelectorData> data_;
   std::unordered_map<const Labels*, LabelsPtr> dropped_;
+  std::unordered_map<std::string, LabelsPtr> interned_;
+  struct SiteKey {
+    const void* site;
+    const Labels* labels;
+    bool operator==(const SiteKey&) const = default;
+  };
+  struct SiteHash {
+    std::size_t operator()(const SiteKey& k) const noexcept {
+      return std::hash<const void*>()(k.site) * 31 + std::hash<const void*>()(k.labels);
+    }
+  };
+  std::unordered_map<SiteKey, LabelsPtr, SiteHash> projections_;
   std::vector<std::string> warnings_;
   std::uint64_t points_ = 0;
 };

@@ -263,7 +263,7 @@ class Call {
   Value run() {
     if (f_ == "time") return Value::of_scalar(static_cast<double>(ts_) / 1000);
     if (f_ == "pi") return Value::of_scalar(M_PI);
-    if (f_ == "vector") return Value::of_vector({{empty_labels(), scalar(0), ts_}});
+    if (f_ == "vector") return Value::of_vector({{ev_.intern({}), scalar(0), ts_}});
     if (f_ == "scalar") {
       const Vector v = vector(0);
       return Value::of_scalar(v.size() == 1 ? v[0].v : kNaN);
@@ -348,7 +348,7 @@ class Call {
   }
 
   Value date() {
-    Vector v = node_.children.empty() ? Vector{{empty_labels(), static_cast<double>(ts_) / 1000, ts_}} : vector(0);
+    Vector v = node_.children.empty() ? Vector{{ev_.intern({}), static_cast<double>(ts_) / 1000, ts_}} : vector(0);
     for (Element& e : v) {
       e.v = date_part(f_, e.v);
       e.labels = ev_.drop_name(e.labels);
@@ -423,7 +423,7 @@ class Call {
         return l.value.empty() || std::find(drop.begin(), drop.end(), l.name) != drop.end();
       });
     }
-    return Value::of_vector({{make_labels(std::move(labels)), 1.0, ts_}});
+    return Value::of_vector({{ev_.intern(std::move(labels)), 1.0, ts_}});
   }
 
   Value label_replace() {
@@ -438,7 +438,7 @@ class Call {
       if (!groups) continue;
       Labels labels = *e.labels;
       set_label(labels, dst, expand(replacement, *groups));
-      e.labels = make_labels(std::move(labels));
+      e.labels = ev_.intern(std::move(labels));
       e.t = ts_;
     }
     return Value::of_vector(std::move(v));
@@ -460,7 +460,7 @@ class Call {
       }
       Labels labels = *e.labels;
       set_label(labels, dst, joined);
-      e.labels = make_labels(std::move(labels));
+      e.labels = ev_.intern(std::move(labels));
       e.t = ts_;
     }
     return Value::of_vector(std::move(v));
@@ -542,7 +542,7 @@ Value Call::histogram_quantile() {
     if (fresh) {
       Labels labels = without_name(*e.labels);
       set_label(labels, "le", "");
-      it->second.first = make_labels(std::move(labels));
+      it->second.first = ev_.intern(std::move(labels));
       order.push_back(key);
     }
     it->second.second.push_back({upper, e.v});
