@@ -19,11 +19,6 @@ bool listed(std::span<const std::string> names, std::string_view name) {
 
 }  // namespace
 
-LabelsPtr make_labels(Labels labels) {
-  std::sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
-  return std::make_shared<const Labels>(std::move(labels));
-}
-
 LabelsPtr empty_labels() {
   static const LabelsPtr kEmpty = std::make_shared<const Labels>();
   return kEmpty;
@@ -61,14 +56,6 @@ void set_label(Labels& labels, std::string_view name, std::string_view value) {
 std::string key_of(const Labels& labels) {
   std::string key;
   for (const Label& l : labels) append_key(key, l);
-  return key;
-}
-
-std::string key_on(const Labels& labels, std::span<const std::string> names) {
-  std::string key;
-  for (const Label& l : labels) {
-    if (listed(names, l.name)) append_key(key, l);
-  }
   return key;
 }
 

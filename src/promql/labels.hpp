@@ -1,5 +1,5 @@
 // Label-set helpers of the evaluator: shared immutable label sets, the
-// metric name, and the matching signatures of vector matching and grouping.
+// metric name, and byte keys of label sets.
 #pragma once
 
 #include <memory>
@@ -13,9 +13,9 @@ namespace rondo::promql::detail {
 
 inline constexpr std::string_view kMetricName = "__name__";
 
-// Label sets are shared between the steps of a query, not copied per step.
+// Label sets are shared between the steps of a query, not copied per step
+// (Evaluator::intern makes equal sets one pointer).
 using LabelsPtr = std::shared_ptr<const Labels>;
-LabelsPtr make_labels(Labels labels);  // sorts by name
 LabelsPtr empty_labels();
 
 std::string_view get(const Labels& labels, std::string_view name) noexcept;  // "" when absent
@@ -25,9 +25,7 @@ void set_label(Labels& labels, std::string_view name, std::string_view value);
 
 // An unambiguous byte key of a label set (or of part of it).
 std::string key_of(const Labels& labels);
-// The key of the labels named in `names` only (on(...), by(...)).
-std::string key_on(const Labels& labels, std::span<const std::string> names);
-// The key of every label but those in `names` and __name__ (ignoring(...), without(...)).
+// The key of every label but those in `names` and __name__.
 std::string key_ignoring(const Labels& labels, std::span<const std::string> names);
 
 std::string to_text(const Labels& labels);  // {a="b", c="d"}, for messages
