@@ -23,7 +23,7 @@ TEST_CASE("query with a PromQL expression: a range query at --step over the expo
   }
 }
 
-TEST_CASE("query with PromQL: --format json is the Prometheus API's answer; errors name their type") {
+TEST_CASE("query with PromQL: --format json is the Prometheus API's answer, and errors name their type") {
   const auto r = run_rondo({"query", fixture_900s().string(), "max_over_time(host_load[10s])", "--tier", "0",
                             "--start", fixture_time(700), "--end", fixture_time(710), "--step", "5s", "--format",
                             "json", "--explain"});

@@ -33,7 +33,7 @@ std::vector<std::string> names(const promql::QueryResult& r) {
 
 }  // namespace
 
-TEST_CASE("Series carry the exporter's names; buckets are samples at their start in ms", "[promql][store-source]") {
+TEST_CASE("Series carry the exporter's names, and buckets are samples at their start in ms", "[promql][store-source]") {
   rondo::test::TempDir dir("rondo-promql-source");
   Store store = Store::open(dir.path() / "s", schemas());
   const Label vm{"vm", "a"};
