@@ -10,6 +10,7 @@
 
 #include "clock.hpp"
 #include "metrics_query.hpp"
+#include "promql_routes.hpp"
 #include "rondo/prometheus/exposition.hpp"
 #include "vmm_error.hpp"
 #include "web_assets.hpp"
@@ -111,6 +112,7 @@ void HttpApi::add_routes() {
                                    [&] { return json_text(store_info_json(store_)); }));
   });
   rondo::prometheus::mount_metrics(s, store_);
+  mount_promql(s, store_);  // /api/v1/...: PromQL (promql_routes.hpp)
   for (const WebAsset& asset : web_assets()) {
     s.Get(std::string(asset.url), [&asset](const httplib::Request&, httplib::Response& res) {
       res.set_content(asset.body.data(), asset.body.size(),
