@@ -321,6 +321,9 @@ StoreInfo Store::info() const {
       ti.xff = config.tiers[t].xff;
       ti.newest = opt_time(head, ring.interval());
       ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
+      if (head != detail::kNoBucket) {
+        ti.held_from = opt_time(std::max(ring.oldest(head), detail::load_state(st.first_bucket)), ring.interval());
+      }
       if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
       ti.lost_buckets = detail::load_state(st.lost_buckets);
       ti.late_records = detail::load_state(st.late_records);

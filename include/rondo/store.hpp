@@ -122,7 +122,10 @@ struct TierInfo {
   std::uint64_t slots;
   std::vector<ConsolidationFn> functions;  // stored, column order
   double xff;
-  std::optional<Timestamp> oldest;  // start of the oldest bucket still held
+  // The window the tier can hold is `duration`; what it holds is less until
+  // it has been written that long: from held_from to the end of newest.
+  std::optional<Timestamp> oldest;     // start of the oldest bucket of the window
+  std::optional<Timestamp> held_from;  // start of the oldest bucket written and still in the window
   std::optional<Timestamp> newest;  // start of the newest bucket
   std::optional<Timestamp> consolidated_until;  // tier>0: produced up to here (exclusive)
   std::uint64_t lost_buckets;   // tier>0: could not be consolidated in time
