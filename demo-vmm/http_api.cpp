@@ -12,6 +12,7 @@
 #include "metrics_query.hpp"
 #include "rondo/prometheus/exposition.hpp"
 #include "vmm_error.hpp"
+#include "vmm_metrics.hpp"
 #include "web_assets.hpp"
 
 namespace rondo::vmm {
@@ -81,7 +82,9 @@ void HttpApi::add_routes() {
   s.Get("/metrics/info", [this](const httplib::Request&, httplib::Response& res) {
     send_json(res, store_info_json(store_));
   });
-  rondo::prometheus::mount_metrics(s, store_);
+  rondo::prometheus::ExpositionOptions exposition;
+  exposition.help = VmmMetrics::help_texts();
+  rondo::prometheus::mount_metrics(s, store_, std::move(exposition));
   for (const WebAsset& asset : web_assets()) {
     s.Get(std::string(asset.url), [&asset](const httplib::Request&, httplib::Response& res) {
       res.set_content(asset.body.data(), asset.body.size(),
