@@ -434,20 +434,46 @@ TEST_CASE("the page draws its charts with data in headless Chromium", "[vmm][kvm
   REQUIRE(chromium.wait_for(90s) == 0);
   const std::string dom = read_file(profile / "dom.html");
   INFO(dom.substr(0, 3000));
-  // app.js marks how many charts drew data after its refresh.
-  CHECK(number_after(dom, "data-charts-with-data=\"") == 6u);
+  // app.js marks how many charts drew data after its refresh, and what it drew.
+  constexpr unsigned kCharts = 9;  // one unit per chart
+  CHECK(number_after(dom, "data-charts-with-data=\"") == kCharts);
   std::ptrdiff_t canvases = 0;
   for (auto it = dom.find("<canvas"); it != std::string::npos; it = dom.find("<canvas", it + 1))
     ++canvases;
-  CHECK(canvases == 6);
+  CHECK(canvases == kCharts);
   CHECK(dom.find("VM running") != std::string::npos);
-  int charts = 0;
-  for (auto at = dom.find("data-points=\""); at != std::string::npos;
-       at = dom.find("data-points=\"", at + 1)) {
+  // Times say their zone; the value axis names its one unit.
+  CHECK(dom.find("data-zone=\"UTC") != std::string::npos);
+  CHECK(dom.find("data-time-axis=\"time, UTC") != std::string::npos);
+  unsigned charts = 0;
+  for (auto at = dom.find("class=\"chart\""); at != std::string::npos; at = dom.find("class=\"chart\"", at + 1)) {
     ++charts;
-    CHECK(number_after(dom, "data-points=\"", at) > 0u);
+    const std::string chart = dom.substr(at, dom.find("<h2>", at) - at);
+    INFO(chart);
+    CHECK(number_after(chart, "data-points=\"") > 0u);
+    // The value axis is wider than its widest label: nothing clipped.
+    const auto label = number_after(chart, "data-axis-label-width=\"");
+    const auto size = number_after(chart, "data-axis-size=\"");
+    REQUIRE(label);
+    REQUIRE(size);
+    CHECK(*label > 0u);
+    CHECK(*size > *label);
+    CHECK(number_after(chart, "data-legend=\"") > 0u);  // only series with data are listed
   }
-  CHECK(charts == 6);
+  CHECK(charts == kCharts);
+  // The exits chart: a legend entry per exit reason with exits in the range,
+  // and zero (not a gap) where a reason had none.
+  const auto exits_at = dom.find("VM exits per second");
+  REQUIRE(exits_at != std::string::npos);
+  const std::string exits = dom.substr(dom.rfind("class=\"chart\"", exits_at), 400);
+  INFO(exits);
+  CHECK(number_after(exits, "data-gaps=\"") == 0u);
+  const rondo::Store store = rondo::Store::open_read_only(vmm.dir / "store");
+  unsigned reasons = 0;
+  for (const rondo::SeriesInfo& s : store.select(rondo::LabelMatcher::parse("vcpu_exits_total"))) {
+    reasons += !store.query(s.handle, 0, 0, UINT64_MAX, rondo::ConsolidationFn::Sum).empty();
+  }
+  CHECK(number_after(exits, "data-legend=\"") == reasons);
 }
 
 TEST_CASE("with --remote-write the tick pushes the store to a real Prometheus",
