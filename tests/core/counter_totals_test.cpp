@@ -194,11 +194,14 @@ TEST_CASE("a writer killed with SIGKILL while consolidating never counts a bucke
         std::thread maintenance([&] {
           while (!stop.load()) store.consolidate();
         });
-        for (std::int64_t i = 0;; ++i) {  // 100 records per bucket
-          if (store.record(h, 1.0, kT0 + static_cast<Timestamp>(i) * 10'000'000) == WriteStatus::Ok) {
+        // 1000 records per bucket, and at most 30,000 buckets: an optimized
+        // build writes millions a second, and tier 0 (36,000) must not wrap.
+        for (std::int64_t i = 0; i < 30'000'000; ++i) {
+          if (store.record(h, 1.0, kT0 + static_cast<Timestamp>(i) * 1'000'000) == WriteStatus::Ok) {
             returned->store(i, std::memory_order_release);
           }
         }
+        for (;;) std::this_thread::sleep_for(1s);  // consolidation goes on until the kill
       } catch (...) {
         ::_exit(3);
       }
