@@ -47,10 +47,11 @@ std::optional<Timestamp> current_bucket(const Store& store, const detail::Export
     return latest->time;
   }
   // Tier 0's newest bucket is still filling; coarser tiers only hold complete ones.
-  const Timestamp complete = tier == 0 ? tier_newest - std::min(tier_newest, interval) : tier_newest;
   if (tier == 0 && tier_newest < interval) return std::nullopt;
+  const Timestamp complete = tier == 0 ? tier_newest - interval : tier_newest;
+  if (latest->time < complete) return std::nullopt;  // nothing in the newest complete bucket
   if (latest->time == complete) return complete;
-  if (latest->time < complete) return std::nullopt;
+  // The series' latest bucket is the filling one: the complete one may still hold data.
   const std::vector<Point> older = store.query(series.handle, tier, complete, complete, series.fn);
   if (older.empty() || older.front().time != complete) return std::nullopt;
   return complete;
