@@ -3,7 +3,7 @@
 // data are gaps, except for counters, which had zero events there (the
 // store's series kind, from /metrics/info, says which series count). After
 // every refresh each chart's element carries what the headless browser test
-// checks: data-points (values drawn), data-gaps (missing buckets drawn as
+// checks: data-title, data-points (values drawn), data-gaps (missing buckets drawn as
 // gaps), data-legend (series in the legend), data-axis-size and
 // data-axis-label-width (the value axis' width and its widest label, px),
 // data-time-axis (the time axis' label, with the zone);
@@ -139,6 +139,7 @@ class Chart {
     this.panel = panel;
     this.el = document.createElement("div");
     this.el.className = "chart";
+    this.el.dataset.title = panel.title;
     this.el.dataset.points = "0";
     this.el.innerHTML = `<h2></h2><div class="plot"></div><div class="note"></div>`;
     this.el.querySelector("h2").textContent = panel.title + " (" + panel.unit + ")";

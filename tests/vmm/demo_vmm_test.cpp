@@ -466,9 +466,10 @@ TEST_CASE("the page draws its charts with data in headless Chromium", "[vmm][kvm
   CHECK(charts == kCharts);
   // The exits chart: a legend entry per exit reason with exits in the range,
   // and zero (not a gap) where a reason had none.
-  const auto exits_at = dom.find("VM exits per second");
+  const auto exits_at = dom.find("data-title=\"VM exits per second");
   REQUIRE(exits_at != std::string::npos);
-  const std::string exits = dom.substr(dom.rfind("class=\"chart\"", exits_at), 400);
+  const auto tag = dom.rfind("<div", exits_at);
+  const std::string exits = dom.substr(tag, dom.find('>', exits_at) - tag);  // the chart's own tag
   INFO(exits);
   CHECK(number_after(exits, "data-gaps=\"") == 0u);
   const rondo::Store store = rondo::Store::open_read_only(vmm.dir / "store");
