@@ -13,6 +13,7 @@
 #include "promql_routes.hpp"
 #include "rondo/prometheus/exposition.hpp"
 #include "vmm_error.hpp"
+#include "vmm_metrics.hpp"
 #include "web_assets.hpp"
 
 namespace rondo::vmm {
@@ -111,7 +112,9 @@ void HttpApi::add_routes() {
     send_json_text(res, cache_.get(cache_key(req), wall_clock_ns() / 1'000'000'000,
                                    [&] { return json_text(store_info_json(store_)); }));
   });
-  rondo::prometheus::mount_metrics(s, store_);
+  rondo::prometheus::ExpositionOptions exposition;
+  exposition.help = VmmMetrics::help_texts();
+  rondo::prometheus::mount_metrics(s, store_, std::move(exposition));
   mount_promql(s, store_);  // /api/v1/...: PromQL (promql_routes.hpp)
   for (const WebAsset& asset : web_assets()) {
     s.Get(std::string(asset.url), [&asset](const httplib::Request&, httplib::Response& res) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "counter_samples.hpp"
 #include "export_position.hpp"
 #include "http_client.hpp"
 #include "retry.hpp"
@@ -187,7 +188,7 @@ void Exporter::Impl::refresh_naming() {
 std::vector<OutgoingSample> Exporter::Impl::collect(const DrainResult& drained) const {
   std::vector<OutgoingSample> samples;
   auto add = [&](const ExportedSeries* series, const Point& p) {
-    if (!std::isnan(p.value)) samples.push_back({series, p.time, p.value});
+    if (!std::isnan(p.value)) samples.push_back({series, p.time, p.value * series->scale});
   };
   // drain() yields each stored function of a series separately; the
   // buckets it returns are the same for all of them.
@@ -200,7 +201,9 @@ std::vector<OutgoingSample> Exporter::Impl::collect(const DrainResult& drained) 
     buckets_of.emplace(id, &ds);
     for (const ExportedSeries* series : found->second) {
       if (series->fn != ds.fn) continue;
-      for (const Point& p : ds.points) add(series, p);
+      const std::vector<Point> cumulative =
+          series->cumulative ? detail::cumulative_points(store, *series, options.tier, ds.points) : ds.points;
+      for (const Point& p : cumulative) add(series, p);
     }
   }
   // Aggregates the tier does not store as such (Average from Sum and Count):

@@ -124,7 +124,8 @@ TEST_CASE("the HTTP API answers queries, health, info and Prometheus", "[vmm][ht
   REQUIRE(prom);
   CHECK(prom->status == 200);
   CHECK(prom->get_header_value("Content-Type").find("text/plain; version=0.0.4") == 0);
-  CHECK(prom->body.find("vcpu_exits_total_sum{reason=\"hlt\"} 1") != std::string::npos);
+  CHECK(prom->body.find("vcpu_exits_total{reason=\"hlt\"} 2\n") != std::string::npos);  // both exits: a running total
+  CHECK(prom->body.find("# HELP vcpu_exits_total VM exits of the vCPU, by exit reason. ") != std::string::npos);
 }
 
 TEST_CASE("the HTTP API answers malformed requests with 400 and a reason", "[vmm][http]") {
