@@ -1,11 +1,15 @@
-// rondo::Store as PromQL samples: the exporter's names (series_naming.hpp,
-// the one rule) and the exporter's timestamps (bucket start, milliseconds).
+// rondo::Store as PromQL samples: exactly what remote write sends for the
+// same buckets: the exporter's names (series_naming.hpp, the one rule), its
+// units (scale), its running totals for counters and summaries
+// (counter_samples.hpp) and its timestamps (bucket start, or bucket end for
+// a running total; milliseconds).
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
 
 #include "rondo/promql.hpp"
+#include "counter_samples.hpp"
 #include "series_naming.hpp"
 #include "write_request.hpp"
 
@@ -26,10 +30,15 @@ std::string describe_interval(std::chrono::nanoseconds interval) {
 
 struct StoreSource::Impl {
   struct Entry {
-    SeriesHandle handle;
-    ConsolidationFn fn;
+    prometheus::detail::ExportedSeries series;  // name, function, unit scale, running total or not
     std::size_t tier;
     bool stitch;  // also read coarser tiers for what this one no longer holds
+  };
+  // A point and the interval of the tier that served it (a running total is
+  // stamped at its bucket's end).
+  struct TieredPoints {
+    std::vector<Point> points;
+    std::vector<Timestamp> intervals;
   };
 
   Impl(const Store& s, StoreSourceOptions o) : store(s), options(std::move(o)) {}
@@ -70,30 +79,44 @@ struct StoreSource::Impl {
   std::uint64_t ref_for(const prometheus::detail::ExportedSeries& s, std::size_t tier, bool stitch) const {
     const std::string key = std::to_string(tier) + (stitch ? "+" : "=") + s.key;
     auto [it, fresh] = refs.try_emplace(key, entries.size());
-    if (fresh) entries.push_back({s.handle, s.fn, tier, stitch});
+    if (fresh) entries.push_back({s, tier, stitch});
     return it->second;
   }
 
-  void read(const Entry& e, Timestamp from, Timestamp to, std::vector<Point>& points) const {
+  Timestamp interval(const Entry& e, std::size_t tier) const {
+    return static_cast<Timestamp>(store.schemas()[e.series.schema].tiers[tier].interval.count());
+  }
+
+  void read(const Entry& e, Timestamp from, Timestamp to, TieredPoints& out) const {
+    const SeriesHandle handle = e.series.handle;
+    const ConsolidationFn fn = e.series.fn;
     if (e.stitch && e.tier == 0) {
-      points = store.query_auto(e.handle, from, to, e.fn).points;
+      QueryResult result = store.query_auto(handle, from, to, fn);
+      out.points = std::move(result.points);
+      std::size_t span = 0;
+      for (const Point& p : out.points) {
+        while (span + 1 < result.plan.size() && p.time > result.plan[span].end) ++span;
+        out.intervals.push_back(interval(e, result.plan.empty() ? 0 : result.plan[span].tier));
+      }
       return;
     }
-    points = store.query(e.handle, e.tier, from, to, e.fn);
+    out.points = store.query(handle, e.tier, from, to, fn);
+    out.intervals.assign(out.points.size(), interval(e, e.tier));
     if (!e.stitch) return;
     // Older than the chosen tier holds: the next coarser tier that stores the function.
-    const SchemaConfig& schema = store.schemas()[e.handle.schema()];
+    const SchemaConfig& schema = store.schemas()[handle.schema()];
     for (std::size_t k = e.tier + 1; k < schema.tiers.size(); ++k) {
-      const Timestamp held_from = points.empty() ? to + 1 : points.front().time;
+      const Timestamp held_from = out.points.empty() ? to + 1 : out.points.front().time;
       if (held_from <= from) break;
       std::vector<Point> older;
       try {
-        older = store.query(e.handle, k, from, held_from - 1, e.fn);
+        older = store.query(handle, k, from, held_from - 1, fn);
       } catch (const Error&) {
         break;  // this tier does not store the function
       }
       std::erase_if(older, [&](const Point& p) { return p.time >= held_from; });
-      points.insert(points.begin(), older.begin(), older.end());
+      out.points.insert(out.points.begin(), older.begin(), older.end());
+      out.intervals.insert(out.intervals.begin(), older.size(), interval(e, k));
     }
   }
 };
@@ -140,14 +163,23 @@ void StoreSource::samples(std::uint64_t ref, Millis mint, Millis maxt, std::vect
   const Millis lo = std::max<Millis>(mint, 0);
   const auto from = static_cast<Timestamp>(lo) * kNsPerMs;
   const auto to = static_cast<Timestamp>(maxt) * kNsPerMs + (kNsPerMs - 1);
-  std::vector<Point> points;
-  impl_->read(entry, from, to, points);
-  for (const Point& p : points) {
-    const Millis t = prometheus::detail::to_milliseconds(p.time);
+  // A running total's sample sits at its bucket's end: read one bucket
+  // further back so the first sample of the window is there.
+  const prometheus::detail::ExportedSeries& series = entry.series;
+  const Timestamp lead = series.cumulative ? impl_->interval(entry, entry.tier) : 0;
+  Impl::TieredPoints read;
+  impl_->read(entry, from > lead ? from - lead : 0, to, read);
+  if (series.cumulative) {
+    read.points = prometheus::detail::cumulative_points(impl_->store, series, entry.tier, read.points);
+  }
+  for (std::size_t i = 0; i < read.points.size(); ++i) {
+    const Point& p = read.points[i];
+    const Timestamp stamp = p.time + (series.cumulative ? read.intervals[i] : 0);
+    const Millis t = prometheus::detail::to_milliseconds(stamp);
     // The exporter never sends NaN (no data); a bucket that began before
     // the window is not in it.
     if (t < mint || t > maxt || std::isnan(p.value)) continue;
-    out.push_back({t, p.value});
+    out.push_back({t, p.value * series.scale});
   }
 }
 
