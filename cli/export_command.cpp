@@ -53,6 +53,9 @@ prom::ExporterOptions exporter_options(const ExportArgs& a) {
   o.naming.aggregate = a.naming == "label" ? prom::AggregateNaming::Label : prom::AggregateNaming::Suffix;
   o.max_samples_per_request = a.batch;
   if (!a.cursor_file.empty()) o.cursor_file = a.cursor_file;
+  // Two tiers sent to one receiver would otherwise be the same series twice,
+  // at two steps, and the receiver would refuse one as out of order.
+  if (a.tier > 0) o.extra_labels.push_back({"rondo_tier", std::to_string(a.tier)});
   return o;
 }
 

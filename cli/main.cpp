@@ -18,6 +18,17 @@ int fail(rondo::cli::ExitCode code, std::string_view message) {
   return static_cast<int>(code);
 }
 
+// CLI11's own text, prefixed like every other error; a first word that is
+// no command is named as such, with the commands there are.
+std::string usage_message(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+    return fmt::format("unknown command '{}' (commands: {}; see rondo --help)", argv[1], names);
+  }
+  return fmt::format("{} (see rondo --help)", e.what());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,8 +57,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the message and a hint on stderr
-    return static_cast<int>(ExitCode::Usage);
+    return fail(ExitCode::Usage, usage_message(app, e, argc, argv));
   }
 
   try {

@@ -106,7 +106,9 @@ std::string json_text(const nlohmann::json& value, int indent) {
 JsonRowsWriter::JsonRowsWriter(std::ostream& out, const nlohmann::ordered_json& head, std::string_view key)
     : out_(out) {
   out_ << "{";
-  for (const auto& [name, value] : head.items()) out_ << json_text(nlohmann::json(name)) << ": " << json_text(value) << ", ";
+  for (const auto& [name, value] : head.items()) {
+    out_ << json_text(nlohmann::json(name)) << ": " << json_text(value) << ", ";
+  }
   out_ << json_text(nlohmann::json(key)) << ": [";
 }
 

@@ -11,6 +11,7 @@
 #include "guest_choice.hpp"
 #include "kvm_probe.hpp"
 #include "maintenance_tick.hpp"
+#include "promql_routes.hpp"
 #include "process_stats.hpp"
 #include "rondo/prometheus/exporter.hpp"
 #include "vcpu_runner.hpp"
@@ -157,7 +158,7 @@ int run_demo(const DemoOptions& options) {
   if (!options.remote_write_url.empty()) {
     rondo::prometheus::ExporterOptions eo;
     eo.url = options.remote_write_url;
-    eo.extra_labels = {{"job", "rondo-demo-vmm"}};
+    eo.extra_labels = export_labels();  // the query API sees the same labels
     exporter = std::make_unique<rondo::prometheus::Exporter>(store, eo);
     exporter->start(options.maintenance_period);
   }

@@ -1,5 +1,7 @@
 #include "metrics_query.hpp"
 
+#include "rondo/series_kind.hpp"
+
 #include <charconv>
 #include <cmath>
 
@@ -177,7 +179,9 @@ json store_info_json(const rondo::Store& store) {
                        {"file", t.file.string()},
                        {"file_bytes", t.file_bytes}});
     }
+    const auto& config = store.schemas().at(schemas.size());
     schemas.push_back({{"name", s.name},
+                       {"kind", std::string(rondo::to_string(rondo::series_kind(config)))},
                        {"matcher", s.matcher},
                        {"series_count", s.series_count},
                        {"max_series", s.max_series},

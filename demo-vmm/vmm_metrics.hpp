@@ -23,6 +23,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "process_stats.hpp"
@@ -36,6 +39,8 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
  public:
   // The store's schemas; the same on every run, so a store is reopened.
   static std::vector<rondo::SchemaConfig> schemas();
+  // What each series is, for the HELP lines of /metrics.
+  static std::map<std::string, std::string, std::less<>> help_texts();
 
   // Registers every series (cold; throws rondo::Error). The store must
   // outlive this object.

@@ -13,6 +13,8 @@ packages=(
   libre2-dev  # the =~ regex engine, Prometheus' own syntax (linear time, no recursion)
   # alternatives measured by the benchmarks
   prometheus-cpp-dev
+  # the Rust bindings (bindings/rust/): Debian's cargo/rustc 1.63, offline, no crates
+  cargo
   # real servers for the integration tests
   prometheus victoria-metrics curl
   # browser test of the demo page

@@ -83,6 +83,19 @@ StoreMeta parse_meta(const std::string& text, const std::filesystem::path& file)
   }
 }
 
+std::vector<SchemaConfig> parse_schemas_json(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    const json& array = j.is_object() ? j.at("schemas") : j;
+    if (!array.is_array() || array.empty()) throw Error(ErrorCode::InvalidArgument, "expected a non-empty array");
+    std::vector<SchemaConfig> schemas;
+    for (const json& s : array) schemas.push_back(schema_from_json(s));
+    return schemas;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::InvalidArgument, std::string("schemas JSON: ") + e.what());
+  }
+}
+
 std::uint64_t schema_hash(const SchemaConfig& schema) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char c : schema_json(schema).dump()) {

@@ -22,6 +22,10 @@ struct StoreMeta {
 std::string to_json(const StoreMeta& meta);
 // Throws Error(Corrupt) naming the file for anything that is not a valid meta.json.
 StoreMeta parse_meta(const std::string& text, const std::filesystem::path& file);
+// The schemas alone, from meta.json's "schemas" array or a whole meta.json
+// (for callers that configure a store in JSON: the C API). Throws
+// Error(InvalidArgument) saying what is wrong.
+std::vector<SchemaConfig> parse_schemas_json(const std::string& text);
 
 // Identifies a schema's shape; written into every slab header.
 std::uint64_t schema_hash(const SchemaConfig& schema);

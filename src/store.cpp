@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <random>
 
+#include "rondo/series_kind.hpp"
 #include "store_impl.hpp"
 
 namespace rondo {
@@ -54,7 +55,8 @@ void validate_all(std::span<const SchemaConfig> schemas) {
 void check_creatable(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    const bool ours = name.starts_with("schema_") || name.starts_with("series_index.bin") || name.starts_with("meta.json");
+    const bool ours = name.starts_with("schema_") || name.starts_with("series_index.bin") ||
+                      name.starts_with("meta.json") || name.starts_with(detail::kCounterTotalsFile);
     if (!ours) {
       throw Error(ErrorCode::NotAStore, dir.string() + " is not empty and is not a rondo store (found " + name + ")");
     }
@@ -135,6 +137,7 @@ std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
   const fs::path index = dir / kIndexFile;
   if (!fs::exists(index)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + index.string());
   impl->index = detail::SeriesIndex::open(index, impl->meta.store_id, max_series_of(impl->meta), writable);
+  impl->totals = detail::CounterTotals::open(dir, impl->meta.store_id, impl->meta.schemas, writable);
   return impl;
 }
 
@@ -158,6 +161,7 @@ Store Store::open(const fs::path& dir, std::span<const SchemaConfig> schemas) {
   }
   auto impl = load(dir, true);
   impl->lock = std::move(lock);
+  impl->update_totals();  // what a writer that ended left final
   return Store(std::move(impl));
 }
 
@@ -262,7 +266,20 @@ std::size_t Store::consolidate() {
     }
     produced += detail::consolidate_schema(impl_->slabs[s], impl_->meta.schemas[s], count);
   }
+  impl_->update_totals();
   return produced;
+}
+
+void Store::Impl::update_totals() {
+  for (std::size_t s = 0; s < slabs.size(); ++s) {
+    if (!has_running_total(series_kind(meta.schemas[s]))) continue;
+    std::uint32_t count;
+    {
+      std::shared_lock guard(series_mu);
+      count = index.count(static_cast<std::uint32_t>(s));
+    }
+    totals.update(s, ring(s, 0), count);
+  }
 }
 
 void Store::flush() {
@@ -270,6 +287,7 @@ void Store::flush() {
   for (auto& tiers : impl_->slabs) {
     for (auto& slab : tiers) slab.sync();
   }
+  impl_->totals.sync();
   std::shared_lock lock(impl_->series_mu);
   impl_->index.sync();
 }
@@ -303,6 +321,9 @@ StoreInfo Store::info() const {
       ti.xff = config.tiers[t].xff;
       ti.newest = opt_time(head, ring.interval());
       ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
+      if (head != detail::kNoBucket) {
+        ti.held_from = opt_time(std::max(ring.oldest(head), detail::load_state(st.first_bucket)), ring.interval());
+      }
       if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
       ti.lost_buckets = detail::load_state(st.lost_buckets);
       ti.late_records = detail::load_state(st.late_records);

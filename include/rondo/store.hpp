@@ -2,7 +2,8 @@
 //
 // ---- Contract ------------------------------------------------------------------
 // Storage. A store is a directory: meta.json (the schemas), series_index.bin
-// (which series exist) and, per schema, one pre-allocated slab file per tier.
+// (which series exist), counter_totals.bin (running totals of counter and
+// events series) and, per schema, one pre-allocated slab file per tier.
 // Files are created at their final size and never grow; all data is
 // reached through a shared memory map.
 //
@@ -121,7 +122,10 @@ struct TierInfo {
   std::uint64_t slots;
   std::vector<ConsolidationFn> functions;  // stored, column order
   double xff;
-  std::optional<Timestamp> oldest;  // start of the oldest bucket still held
+  // The window the tier can hold is `duration`; what it holds is less until
+  // it has been written that long: from held_from to the end of newest.
+  std::optional<Timestamp> oldest;     // start of the oldest bucket of the window
+  std::optional<Timestamp> held_from;  // start of the oldest bucket written and still in the window
   std::optional<Timestamp> newest;  // start of the newest bucket
   std::optional<Timestamp> consolidated_until;  // tier>0: produced up to here (exclusive)
   std::uint64_t lost_buckets;   // tier>0: could not be consolidated in time
@@ -136,6 +140,12 @@ struct SchemaInfo {
   std::uint32_t series_count;
   std::uint32_t max_series;
   std::vector<TierInfo> tiers;
+};
+
+// The running total of a counter or events series (rondo/series_kind.hpp).
+struct CounterTotal {
+  double sum = 0;    // every value recorded: for a counter, the events (or bytes) counted
+  double count = 0;  // events series: how many values were recorded; counters: 0
 };
 
 struct StoreInfo {
@@ -207,6 +217,18 @@ class Store {
   // At most max_buckets buckets per schema per call (bounded work).
   DrainResult drain(std::size_t tier, ExportCursor& cursor,
                     std::size_t max_buckets = static_cast<std::size_t>(-1)) const;
+
+  // Counter and events series (series_kind() of their schema): everything
+  // recorded since the store was created, summed, a total that survives a
+  // restart of the writer. It is the persisted total of tier 0's final
+  // buckets (added by consolidate(), each exactly once, also across a
+  // crash) plus the buckets not yet added, the still-filling one included,
+  // so it grows with every record and never counts a bucket twice. Not
+  // counted: what left tier 0 before a consolidate() added it (call
+  // consolidate() more often than tier 0's retention) and late records
+  // into a bucket already added. nullopt for gauge series; throws NotFound
+  // for a handle of another store. Not the hot path: reads a few buckets.
+  std::optional<CounterTotal> counter_total(SeriesHandle handle) const;
 
   // msync every file: durable against power loss.
   void flush();

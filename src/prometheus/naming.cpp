@@ -1,6 +1,7 @@
 #include "rondo/prometheus/naming.hpp"
 
 #include <cstdint>
+#include <utility>
 
 #include "rondo/detail/utf8.hpp"
 
@@ -46,5 +47,22 @@ std::string sanitize_metric_name(std::string_view name) { return sanitize(name, 
 std::string sanitize_label_name(std::string_view name) { return sanitize(name, is_label_char); }
 
 bool is_valid_utf8(std::string_view text) noexcept { return detail::is_valid_utf8(text); }
+
+EdgeName edge_name(std::string_view rondo_name) {
+  EdgeName out{sanitize_metric_name(rondo_name), 1.0};
+  if (out.base.ends_with("_total")) out.base.resize(out.base.size() - 6);
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"_ns", 1e-9}, {"_nanoseconds", 1e-9}, {"_us", 1e-6}, {"_microseconds", 1e-6},
+      {"_ms", 1e-3}, {"_milliseconds", 1e-3}};
+  for (const auto& [suffix, scale] : kUnits) {
+    if (out.base.size() > suffix.size() && out.base.ends_with(suffix)) {
+      out.base.resize(out.base.size() - suffix.size());
+      out.base += "_seconds";
+      out.scale = scale;
+      break;
+    }
+  }
+  return out;
+}
 
 }  // namespace rondo::prometheus

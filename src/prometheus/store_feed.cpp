@@ -7,6 +7,8 @@
 #include <cmath>
 #include <tuple>
 
+#include "counter_samples.hpp"
+
 namespace rondo::prometheus::detail {
 namespace {
 
@@ -43,7 +45,7 @@ std::vector<OutgoingSample> collect_samples(const Store& store, std::size_t tier
                                             const std::map<std::size_t, PartialBucket>& partial) {
   std::vector<OutgoingSample> samples;
   auto add = [&](const ExportedSeries* series, const Point& p) {
-    if (!std::isnan(p.value)) samples.push_back({series, p.time, p.value});
+    if (!std::isnan(p.value)) samples.push_back({series, p.time, p.value * series->scale});
   };
   // drain() yields each stored function of a series separately; the
   // buckets it returns are the same for all of them.
@@ -56,7 +58,10 @@ std::vector<OutgoingSample> collect_samples(const Store& store, std::size_t tier
     buckets_of.emplace(id, &ds);
     for (const ExportedSeries* series : found->second) {
       if (series->fn != ds.fn) continue;
-      for (const Point& p : ds.points) add(series, p);
+      // Counters leave as running totals (rate() in the receiver), not per-bucket sums.
+      const std::vector<Point> values =
+          series->cumulative ? cumulative_points(store, *series, tier, ds.points) : ds.points;
+      for (const Point& p : values) add(series, p);
     }
   }
   // Aggregates the tier does not store as such (Average from Sum and Count):

@@ -1,5 +1,6 @@
 // `rondo export` against a real VictoriaMetrics (Debian's /usr/bin/victoria-metrics,
 // started on 127.0.0.1 by the test through the Prometheus tests' support code).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -19,20 +20,38 @@ namespace {
 
 constexpr const char* kAll = R"({__name__=~"vcpu_.*|host_.*"})";
 
-// What a receiver must hold after tier `tier` is exported with suffix naming:
-// <name>_<fn>{labels} with one sample per bucket (ms), NaN never sent.
+// What a receiver must hold after tier `tier` is exported with suffix naming
+// (the test's own reading of docs/prometheus.md): vcpu_* store Sum and Count
+// per event, so they leave as a summary without their _total: _sum and _count
+// running totals stamped at each bucket's end, _max per bucket at its start;
+// host_* are gauges. A tier above 0 carries rondo_tier. NaN is never sent.
 prom_test::SeriesById expected_export(const std::filesystem::path& dir, std::size_t tier) {
   const auto store = rondo::Store::open_read_only(dir);
   prom_test::SeriesById out;
   for (const auto& s : store.series()) {
-    for (auto fn : rondo::stored_functions(store.schemas()[s.schema], tier)) {
-      std::string id = s.name + "_" + std::string(rondo::to_string(fn)) + "{";
-      for (std::size_t i = 0; i < s.labels.size(); ++i) {
-        id += (i ? "," : "") + s.labels[i].name + "=\"" + s.labels[i].value + "\"";
+    const auto& schema = store.schemas()[s.schema];
+    const auto interval = static_cast<rondo::Timestamp>(schema.tiers[tier].interval.count());
+    const bool events = s.name.starts_with("vcpu_");
+    const std::string base = s.name.ends_with("_total") ? s.name.substr(0, s.name.size() - 6) : s.name;
+    for (auto fn : rondo::stored_functions(schema, tier)) {
+      std::string id = base + "_" + std::string(rondo::to_string(fn)) + "{";
+      std::vector<rondo::Label> labels = s.labels;
+      if (tier > 0) labels.push_back({"rondo_tier", std::to_string(tier)});
+      std::sort(labels.begin(), labels.end());
+      for (std::size_t i = 0; i < labels.size(); ++i) {
+        id += (i ? "," : "") + labels[i].name + "=\"" + labels[i].value + "\"";
       }
       id += "}";
+      const bool cumulative = events && (fn == rondo::ConsolidationFn::Sum || fn == rondo::ConsolidationFn::Count);
+      double running = 0;
       for (const auto& p : store.query(s.handle, tier, 0, std::numeric_limits<rondo::Timestamp>::max(), fn)) {
-        if (!std::isnan(p.value)) out[id].emplace_back(static_cast<std::int64_t>(p.time / 1'000'000), p.value);
+        if (std::isnan(p.value)) continue;
+        running += p.value;
+        if (cumulative) {
+          out[id].emplace_back(static_cast<std::int64_t>((p.time + interval) / 1'000'000), running);
+        } else {
+          out[id].emplace_back(static_cast<std::int64_t>(p.time / 1'000'000), p.value);
+        }
       }
     }
   }
@@ -130,19 +149,26 @@ TEST_CASE("export to a receiver that is not there gives up when told to, and say
   CHECK(bad.err.find("tier 9") != std::string::npos);
 }
 
-TEST_CASE("export --once to a wrong path of a real Prometheus (404) fails and sends nothing") {
+TEST_CASE("export --once to a real Prometheus: a wrong path (404) and refused samples (400) fail") {
   TempDir scratch;
   const std::string dir = scratch / "store";
-  write_fixture_store(dir, 60);
+  write_fixture_store(dir, kFixtureSeconds);
   prom_test::PrometheusServer prometheus;
-  const auto wrong = run_rondo({"export", dir, "--url", prometheus.base_url() + "/api/v1/push", "--tier", "0",
+  const auto wrong = run_rondo({"export", dir, "--url", prometheus.base_url() + "/api/v1/push", "--tier", "1",
                                 "--once"});
   CHECK(wrong.exit_code == 1);
   CHECK(wrong.out.find("wrong endpoint: sent 0 samples") == 0);
   CHECK_THAT(wrong.err, Catch::Contains("is not a remote-write endpoint") && Catch::Contains("HTTP 404") &&
                             Catch::Contains("position is kept"));
-  // What the right path then gets is checked with the exporter itself in
-  // tests/prometheus/exporter_prometheus_test.cpp (this fixture's samples are from 2024).
+
+  // Tier 1 goes in; tier 0 then carries the same series with older samples, which Prometheus
+  // refuses as out of order (400): dropped, and the command says so instead of exiting 0.
+  const auto tier1 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "1", "--once"});
+  INFO(tier1.err);
+  CHECK(tier1.exit_code == 0);
+  const auto tier0 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "0", "--once"});
+  CHECK(tier0.exit_code == 1);
+  CHECK_THAT(tier0.err, Catch::Contains("refused") && Catch::Contains("for good") && Catch::Contains("HTTP 400"));
 }
 
 namespace {

@@ -165,7 +165,7 @@ TEST_CASE("query --format chart draws braille with axes") {
   REQUIRE(lines.size() == 1 + 6 + 2);  // header, plot rows, axis, times
   CHECK(lines[0].find("host_load") == 0);
   CHECK(lines[1].find("16.5") != std::string::npos);  // the maximum of k % 17 + 0.5
-  CHECK(lines[6].find("0.5") != std::string::npos);
+  CHECK(lines[6].find("500m") != std::string::npos);  // 0.5, with an SI prefix
   CHECK(r.out.find("\u2514") != std::string::npos);
   CHECK(lines[8].find(fixture_time(kFixtureSeconds - 1).substr(11)) != std::string::npos);
   bool braille = false;

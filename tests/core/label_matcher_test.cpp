@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "rondo/detail/utf8.hpp"
 #include "rondo/error.hpp"
 #include "rondo/label_matcher.hpp"
+#include "rondo/store.hpp"
+#include "test_util.hpp"
 
 using namespace rondo;
 
@@ -114,4 +118,31 @@ TEST_CASE("a selector that is not UTF-8 is refused with a printable message", "[
     }
   }
   CHECK(LabelMatcher::parse("{a=\"h\xc3\xa9\"}").matches("x", std::vector<Label>{{"a", "h\xc3\xa9"}}));
+}
+
+TEST_CASE("a meta.json whose matcher nests 20,000 groups is refused by Store::open, naming the file", "[matcher]") {
+  // std::regex died with SIGSEGV on it while the store opened.
+  rondo::test::TempDir dir;
+  const std::vector<SchemaConfig> schemas{rondo::test::gauge_schema()};
+  { Store store = Store::open(dir.path(), schemas); }
+  const std::filesystem::path meta = dir.path() / "meta.json";
+  std::string text = rondo::test::read_file(meta);
+  const std::string any = "\"matcher\": \"{}\"";
+  REQUIRE(text.find(any) != std::string::npos);
+  text.replace(text.find(any), any.size(), "\"matcher\": \"{a=~\\\"" + nested_groups(20000) + "\\\"}\"");
+  std::ofstream(meta, std::ios::trunc) << text;
+  for (bool writable : {true, false}) {
+    INFO("writable " << writable);
+    try {
+      if (writable) {
+        Store::open(dir.path(), schemas);
+      } else {
+        Store::open_read_only(dir.path());
+      }
+      FAIL("opened");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Corrupt);
+      CHECK_THAT(e.what(), Catch::Contains("meta.json") && Catch::Contains("nest deeper than 1000"));
+    }
+  }
 }

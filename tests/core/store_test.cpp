@@ -29,7 +29,7 @@ TEST_CASE("the store's files follow the documented layout and never grow", "[sto
   auto before = sizes();
   std::vector<std::string> names;
   for (auto& [name, size] : before) names.push_back(name);
-  CHECK(names == std::vector<std::string>{"meta.json", "schema_0/tier_0.slab", "schema_0/tier_1.slab",
+  CHECK(names == std::vector<std::string>{"counter_totals.bin", "meta.json", "schema_0/tier_0.slab", "schema_0/tier_1.slab",
                                           "schema_0/tier_2.slab", "schema_1/tier_0.slab", "schema_1/tier_1.slab",
                                           "schema_1/tier_2.slab", "series_index.bin"});
   {
@@ -203,7 +203,7 @@ TEST_CASE("info describes schemas, tiers and files", "[store]") {
   CHECK(info.schemas[1].tiers[0].functions == std::vector<F>{F::Last});
   CHECK(info.schemas[0].tiers[0].newest == kT0);
   CHECK_FALSE(info.schemas[0].tiers[1].newest.has_value());
-  CHECK(info.files.size() == 8);
+  CHECK(info.files.size() == 9);  // meta, index, counter totals, 6 slabs
   std::uint64_t total = 0;
   for (auto& [path, size] : info.files) total += size;
   CHECK(info.total_bytes == total);
