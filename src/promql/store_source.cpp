@@ -91,7 +91,7 @@ struct StoreSource::Impl {
     const SeriesHandle handle = e.series.handle;
     const ConsolidationFn fn = e.series.fn;
     if (e.stitch && e.tier == 0) {
-      QueryResult result = store.query_auto(handle, from, to, fn);
+      rondo::QueryResult result = store.query_auto(handle, from, to, fn);
       out.points = std::move(result.points);
       std::size_t span = 0;
       for (const Point& p : out.points) {
