@@ -58,10 +58,7 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
 
 void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id) {
   const SlabHeader header = make_slab_header(id);
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    File file(tmp, File::Mode::CreateNew);
+  replace_file_durably(path, [&](File& file) {
     file.allocate(header.file_size);
     MappedFile map(file, header.file_size, true);
     std::byte* base = map.data();
@@ -90,8 +87,23 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
       fill(offset, header.slot_count * header.function_count, nan_bits);
     }
     map.sync();
+  });
+}
+
+bool SlabFile::never_written(const std::filesystem::path& path) {
+  try {
+    File file(path, File::Mode::ReadOnly);
+    SlabHeader h{};
+    file.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
+    if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0 || h.header_crc != header_crc(h)) return false;
+    if (file.size() != h.file_size || h.state_offset > h.file_size - sizeof(SlabState)) return false;
+    SlabState st{};
+    file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
+    return st.head == kNoBucket && st.first_bucket == kNoBucket && st.next_bucket == kNoBucket &&
+           st.lost_buckets == 0 && st.late_records == 0;
+  } catch (const Error&) {
+    return false;
   }
-  rename_file(tmp, path);
 }
 
 SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& id, bool writable) {

@@ -34,6 +34,10 @@ class SlabFile {
   // writable open also repairs a write cut short by a crash.
   static SlabFile open(const std::filesystem::path& path, const SlabIdentity& id, bool writable);
 
+  // True only for a complete slab that no write ever touched (what an
+  // interrupted create leaves); false for anything else, readable or not.
+  static bool never_written(const std::filesystem::path& path);
+
   Ring& ring() { return ring_; }
   const Ring& ring() const { return ring_; }
   const std::filesystem::path& path() const { return file_.path(); }

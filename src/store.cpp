@@ -49,16 +49,35 @@ void validate_all(std::span<const SchemaConfig> schemas) {
   }
 }
 
-// A directory without meta.json may hold what an interrupted create left:
-// that we may overwrite. Anything else belongs to someone else.
+// A directory without meta.json may hold what an interrupted create left
+// (temporaries, and slabs and an index that nothing was ever written to):
+// that we may overwrite. A slab that holds data or an index that names a
+// series means meta.json was lost from a real store: creating the store
+// afresh would wipe it, so it is refused. Anything else belongs to someone else.
 void check_creatable(const fs::path& dir) {
+  std::vector<std::string> data;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    const bool ours = name.starts_with("schema_") || name.starts_with("series_index.bin") || name.starts_with("meta.json");
-    if (!ours) {
+    if (name.ends_with(".tmp")) continue;
+    if (name.starts_with("schema_") && entry.is_directory()) {
+      for (const auto& file : fs::directory_iterator(entry.path())) {
+        const std::string inner = file.path().filename().string();
+        if (inner.ends_with(".tmp")) continue;
+        if (!file.is_regular_file() || !detail::SlabFile::never_written(file.path())) data.push_back(name + "/" + inner);
+      }
+    } else if (name == kIndexFile && entry.is_regular_file()) {
+      if (!detail::SeriesIndex::holds_no_series(entry.path())) data.push_back(name);
+    } else {
       throw Error(ErrorCode::NotAStore, dir.string() + " is not empty and is not a rondo store (found " + name + ")");
     }
   }
+  if (data.empty()) return;
+  std::sort(data.begin(), data.end());
+  std::string list;
+  for (const std::string& d : data) list += (list.empty() ? "" : ", ") + d;
+  throw Error(ErrorCode::Corrupt, "store " + dir.string() + " has no meta.json but holds data (" + list +
+                                      "): refusing to create a new store over it. Restore meta.json, or move the "
+                                      "directory away to start afresh");
 }
 
 void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
@@ -68,9 +87,11 @@ void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
       detail::SlabFile::create(slab_path(dir, s, t), identity(meta, s, t));
     }
   }
+  // Its directory fsync also makes the schema_N entries durable, before
+  // meta.json can be.
   detail::SeriesIndex::create(dir / kIndexFile, meta.store_id);
   // meta.json last: its presence means the store is complete.
-  detail::write_file_atomically(dir / kMetaFile, detail::to_json(meta));
+  detail::write_meta(dir / kMetaFile, meta);
 }
 
 std::uint32_t new_store_id() {
@@ -123,7 +144,7 @@ std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
   auto impl = std::make_unique<Store::Impl>();
   impl->dir = dir;
   impl->writable = writable;
-  impl->meta = detail::parse_meta(detail::read_whole_file(dir / kMetaFile), dir / kMetaFile);
+  impl->meta = detail::read_meta(dir / kMetaFile);
   for (std::size_t s = 0; s < impl->meta.schemas.size(); ++s) {
     auto& tiers = impl->slabs.emplace_back();
     for (std::size_t t = 0; t < impl->meta.schemas[s].tiers.size(); ++t) {
@@ -149,7 +170,7 @@ Store Store::open(const fs::path& dir, std::span<const SchemaConfig> schemas) {
   if (!lock.try_lock()) throw Error(ErrorCode::Busy, "store " + dir.string() + " is open for writing by another process");
 
   if (fs::exists(dir / kMetaFile)) {
-    const auto stored = detail::parse_meta(detail::read_whole_file(dir / kMetaFile), dir / kMetaFile);
+    const auto stored = detail::read_meta(dir / kMetaFile);
     const std::string diff = detail::describe_difference(stored.schemas, schemas);
     if (!diff.empty()) throw Error(ErrorCode::SchemaMismatch, "store " + dir.string() + ": " + diff);
   } else {
