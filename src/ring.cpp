@@ -99,6 +99,37 @@ bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const n
   return false;
 }
 
+Ring::SlotScan Ring::scan_slots(std::uint64_t head) const noexcept {
+  SlotScan scan;
+  for (std::uint64_t s = 0; s < slots_; ++s) {
+    const std::uint64_t t = load(time_[s]);
+    if (t == kNoTime) continue;
+    const std::uint64_t bucket = t / interval_;
+    if (t % interval_ != 0 || bucket % slots_ != s) {
+      if (scan.bad_slot == kNoBucket) {
+        scan.bad_slot = s;
+        scan.bad_time = t;
+      }
+      continue;
+    }
+    if (scan.newest == kNoBucket || bucket > scan.newest) scan.newest = bucket;
+  }
+  if (head != kNoBucket) scan.head_slot_busy = (load(seq_[head % slots_]) & 1) != 0;
+  return scan;
+}
+
+bool Ring::interrupted_before_head(std::uint64_t bucket) const noexcept {
+  const std::uint64_t slot = bucket % slots_;
+  if (!stamped_) return load(state_->next_bucket) == bucket;
+  const UndoRecord& u = state_->undo;
+  return u.slot == slot && u.restore_stamp == 1 && u.column < max_series_ &&
+         load(*stamp(cell_base(u.column, slot))) == bucket;
+}
+
+bool Ring::head_being_redone(std::uint64_t head) const noexcept {
+  return !stamped_ && load(state_->next_bucket) == head && load(time_[head % slots_]) == kNoTime;
+}
+
 void Ring::recover() noexcept {
   const UndoRecord& u = state_->undo;
   for (std::uint64_t s = 0; s < slots_; ++s) {

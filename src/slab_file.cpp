@@ -30,7 +30,57 @@ void expect_equal(const std::filesystem::path& path, const char* field, std::uin
   }
 }
 
+std::uint64_t load_u64(const std::uint64_t& v) {
+  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(v)).load(std::memory_order_acquire);
+}
+
 }  // namespace
+
+// The mutable state changes on every record, so it carries no checksum;
+// instead it is checked against what the slot times say. Each slot's time
+// is none or the start of a bucket that maps to that slot, and the newest
+// of them is the head: record() and write_slot() write the slot before they
+// advance the head, so the head can only lag the slots, by the one bucket a
+// crash interrupted (the undo record, or consolidation's position, shows
+// which), and never lead them. A head that leads (a flipped bit once moved it
+// 12 days ahead, and every record after was refused as too old) is refused.
+void SlabFile::check_state(SlabFile& slab, bool writable) {
+  Ring& ring = slab.ring_;
+  const std::filesystem::path& path = slab.path();
+  SlabState& st = ring.state();
+  const std::uint64_t head = load_u64(st.head);
+  const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / ring.interval() - 1;
+  for (std::uint64_t b : {head, load_u64(st.first_bucket), load_u64(st.next_bucket)}) {
+    if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket " + std::to_string(b));
+  }
+  const Ring::SlotScan scan = ring.scan_slots(head);
+  if (scan.bad_slot != kNoBucket) {
+    corrupt(path, "slot " + std::to_string(scan.bad_slot) + " holds time " + std::to_string(scan.bad_time) +
+                      ", which is not the start of a bucket of that slot");
+  }
+  // Consolidation and seal() close buckets up to the head's successor at most.
+  if (st.closed_below > (head == kNoBucket ? 0 : head + 1)) corrupt(path, "state closes buckets it never held");
+  if ((head == kNoBucket) != (load_u64(st.first_bucket) == kNoBucket) ||
+      (head != kNoBucket && load_u64(st.first_bucket) > head)) {
+    corrupt(path, "state's first bucket " + std::to_string(load_u64(st.first_bucket)) +
+                      " does not fit its head " + std::to_string(head));
+  }
+  if (scan.head_slot_busy) return;  // being rewritten by a live writer: its time says nothing now
+  if (head != kNoBucket && (scan.newest == kNoBucket || head > scan.newest) && !ring.head_being_redone(head)) {
+    corrupt(path, "state's head is bucket " + std::to_string(head) + " but the newest slot holds " +
+                      (scan.newest == kNoBucket ? std::string("none") : "bucket " + std::to_string(scan.newest)) +
+                      " (damaged state: records would be refused as too old)");
+  }
+  if (scan.newest == kNoBucket || (head != kNoBucket && head >= scan.newest)) return;
+  // The slots are ahead of the head. A live writer (read-only open) does
+  // that for a moment; for a writable open only the crash window explains it.
+  if (!writable) return;
+  if (!ring.interrupted_before_head(scan.newest)) {
+    corrupt(path, "the newest slot holds bucket " + std::to_string(scan.newest) + ", past the state's head " +
+                      (head == kNoBucket ? std::string("(none)") : std::to_string(head)));
+  }
+  ring.repair_head(scan.newest);
+}
 
 SlabHeader make_slab_header(const SlabIdentity& id) {
   SlabHeader h{};
@@ -135,16 +185,8 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   slab.map_ = MappedFile(slab.file_, h.file_size, writable);
   slab.ring_ = Ring(slab.map_.data(), h);
 
-  // Mutable state is not checksummed (it changes on every record); make sure
-  // it cannot lead to arithmetic overflow when turned into times.
-  const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / h.interval_ns - 1;
-  const SlabState& st = slab.ring_.state();
-  for (std::uint64_t b : {st.head, st.first_bucket, st.next_bucket}) {
-    if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket");
-  }
-  // Consolidation and seal() close buckets up to the head's successor at most.
-  if (st.closed_below > (st.head == kNoBucket ? 0 : st.head + 1)) corrupt(path, "state closes buckets it never held");
   if (writable) slab.ring_.recover();
+  check_state(slab, writable);
   return slab;
 }
 

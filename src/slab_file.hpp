@@ -45,6 +45,8 @@ class SlabFile {
   void sync() { map_.sync(); }
 
  private:
+  static void check_state(SlabFile& slab, bool writable);
+
   File file_;
   MappedFile map_;
   Ring ring_;

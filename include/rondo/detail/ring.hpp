@@ -75,6 +75,23 @@ class Ring {
   // Writable open: undo or invalidate a write that a crash cut short.
   void recover() noexcept;
 
+  // ---- checks of the mutable state on open (ring.cpp; not the write path) ----
+  struct SlotScan {
+    std::uint64_t newest = kNoBucket;    // newest bucket any slot's time names
+    std::uint64_t bad_slot = kNoBucket;  // first slot whose time is no bucket of that slot
+    std::uint64_t bad_time = 0;
+    bool head_slot_busy = false;         // the head's slot was odd (being written)
+  };
+  SlotScan scan_slots(std::uint64_t head) const noexcept;
+  // The crash window between writing bucket's slot and advancing the head:
+  // tier 0's undo record names that very cell; a higher tier's consolidation
+  // position is still that bucket.
+  bool interrupted_before_head(std::uint64_t bucket) const noexcept;
+  // A higher tier's head slot emptied by recover(): consolidation was
+  // producing the head bucket again (its position is still there).
+  bool head_being_redone(std::uint64_t head) const noexcept;
+  void repair_head(std::uint64_t bucket) noexcept { advance_head(bucket); }
+
  private:
   template <typename T>
   static T load(const T& v) noexcept {
