@@ -9,6 +9,11 @@ namespace rondo::detail {
 
 namespace {
 
+// Consolidation runs in the writer's process, beside record(): a slot odd
+// for long means the writer thread was preempted mid-write, so it waits far
+// longer than a reader before calling the slot damaged (and skipping it).
+constexpr std::int64_t kWriterPatienceNs = 1'000'000'000;
+
 // Where each function lives in the source tier's cells (-1: not stored).
 struct SourceColumns {
   int col[kConsolidationFnCount];
@@ -106,7 +111,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
     for (std::uint32_t col = 0; col < series_count; ++col) {
       Accumulator acc{columns};
       for (std::uint64_t b = first; b < (next + 1) * ratio; ++b) {
-        if (src.read(col, b, cell)) acc.add(cell);
+        if (src.read_cell(col, b, cell, kWriterPatienceNs) == Ring::CellRead::Data) acc.add(cell);
       }
       const bool enough = static_cast<double>(acc.known) >= needed;
       for (std::uint32_t f = 0; f < nfn; ++f) out[col * nfn + f] = enough ? acc.value(dst.function(f)) : kMissing;

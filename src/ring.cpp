@@ -1,6 +1,8 @@
 // The parts of Ring that are not on the record() fast path.
 #include "rondo/detail/ring.hpp"
 
+#include <array>
+#include <chrono>
 #include <thread>
 
 namespace rondo::detail {
@@ -10,6 +12,24 @@ namespace {
 // writer may have died in the middle of a write (the next writable open
 // repairs it), and a reader must not hang on that.
 constexpr int kMaxReadTries = 10'000;
+
+// Slots this thread found stuck: (address of the counter, its odd value),
+// direct-mapped. A damaged page of counters then costs one wait per slot,
+// not one per cell of every series.
+struct StuckSlot {
+  const std::uint64_t* seq = nullptr;
+  std::uint64_t value = 0;
+};
+thread_local std::array<StuckSlot, 1024> stuck_slots;
+
+StuckSlot& stuck_entry(const std::uint64_t* seq) {
+  return stuck_slots[(reinterpret_cast<std::uintptr_t>(seq) / sizeof(std::uint64_t)) % stuck_slots.size()];
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
 
 Ring::Ring(std::byte* base, const SlabHeader& header)
@@ -73,17 +93,42 @@ void Ring::write_slot(std::uint64_t bucket, std::uint32_t series_count, const do
 }
 
 bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const noexcept {
+  return read_cell(column, bucket, out) == CellRead::Data;
+}
+
+Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, double* out,
+                               std::int64_t stuck_after_ns) const noexcept {
   const std::uint64_t slot = bucket % slots_;
   const std::uint64_t start = bucket * interval_;
   const std::uint64_t* base = cell_base(column, slot);
+  // Waiting on one odd counter value is bounded by time (stuck_after_ns);
+  // a counter that moves on counts as a try, bounded by kMaxReadTries.
+  bool waiting = false;
+  std::uint64_t odd_value = 0;
+  std::int64_t odd_since = 0;
+  unsigned spins = 0;
   for (int tries = 0; tries < kMaxReadTries; ++tries) {
     const std::uint64_t head = load(state_->head);
-    if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return false;
+    if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return CellRead::Missing;
 
     std::atomic_ref<std::uint64_t> seq(seq_[slot]);
     const std::uint64_t before = seq.load(std::memory_order_acquire);
     if (before & 1) {
-      if (tries > 100) std::this_thread::yield();
+      StuckSlot& known = stuck_entry(&seq_[slot]);
+      if (known.seq == &seq_[slot] && known.value == before) return CellRead::Damaged;
+      if (!waiting || before != odd_value) {
+        waiting = true;
+        odd_value = before;
+        odd_since = now_ns();
+        spins = 0;
+        continue;
+      }
+      if (++spins % 16 == 0 && now_ns() - odd_since >= stuck_after_ns) {
+        known = {&seq_[slot], before};
+        return CellRead::Damaged;
+      }
+      if (spins > 100) std::this_thread::yield();
+      --tries;
       continue;
     }
     const std::uint64_t time = std::atomic_ref<std::uint64_t>(time_[slot]).load(std::memory_order_relaxed);
@@ -94,9 +139,9 @@ bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const n
     for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(c, f);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (seq.load(std::memory_order_relaxed) != before) continue;
-    return time == start && cell_stamp == bucket && !std::isnan(out[0]);
+    return time == start && cell_stamp == bucket && !std::isnan(out[0]) ? CellRead::Data : CellRead::Missing;
   }
-  return false;
+  return CellRead::Missing;
 }
 
 Ring::SlotScan Ring::scan_slots(std::uint64_t head) const noexcept {

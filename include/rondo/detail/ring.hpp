@@ -69,8 +69,17 @@ class Ring {
   void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
 
   // Copies the cell of `bucket` into out[0..function_count). False when the
-  // series has no data there (never written, an older lap, outside the window).
+  // series has no data there (never written, an older lap, outside the
+  // window) or the cell cannot be read (read_cell says which).
   bool read(std::uint32_t column, std::uint64_t bucket, double* out) const noexcept;
+  enum class CellRead { Data, Missing, Damaged };
+  // Damaged: the slot's seqlock counter stayed at one odd value for
+  // `stuck_after` (a writer dead mid-write, or a damaged counter page);
+  // such a slot is then known to this thread and answers Damaged at once
+  // while its counter keeps that value.
+  static constexpr std::int64_t kStuckAfterNs = 1'000'000;
+  CellRead read_cell(std::uint32_t column, std::uint64_t bucket, double* out,
+                     std::int64_t stuck_after_ns = kStuckAfterNs) const noexcept;
 
   // Writable open: undo or invalidate a write that a crash cut short.
   void recover() noexcept;
