@@ -117,6 +117,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
       for (std::uint32_t f = 0; f < nfn; ++f) out[col * nfn + f] = enough ? acc.value(dst.function(f)) : kMissing;
     }
     dst.write_slot(next, series_count, out.data());
+    dst.write_sums(next);  // the slot is final: checksum it now (off the hot path)
     ++next;
     ++produced;
     save_position();

@@ -1,6 +1,10 @@
 // The parts of Ring that are not on the record() fast path.
 #include "rondo/detail/ring.hpp"
 
+#include <span>
+
+#include "crc32c.hpp"
+
 #include <array>
 #include <chrono>
 #include <thread>
@@ -19,11 +23,52 @@ constexpr int kMaxReadTries = 10'000;
 struct StuckSlot {
   const std::uint64_t* seq = nullptr;
   std::uint64_t value = 0;
+  std::uint64_t mapping = 0;
 };
 thread_local std::array<StuckSlot, 1024> stuck_slots;
 
 StuckSlot& stuck_entry(const std::uint64_t* seq) {
   return stuck_slots[(reinterpret_cast<std::uintptr_t>(seq) / sizeof(std::uint64_t)) % stuck_slots.size()];
+}
+
+// Slot groups this thread verified, and at which counter value: (entry, seq).
+struct VerifiedSum {
+  const SlotSum* sum = nullptr;
+  std::uint64_t seq = 0;
+  std::uint64_t mapping = 0;
+};
+
+std::atomic<std::uint64_t> next_mapping_id{1};
+thread_local std::array<VerifiedSum, 1024> verified_sums;
+
+VerifiedSum& verified_entry(const SlotSum* sum) {
+  return verified_sums[(reinterpret_cast<std::uintptr_t>(sum) / sizeof(SlotSum)) % verified_sums.size()];
+}
+
+// CRC-32C of 8-byte words: the SSE4.2 instruction where the CPU has it
+// (same polynomial as crc32c.hpp), the table otherwise.
+[[gnu::target("sse4.2")]] std::uint32_t crc_words_hw(std::uint32_t crc, const std::uint64_t* w, std::uint64_t n,
+                                                     std::uint64_t stride) {
+  std::uint64_t c = ~crc;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    c = __builtin_ia32_crc32di(c, std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(w[i * stride]))
+                                      .load(std::memory_order_relaxed));
+  }
+  return ~static_cast<std::uint32_t>(c);
+}
+
+std::uint32_t crc_words_sw(std::uint32_t crc, const std::uint64_t* w, std::uint64_t n, std::uint64_t stride) {
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t v = std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(w[i * stride]))
+                                .load(std::memory_order_relaxed);
+    crc = crc32c(std::as_bytes(std::span(&v, 1)), crc);
+  }
+  return crc;
+}
+
+std::uint32_t crc_words(std::uint32_t crc, const std::uint64_t* w, std::uint64_t n, std::uint64_t stride) {
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  return hw ? crc_words_hw(crc, w, n, stride) : crc_words_sw(crc, w, n, stride);
 }
 
 std::int64_t now_ns() {
@@ -43,7 +88,12 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
       value_offset_(header.stamped ? header.slot_count : 0),
       max_series_(header.max_series),
       nfn_(header.function_count),
-      stamped_(header.stamped != 0) {
+      stamped_(header.stamped != 0),
+      mapping_id_(next_mapping_id.fetch_add(1, std::memory_order_relaxed)) {
+  if (header.slot_sum_offset != 0) {
+    sums_ = reinterpret_cast<SlotSum*>(base + header.slot_sum_offset);
+    groups_ = (max_series_ + kSumGroup - 1) / kSumGroup;
+  }
   for (std::uint64_t& a : at_) a = kAbsent;
   for (std::uint32_t f = 0; f < nfn_; ++f) {
     fns_[f] = static_cast<ConsolidationFn>(header.functions[f]);
@@ -115,7 +165,7 @@ Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, doubl
     const std::uint64_t before = seq.load(std::memory_order_acquire);
     if (before & 1) {
       StuckSlot& known = stuck_entry(&seq_[slot]);
-      if (known.seq == &seq_[slot] && known.value == before) return CellRead::Damaged;
+      if (known.seq == &seq_[slot] && known.value == before && known.mapping == mapping_id_) return CellRead::Damaged;
       if (!waiting || before != odd_value) {
         waiting = true;
         odd_value = before;
@@ -124,7 +174,7 @@ Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, doubl
         continue;
       }
       if (++spins % 16 == 0 && now_ns() - odd_since >= stuck_after_ns) {
-        known = {&seq_[slot], before};
+        known = {&seq_[slot], before, mapping_id_};
         return CellRead::Damaged;
       }
       if (spins > 100) std::this_thread::yield();
@@ -139,7 +189,8 @@ Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, doubl
     for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(c, f);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (seq.load(std::memory_order_relaxed) != before) continue;
-    return time == start && cell_stamp == bucket && !std::isnan(out[0]) ? CellRead::Data : CellRead::Missing;
+    if (time != start || cell_stamp != bucket || std::isnan(out[0])) return CellRead::Missing;
+    return verified(column, slot) ? CellRead::Data : CellRead::Damaged;
   }
   return CellRead::Missing;
 }
@@ -173,6 +224,80 @@ bool Ring::interrupted_before_head(std::uint64_t bucket) const noexcept {
 
 bool Ring::head_being_redone(std::uint64_t head) const noexcept {
   return !stamped_ && load(state_->next_bucket) == head && load(time_[head % slots_]) == kNoTime;
+}
+
+std::uint32_t Ring::slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept {
+  std::uint32_t crc = crc_words(0, &time_[slot], 1, 1);
+  const std::uint32_t first = group * kSumGroup;
+  const std::uint32_t last = std::min(max_series_, first + kSumGroup);
+  const std::uint64_t words = nfn_ + (stamped_ ? 1 : 0);  // stamp column first in tier 0
+  for (std::uint32_t c = first; c < last; ++c) crc = crc_words(crc, cell_base(c, slot), words, slots_);
+  return crc;
+}
+
+void Ring::write_sums(std::uint64_t bucket) noexcept {
+  if (!sums_) return;
+  const std::uint64_t slot = bucket % slots_;
+  for (std::uint32_t g = 0; g < groups_; ++g) {
+    const std::uint64_t before = load(seq_[slot]);
+    if (before & 1) return;  // a late record is being written: its slot stays unverified
+    if (load(time_[slot]) != bucket * interval_) return;  // the slot holds another bucket
+    const std::uint32_t crc = slot_crc(slot, g);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (load(seq_[slot]) != before) return;
+    // The sum's own generation is odd while it changes, so a reader in
+    // another process never pairs a new seq with an old crc.
+    SlotSum& sum = sums_[slot * groups_ + g];
+    std::atomic_ref<std::uint32_t> gen(sum.present);
+    const std::uint32_t g0 = gen.load(std::memory_order_relaxed);
+    gen.store(g0 | 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    std::atomic_ref<std::uint64_t>(sum.seq).store(before, std::memory_order_relaxed);
+    std::atomic_ref<std::uint32_t>(sum.crc).store(crc, std::memory_order_relaxed);
+    gen.store((g0 | 1) + 1, std::memory_order_release);
+  }
+}
+
+void Ring::sum_closed() noexcept {
+  if (!sums_) return;
+  const std::uint64_t head = load(state_->head);
+  if (head == kNoBucket) return;
+  const std::uint64_t upto = first_open(head);
+  std::uint64_t b = std::max(load(state_->summed_below), oldest(head));
+  for (; b < upto; ++b) write_sums(b);
+  if (upto > load(state_->summed_below)) publish(state_->summed_below, upto);
+}
+
+Ring::SumCheck Ring::check_sum(std::uint64_t slot, std::uint32_t group) const noexcept {
+  if (!sums_) return SumCheck::Unverified;
+  const SlotSum& sum = sums_[slot * groups_ + group];
+  std::atomic_ref<std::uint32_t> gen(const_cast<std::uint32_t&>(sum.present));
+  const std::uint32_t g1 = gen.load(std::memory_order_acquire);
+  if (g1 == 0 || (g1 & 1)) return SumCheck::Unverified;
+  const std::uint64_t seq = load(sum.seq);
+  const std::uint32_t crc = load(sum.crc);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (gen.load(std::memory_order_relaxed) != g1) return SumCheck::Unverified;
+  if (load(seq_[slot]) != seq) return SumCheck::Unverified;  // written since: stale
+  const std::uint32_t actual = slot_crc(slot, group);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (load(seq_[slot]) != seq) return SumCheck::Unverified;
+  return actual == crc ? SumCheck::Verified : SumCheck::Mismatch;
+}
+
+// True unless the cell's slot group has a sum that its bytes fail. Each
+// thread remembers which groups it verified at which counter value, so a
+// query over many series checks each slot group once.
+bool Ring::verified(std::uint32_t column, std::uint64_t slot) const noexcept {
+  if (!sums_) return true;
+  const std::uint32_t group = column / kSumGroup;
+  const SlotSum* sum = &sums_[slot * groups_ + group];
+  const std::uint64_t seq = load(seq_[slot]);
+  VerifiedSum& memo = verified_entry(sum);
+  if (memo.sum == sum && memo.seq == seq && memo.mapping == mapping_id_) return true;
+  const SumCheck check = check_sum(slot, group);
+  if (check == SumCheck::Verified) memo = {sum, seq, mapping_id_};
+  return check != SumCheck::Mismatch;
 }
 
 void Ring::recover() noexcept {

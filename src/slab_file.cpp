@@ -60,6 +60,7 @@ void SlabFile::check_state(SlabFile& slab, bool writable) {
   }
   // Consolidation and seal() close buckets up to the head's successor at most.
   if (st.closed_below > (head == kNoBucket ? 0 : head + 1)) corrupt(path, "state closes buckets it never held");
+  if (st.summed_below > (head == kNoBucket ? 0 : head + 1)) corrupt(path, "state sums buckets it never held");
   if ((head == kNoBucket) != (load_u64(st.first_bucket) == kNoBucket) ||
       (head != kNoBucket && load_u64(st.first_bucket) > head)) {
     corrupt(path, "state's first bucket " + std::to_string(load_u64(st.first_bucket)) +
@@ -82,10 +83,10 @@ void SlabFile::check_state(SlabFile& slab, bool writable) {
   ring.repair_head(scan.newest);
 }
 
-SlabHeader make_slab_header(const SlabIdentity& id) {
+SlabHeader make_slab_header(const SlabIdentity& id, std::uint32_t version) {
   SlabHeader h{};
   std::memcpy(h.magic, kSlabMagic, sizeof(h.magic));
-  h.version = kSlabVersion;
+  h.version = version;
   h.store_id = id.store_id;
   h.schema_hash = id.schema_hash;
   h.schema_index = id.schema_index;
@@ -96,12 +97,13 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
   h.function_count = static_cast<std::uint32_t>(id.functions.size());
   for (std::size_t i = 0; i < id.functions.size(); ++i) h.functions[i] = static_cast<std::uint8_t>(id.functions[i]);
   h.stamped = id.tier_index == 0 ? 1 : 0;
-  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count + h.stamped);
+  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count + h.stamped, version);
   h.file_size = layout.file_size;
   h.state_offset = layout.state_offset;
   h.slot_seq_offset = layout.slot_seq_offset;
   h.slot_time_offset = layout.slot_time_offset;
   h.columns_offset = layout.columns_offset;
+  h.slot_sum_offset = layout.slot_sum_offset;
   h.header_crc = header_crc(h);
   return h;
 }
@@ -166,10 +168,12 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   SlabHeader h{};
   slab.file_.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
   if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0) corrupt(path, "not a rondo slab (bad magic)");
-  if (h.version != kSlabVersion) corrupt(path, "unsupported format version " + std::to_string(h.version));
+  if (h.version != kSlabVersion && h.version != kSlabVersionWithoutSums) {
+    corrupt(path, "unsupported format version " + std::to_string(h.version));
+  }
   if (h.header_crc != header_crc(h)) corrupt(path, "header checksum mismatch");
 
-  const SlabHeader want = make_slab_header(id);
+  const SlabHeader want = make_slab_header(id, h.version);
   if (h.store_id != want.store_id) corrupt(path, "belongs to another store");
   expect_equal(path, "schema hash", h.schema_hash, want.schema_hash);
   expect_equal(path, "schema index", h.schema_index, want.schema_index);

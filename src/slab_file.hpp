@@ -23,7 +23,7 @@ struct SlabIdentity {
   std::vector<ConsolidationFn> functions;
 };
 
-SlabHeader make_slab_header(const SlabIdentity& id);
+SlabHeader make_slab_header(const SlabIdentity& id, std::uint32_t version = kSlabVersion);
 
 class SlabFile {
  public:

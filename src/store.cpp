@@ -269,6 +269,10 @@ const SeriesInfo& Store::describe(SeriesHandle handle) const {
 void Store::seal() {
   impl_->require_writable();
   for (detail::Ring& ring : hot_) ring.seal();
+  // The buckets just closed get their checksums now: a sealed store (an
+  // ephemeral VM at shutdown) is then verifiable in full.
+  std::lock_guard guard(impl_->consolidate_mu);
+  for (auto& tiers : impl_->slabs) tiers[0].ring().sum_closed();
 }
 
 std::size_t Store::consolidate() {
@@ -282,6 +286,7 @@ std::size_t Store::consolidate() {
       count = impl_->index.count(static_cast<std::uint32_t>(s));
     }
     produced += detail::consolidate_schema(impl_->slabs[s], impl_->meta.schemas[s], count);
+    impl_->slabs[s][0].ring().sum_closed();  // tier 0's closed buckets get their checksums
   }
   return produced;
 }

@@ -101,6 +101,22 @@ class Ring {
   bool head_being_redone(std::uint64_t head) const noexcept;
   void repair_head(std::uint64_t bucket) noexcept { advance_head(bucket); }
 
+  // ---- slot checksums (ring.cpp; maintenance and readers, never record()) ----
+  // One SlotSum per slot per group of kSumGroup series, so a reader checks
+  // the cells of 64 series, not of every series, to trust one.
+  static constexpr std::uint32_t kSumGroup = 64;
+  bool has_sums() const noexcept { return sums_ != nullptr; }
+  std::uint32_t sum_groups() const noexcept { return groups_; }
+  // Maintenance: checksums the slot of `bucket`, if it holds that bucket.
+  void write_sums(std::uint64_t bucket) noexcept;
+  // Tier 0, maintenance: checksums every closed bucket not yet summed.
+  void sum_closed() noexcept;
+  enum class SumCheck { Verified, Unverified, Mismatch };
+  // Unverified: no sum yet (an open bucket, a version 1 slab), or a stale one.
+  SumCheck check_sum(std::uint64_t slot, std::uint32_t group) const noexcept;
+  bool slot_odd(std::uint64_t slot) const noexcept { return (load(seq_[slot]) & 1) != 0; }
+  std::uint64_t slot_time(std::uint64_t slot) const noexcept { return load(time_[slot]); }
+
  private:
   template <typename T>
   static T load(const T& v) noexcept {
@@ -130,6 +146,9 @@ class Ring {
   static constexpr std::uint64_t kAbsent = ~std::uint64_t{0};
   std::uint64_t at(ConsolidationFn fn) const noexcept { return at_[static_cast<int>(fn)]; }
 
+  std::uint32_t slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept;
+  bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
+
   // Seqlock: begin makes the slot's counter odd and returns it; end makes it even.
   std::uint64_t begin_write(std::uint64_t slot) noexcept;
   void end_write(std::uint64_t slot, std::uint64_t odd) noexcept;
@@ -151,6 +170,11 @@ class Ring {
   std::uint32_t max_series_ = 0;
   std::uint32_t nfn_ = 0;
   bool stamped_ = false;
+  SlotSum* sums_ = nullptr;  // version 2 slabs: slot-major, groups_ per slot
+  std::uint32_t groups_ = 0;
+  // Distinct for every mapping, so what a thread remembers about a slot
+  // (verified, stuck) never carries over to a later mapping at the same address.
+  std::uint64_t mapping_id_ = 0;
   ConsolidationFn fns_[kMaxFunctions] = {};
   std::uint64_t offset_[kMaxFunctions] = {};    // column f starts f * slots_ after a cell's first value
   std::uint64_t at_[kConsolidationFnCount] = {};  // offset of each function, or kAbsent
