@@ -128,6 +128,27 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
 
 }  // namespace
 
+void check_positions(const std::vector<SlabFile>& tiers) {
+  for (std::size_t k = 1; k < tiers.size(); ++k) {
+    const Ring& src = tiers[k - 1].ring();
+    const Ring& dst = tiers[k].ring();
+    // Read in this order so that a live writer (read-only open) moving on
+    // between the loads can only make the bounds looser.
+    const std::uint64_t dst_head = dst.head();
+    const std::uint64_t next = load_state(dst.state().next_bucket);
+    if (next == kNoBucket) continue;
+    const std::uint64_t src_head = src.head();
+    const std::uint64_t ratio = dst.interval() / src.interval();
+    // Consolidation produces a bucket only once its source range has closed,
+    // and moves past each bucket it writes.
+    if (src_head == kNoBucket || next > (src_head + 1) / ratio || (dst_head != kNoBucket && next < dst_head)) {
+      throw Error(ErrorCode::Corrupt, "slab file " + tiers[k].path().string() + ": consolidation position " +
+                                          std::to_string(next) + " does not fit tier " + std::to_string(k - 1) +
+                                          "'s head or this tier's head (damaged state)");
+    }
+  }
+}
+
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count) {
   std::size_t produced = 0;
   for (std::size_t k = 1; k < tiers.size(); ++k) {

@@ -239,8 +239,9 @@ void Ring::write_sums(std::uint64_t bucket) noexcept {
   if (!sums_) return;
   const std::uint64_t slot = bucket % slots_;
   for (std::uint32_t g = 0; g < groups_; ++g) {
-    const std::uint64_t before = load(seq_[slot]);
-    if (before & 1) return;  // a late record is being written: its slot stays unverified
+    std::uint64_t before = load(seq_[slot]);
+    for (int spin = 0; (before & 1) && spin < 1000; ++spin) before = load(seq_[slot]);  // a late record, ns long
+    if (before & 1) return;
     if (load(time_[slot]) != bucket * interval_) return;  // the slot holds another bucket
     const std::uint32_t crc = slot_crc(slot, g);
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -268,17 +269,35 @@ void Ring::sum_closed() noexcept {
   if (upto > load(state_->summed_below)) publish(state_->summed_below, upto);
 }
 
+// Whether the slot's bucket must have a sum by now: a higher tier sums each
+// slot as it writes it, before its position passes it, and never rewrites a
+// slot below the position. (Tier 0's late records forbid such a rule there.)
+bool Ring::sum_due(std::uint64_t slot) const noexcept {
+  const std::uint64_t t = load(time_[slot]);
+  if (t == kNoTime) return false;
+  const std::uint64_t bucket = t / interval_;
+  const std::uint64_t mark = load(state_->next_bucket);
+  return !stamped_ && mark != kNoBucket && bucket < mark;
+}
+
 Ring::SumCheck Ring::check_sum(std::uint64_t slot, std::uint32_t group) const noexcept {
   if (!sums_) return SumCheck::Unverified;
   const SlotSum& sum = sums_[slot * groups_ + group];
   std::atomic_ref<std::uint32_t> gen(const_cast<std::uint32_t&>(sum.present));
   const std::uint32_t g1 = gen.load(std::memory_order_acquire);
-  if (g1 == 0 || (g1 & 1)) return SumCheck::Unverified;
+  if (g1 & 1) return SumCheck::Unverified;  // being written right now
+  // No sum where a higher tier must have one: the sum region was damaged.
+  // (In tier 0 a late record can start a bucket in a slot that had none.)
+  if (g1 == 0) return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
   const std::uint64_t seq = load(sum.seq);
   const std::uint32_t crc = load(sum.crc);
   std::atomic_thread_fence(std::memory_order_acquire);
   if (gen.load(std::memory_order_relaxed) != g1) return SumCheck::Unverified;
-  if (load(seq_[slot]) != seq) return SumCheck::Unverified;  // written since: stale
+  if (load(seq_[slot]) != seq) {
+    // Written since. In tier 0 a late record does that; a higher tier never
+    // rewrites a slot its position has passed, so there it is damage.
+    return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
+  }
   const std::uint32_t actual = slot_crc(slot, group);
   std::atomic_thread_fence(std::memory_order_acquire);
   if (load(seq_[slot]) != seq) return SumCheck::Unverified;

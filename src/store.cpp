@@ -152,6 +152,7 @@ std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
       if (!fs::exists(path)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + path.string());
       tiers.push_back(detail::SlabFile::open(path, identity(impl->meta, s, t), writable));
     }
+    detail::check_positions(tiers);
   }
   const fs::path index = dir / kIndexFile;
   if (!fs::exists(index)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + index.string());

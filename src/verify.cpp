@@ -40,7 +40,7 @@ void scrub_slab(const detail::SlabFile& slab, VerifyReport& report) {
           report.damage.push_back({slab.path(), "slot " + std::to_string(s) + " (bucket at " +
                                                     std::to_string(ring.slot_time(s)) + " ns), series " +
                                                     std::to_string(g * detail::Ring::kSumGroup) + "..: " +
-                                                    "cells fail their checksum"});
+                                                    "cells fail their checksum (or it is missing)"});
           break;
       }
     }

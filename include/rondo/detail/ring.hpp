@@ -147,6 +147,7 @@ class Ring {
   std::uint64_t at(ConsolidationFn fn) const noexcept { return at_[static_cast<int>(fn)]; }
 
   std::uint32_t slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept;
+  bool sum_due(std::uint64_t slot) const noexcept;
   bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
 
   // Seqlock: begin makes the slot's counter odd and returns it; end makes it even.
