@@ -92,7 +92,7 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
       mapping_id_(next_mapping_id.fetch_add(1, std::memory_order_relaxed)) {
   if (header.slot_sum_offset != 0) {
     sums_ = reinterpret_cast<SlotSum*>(base + header.slot_sum_offset);
-    groups_ = (max_series_ + kSumGroup - 1) / kSumGroup;
+    groups_ = static_cast<std::uint32_t>(detail::sum_groups(max_series_));
   }
   for (std::uint64_t& a : at_) a = kAbsent;
   for (std::uint32_t f = 0; f < nfn_; ++f) {

@@ -130,3 +130,24 @@ TEST_CASE("verify reports a stuck seqlock counter and a store it cannot open", "
   REQUIRE(report.damage.size() == 1);
   CHECK_THAT(report.damage[0].what, Catch::Contains("series_index.bin"));
 }
+
+TEST_CASE("slot checksums cover every group of 64 series in a wide schema", "[verify]") {
+  TempDir dir;
+  auto schema = ring_schema(10, {ConsolidationFn::Sum}, 200);  // four groups
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    for (int i = 0; i < 200; ++i) store.record(store.register_series("s" + std::to_string(i)), i, kT0);
+    store.seal();
+  }
+  const VerifyReport report = Store::verify(dir.path());
+  CHECK(report.ok());
+  CHECK(report.verified_groups == 4);
+  // Series 199 (group 3): its value changed.
+  const fs::path slab = dir / "schema_0/tier_0.slab";
+  const detail::SlabHeader h = header_of(slab);
+  flip(slab, cell_offset(h, 199, kT0 / kSecond, 0), 60);
+  const Store store = Store::open_read_only(dir.path());
+  CHECK(store.query(*store.find_series("s199"), 0, 0, ~Timestamp{0}).empty());
+  CHECK(store.query(*store.find_series("s0"), 0, 0, ~Timestamp{0}).size() == 1);  // other groups still served
+  CHECK_THAT(Store::verify(dir.path()).damage.at(0).what, Catch::Contains("series 192.."));
+}

@@ -102,9 +102,7 @@ class Ring {
   void repair_head(std::uint64_t bucket) noexcept { advance_head(bucket); }
 
   // ---- slot checksums (ring.cpp; maintenance and readers, never record()) ----
-  // One SlotSum per slot per group of kSumGroup series, so a reader checks
-  // the cells of 64 series, not of every series, to trust one.
-  static constexpr std::uint32_t kSumGroup = 64;
+  static constexpr std::uint32_t kSumGroup = kSumGroupSeries;
   bool has_sums() const noexcept { return sums_ != nullptr; }
   std::uint32_t sum_groups() const noexcept { return groups_; }
   // Maintenance: checksums the slot of `bucket`, if it holds that bucket.

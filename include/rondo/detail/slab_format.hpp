@@ -16,7 +16,8 @@
 //   POS 4  columns     per series, series-major (all of series 0, then series 1...):
 //                        tier 0: a u64 stamp column, then one f64 column per function
 //                        tier>0: one f64 column per function
-//   POS 5  slot_sum    SlotSum x slot_count (version 2): a checksum per closed slot
+//   POS 5  slot_sum    SlotSum x slot_count x groups (version 2): a checksum per
+//                      closed slot and group of 64 series
 // Every region starts on a 64-byte boundary. Fields are fixed-width and
 // little-endian (the only byte order rondo builds for).
 //
@@ -112,6 +113,12 @@ struct SlotSum {
   std::uint32_t present;  // 1 once written
 };
 static_assert(sizeof(SlotSum) == 16);
+// One SlotSum per slot per group of this many series (slot-major), so a
+// reader checks the cells of 64 series, not of every series, to trust one.
+inline constexpr std::uint32_t kSumGroupSeries = 64;
+inline constexpr std::uint64_t sum_groups(std::uint32_t max_series) {
+  return (std::uint64_t{max_series} + kSumGroupSeries - 1) / kSumGroupSeries;
+}
 
 inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
   return (n + a - 1) / a * a;
@@ -136,7 +143,7 @@ struct SlabLayout {
       l.file_size = columns_end;
     } else {
       l.slot_sum_offset = align_up(columns_end, kRegionAlign);
-      l.file_size = l.slot_sum_offset + slots * sizeof(SlotSum);
+      l.file_size = l.slot_sum_offset + slots * sum_groups(max_series) * sizeof(SlotSum);
     }
     return l;
   }
