@@ -117,8 +117,11 @@ class Campaign {
     ++tally.kinds[what.substr(0, what.find(' '))];
     INFO("case " << tally.cases - 1 << ": " << what);
 
-    check_library(dir, false, tally);
-    check_cli(dir, tally);
+    withheld_ = false;
+    const bool opened = check_library(dir, false, tally);
+    const int verify_exit = check_cli(dir, tally);
+    // verify is the scrub: it must see whatever made the open refuse or a cell be withheld.
+    if (!opened || withheld_) CHECK(verify_exit == 1);
     check_library(dir, true, tally);  // may repair (a torn tail); what it then serves is checked too
     fs::remove_all(dir);
   }
@@ -189,7 +192,8 @@ class Campaign {
     return what;
   }
 
-  void check_library(const fs::path& dir, bool writable, Tally& tally) {
+  // True when the store opened (and everything it served was checked).
+  bool check_library(const fs::path& dir, bool writable, Tally& tally) {
     const std::string entry = writable ? "open" : "open_read_only";
     std::optional<Store> store;
     try {
@@ -203,7 +207,7 @@ class Campaign {
       ++tally.refused[entry];
       // A clear error names the store or one of its files.
       CHECK_THAT(e.what(), Catch::Contains(dir.string()));
-      return;
+      return false;
     }
     const Served served = read_all(*store);
     ++tally.served[entry];
@@ -217,10 +221,16 @@ class Campaign {
       }
     }
     CHECK(wrong == 0);
-    if (!writable && served.points.size() < truth_.points.size()) ++tally.hidden_cases;
+    if (!writable && served.points.size() < truth_.points.size()) {
+      withheld_ = true;
+      ++tally.hidden_cases;
+    }
+    return true;
   }
 
-  void check_cli(const fs::path& dir, Tally& tally) {
+  // Returns verify's exit code.
+  int check_cli(const fs::path& dir, Tally& tally) {
+    int verify_exit = -1;
     const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
         {"info", {"info", dir.string()}},
         {"query", query_args(dir)},
@@ -228,6 +238,7 @@ class Campaign {
         {"verify", {"verify", dir.string()}}};
     for (const auto& [name, args] : commands) {
       const ProcessResult r = rondo(args);
+      if (name == "verify") verify_exit = r.exit_code;
       INFO("rondo " << name << " exit " << r.exit_code << ": " << r.err);
       REQUIRE(r.exit_code >= 0);   // -2: hung and was killed
       REQUIRE(r.exit_code < 128);  // killed by a signal: a crash
@@ -246,12 +257,14 @@ class Campaign {
         CHECK(wrong == 0);
       }
     }
+    return verify_exit;
   }
 
   fs::path root_, pristine_;
   std::vector<fs::path> files_;
   Served truth_;
   std::set<std::string> truth_dump_, truth_query_;
+  bool withheld_ = false;  // the last read-only open served fewer points than the undamaged store
 };
 
 }  // namespace
