@@ -31,19 +31,7 @@ StuckSlot& stuck_entry(const std::uint64_t* seq) {
   return stuck_slots[(reinterpret_cast<std::uintptr_t>(seq) / sizeof(std::uint64_t)) % stuck_slots.size()];
 }
 
-// Slot groups this thread verified, and at which counter value: (entry, seq).
-struct VerifiedSum {
-  const SlotSum* sum = nullptr;
-  std::uint64_t seq = 0;
-  std::uint64_t mapping = 0;
-};
-
 std::atomic<std::uint64_t> next_mapping_id{1};
-thread_local std::array<VerifiedSum, 1024> verified_sums;
-
-VerifiedSum& verified_entry(const SlotSum* sum) {
-  return verified_sums[(reinterpret_cast<std::uintptr_t>(sum) / sizeof(SlotSum)) % verified_sums.size()];
-}
 
 // CRC-32C of 8-byte words: the SSE4.2 instruction where the CPU has it
 // (same polynomial as crc32c.hpp), the table otherwise.
@@ -304,18 +292,17 @@ Ring::SumCheck Ring::check_sum(std::uint64_t slot, std::uint32_t group) const no
   return actual == crc ? SumCheck::Verified : SumCheck::Mismatch;
 }
 
-// True unless the cell's slot group has a sum that its bytes fail. Each
-// thread remembers which groups it verified at which counter value, so a
-// query over many series checks each slot group once.
+// True unless the cell's slot group has a sum that its bytes fail. The memo
+// remembers which groups were verified at which counter value, so queries
+// over many series, and the same query again, check each slot group once.
 bool Ring::verified(std::uint32_t column, std::uint64_t slot) const noexcept {
   if (!sums_) return true;
   const std::uint32_t group = column / kSumGroup;
-  const SlotSum* sum = &sums_[slot * groups_ + group];
   const std::uint64_t seq = load(seq_[slot]);
-  VerifiedSum& memo = verified_entry(sum);
-  if (memo.sum == sum && memo.seq == seq && memo.mapping == mapping_id_) return true;
+  std::atomic<std::uint64_t>* memo = verified_ ? &verified_[slot * groups_ + group] : nullptr;
+  if (memo && memo->load(std::memory_order_relaxed) == seq + 1) return true;
   const SumCheck check = check_sum(slot, group);
-  if (check == SumCheck::Verified) memo = {sum, seq, mapping_id_};
+  if (check == SumCheck::Verified && memo) memo->store(seq + 1, std::memory_order_relaxed);
   return check != SumCheck::Mismatch;
 }
 

@@ -188,6 +188,10 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
 
   slab.map_ = MappedFile(slab.file_, h.file_size, writable);
   slab.ring_ = Ring(slab.map_.data(), h);
+  if (slab.ring_.has_sums()) {
+    slab.verified_ = std::make_unique<std::atomic<std::uint64_t>[]>(h.slot_count * slab.ring_.sum_groups());
+    slab.ring_.set_verified_memo(slab.verified_.get());
+  }
 
   if (writable) slab.ring_.recover();
   check_state(slab, writable);

@@ -1,7 +1,9 @@
 // SlabFile: creates, validates and maps one tier's slab file.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "file.hpp"
@@ -50,6 +52,7 @@ class SlabFile {
   File file_;
   MappedFile map_;
   Ring ring_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> verified_;  // the ring's verified-sum memo
 };
 
 }  // namespace rondo::detail

@@ -112,6 +112,11 @@ class Ring {
   enum class SumCheck { Verified, Unverified, Mismatch };
   // Unverified: no sum yet (an open bucket, a version 1 slab), or a stale one.
   SumCheck check_sum(std::uint64_t slot, std::uint32_t group) const noexcept;
+  // Where readers remember which slot groups they verified, at which counter
+  // value (seq + 1; 0 = not yet): sum_groups() * slots() entries, owned by
+  // the caller (SlabFile) and shared by every copy of this ring. Without it
+  // every read checks its group's sum again.
+  void set_verified_memo(std::atomic<std::uint64_t>* memo) noexcept { verified_ = memo; }
   bool slot_odd(std::uint64_t slot) const noexcept { return (load(seq_[slot]) & 1) != 0; }
   std::uint64_t slot_time(std::uint64_t slot) const noexcept { return load(time_[slot]); }
 
@@ -174,6 +179,7 @@ class Ring {
   // Distinct for every mapping, so what a thread remembers about a slot
   // (verified, stuck) never carries over to a later mapping at the same address.
   std::uint64_t mapping_id_ = 0;
+  std::atomic<std::uint64_t>* verified_ = nullptr;
   ConsolidationFn fns_[kMaxFunctions] = {};
   std::uint64_t offset_[kMaxFunctions] = {};    // column f starts f * slots_ after a cell's first value
   std::uint64_t at_[kConsolidationFnCount] = {};  // offset of each function, or kAbsent
