@@ -174,12 +174,6 @@ class Ring {
   std::uint32_t max_series_ = 0;
   std::uint32_t nfn_ = 0;
   bool stamped_ = false;
-  SlotSum* sums_ = nullptr;  // version 2 slabs: slot-major, groups_ per slot
-  std::uint32_t groups_ = 0;
-  // Distinct for every mapping, so what a thread remembers about a slot
-  // (verified, stuck) never carries over to a later mapping at the same address.
-  std::uint64_t mapping_id_ = 0;
-  std::atomic<std::uint64_t>* verified_ = nullptr;
   ConsolidationFn fns_[kMaxFunctions] = {};
   std::uint64_t offset_[kMaxFunctions] = {};    // column f starts f * slots_ after a cell's first value
   std::uint64_t at_[kConsolidationFnCount] = {};  // offset of each function, or kAbsent
@@ -189,6 +183,15 @@ class Ring {
   std::uint64_t cached_start_ = kNoTime;
   std::uint64_t cached_bucket_ = 0;
   std::uint64_t cached_slot_ = 0;
+
+  // Read side and maintenance only, kept after everything record() uses so
+  // its layout is the same as without them.
+  SlotSum* sums_ = nullptr;  // version 2 slabs: slot-major, groups_ per slot
+  std::uint32_t groups_ = 0;
+  // Distinct for every mapping, so a thread's memory of a stuck slot never
+  // carries over to a later mapping at the same address.
+  std::uint64_t mapping_id_ = 0;
+  std::atomic<std::uint64_t>* verified_ = nullptr;
 };
 
 // ---- inline write path -------------------------------------------------------
