@@ -234,16 +234,8 @@ void Ring::write_sums(std::uint64_t bucket) noexcept {
     const std::uint32_t crc = slot_crc(slot, g);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (load(seq_[slot]) != before) return;
-    // The sum's own generation is odd while it changes, so a reader in
-    // another process never pairs a new seq with an old crc.
-    SlotSum& sum = sums_[slot * groups_ + g];
-    std::atomic_ref<std::uint32_t> gen(sum.present);
-    const std::uint32_t g0 = gen.load(std::memory_order_relaxed);
-    gen.store(g0 | 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    std::atomic_ref<std::uint64_t>(sum.seq).store(before, std::memory_order_relaxed);
-    std::atomic_ref<std::uint32_t>(sum.crc).store(crc, std::memory_order_relaxed);
-    gen.store((g0 | 1) + 1, std::memory_order_release);
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(&sums_[slot * groups_ + g]))
+        .store(pack({crc, static_cast<std::uint32_t>(before)}), std::memory_order_release);
   }
 }
 
@@ -270,22 +262,19 @@ bool Ring::sum_due(std::uint64_t slot) const noexcept {
 
 Ring::SumCheck Ring::check_sum(std::uint64_t slot, std::uint32_t group) const noexcept {
   if (!sums_) return SumCheck::Unverified;
-  const SlotSum& sum = sums_[slot * groups_ + group];
-  std::atomic_ref<std::uint32_t> gen(const_cast<std::uint32_t&>(sum.present));
-  const std::uint32_t g1 = gen.load(std::memory_order_acquire);
-  if (g1 & 1) return SumCheck::Unverified;  // being written right now
+  const std::uint64_t word = load(*reinterpret_cast<const std::uint64_t*>(&sums_[slot * groups_ + group]));
   // No sum where a higher tier must have one: the sum region was damaged.
   // (In tier 0 a late record can start a bucket in a slot that had none.)
-  if (g1 == 0) return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
-  const std::uint64_t seq = load(sum.seq);
-  const std::uint32_t crc = load(sum.crc);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if (gen.load(std::memory_order_relaxed) != g1) return SumCheck::Unverified;
-  if (load(seq_[slot]) != seq) {
+  if (word == 0) return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
+  const SlotSum sum = unpack(word);
+  const std::uint64_t seq = load(seq_[slot]);
+  const std::uint32_t crc = sum.crc;
+  if (static_cast<std::uint32_t>(seq) != sum.seq_low) {
     // Written since. In tier 0 a late record does that; a higher tier never
     // rewrites a slot its position has passed, so there it is damage.
     return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
   }
+  if (seq & 1) return SumCheck::Unverified;  // being written: read again later
   const std::uint32_t actual = slot_crc(slot, group);
   std::atomic_thread_fence(std::memory_order_acquire);
   if (load(seq_[slot]) != seq) return SumCheck::Unverified;

@@ -104,15 +104,20 @@ static_assert(sizeof(SlabState) == 192);
 // closed (tier 0: by consolidate() or seal(); tiers above: right after
 // consolidation writes the slot). crc is CRC-32C over the slot's time and
 // every series' cell (stamp first in tier 0, then each function's value),
-// taken while the slot's seqlock counter was `seq`. A counter that has
-// moved since (a late record, a crash repair) makes the sum stale: the slot
-// is then unverified, not damaged.
+// taken while the slot's seqlock counter was `seq` (its low 32 bits are
+// kept). A counter that has moved since (a late record, a crash repair)
+// makes the sum stale. 8 bytes, written and read as one atomic word, so a
+// reader never pairs a new seq with an old crc; all zero = no sum (a slot
+// with data has seq >= 2).
 struct SlotSum {
-  std::uint64_t seq;
   std::uint32_t crc;
-  std::uint32_t present;  // 1 once written
+  std::uint32_t seq_low;
 };
-static_assert(sizeof(SlotSum) == 16);
+static_assert(sizeof(SlotSum) == 8);
+inline constexpr std::uint64_t pack(SlotSum s) { return std::uint64_t{s.seq_low} << 32 | s.crc; }
+inline constexpr SlotSum unpack(std::uint64_t w) {
+  return {static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
+}
 // One SlotSum per slot per group of this many series (slot-major), so a
 // reader checks the cells of 64 series, not of every series, to trust one.
 inline constexpr std::uint32_t kSumGroupSeries = 64;
