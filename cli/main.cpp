@@ -1,5 +1,5 @@
 // rondo: look inside a store (info, query, dump), push it to Prometheus
-// (export), and measure the write path (bench). Wiring only: each command
+// (export), measure the write path (bench) and scrub a store (verify). Wiring only: each command
 // lives in its own <name>_command.cpp.
 #include <iostream>
 
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   rondo::cli::add_dump_command(app, selected);
   rondo::cli::add_export_command(app, selected);
   rondo::cli::add_bench_command(app, selected);
+  rondo::cli::add_verify_command(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -22,6 +22,7 @@ packages=(
   # Linux guest build and its verification under emulation
   linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio xz-utils busybox-static
   qemu-system-x86 linux-image-amd64
+  strace  # tests/core/file_test.cpp checks the fsync/rename order of the real system calls
 )
 
 missing=()

@@ -9,6 +9,11 @@ namespace rondo::detail {
 
 namespace {
 
+// Consolidation runs in the writer's process, beside record(): a slot odd
+// for long means the writer thread was preempted mid-write, so it waits far
+// longer than a reader before calling the slot damaged (and skipping it).
+constexpr std::int64_t kWriterPatienceNs = 1'000'000'000;
+
 // Where each function lives in the source tier's cells (-1: not stored).
 struct SourceColumns {
   int col[kConsolidationFnCount];
@@ -106,12 +111,13 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
     for (std::uint32_t col = 0; col < series_count; ++col) {
       Accumulator acc{columns};
       for (std::uint64_t b = first; b < (next + 1) * ratio; ++b) {
-        if (src.read(col, b, cell)) acc.add(cell);
+        if (src.read_cell(col, b, cell, kWriterPatienceNs) == Ring::CellRead::Data) acc.add(cell);
       }
       const bool enough = static_cast<double>(acc.known) >= needed;
       for (std::uint32_t f = 0; f < nfn; ++f) out[col * nfn + f] = enough ? acc.value(dst.function(f)) : kMissing;
     }
     dst.write_slot(next, series_count, out.data());
+    dst.write_sums(next);  // the slot is final: checksum it now (off the hot path)
     ++next;
     ++produced;
     save_position();
@@ -121,6 +127,27 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
 }
 
 }  // namespace
+
+void check_positions(const std::vector<SlabFile>& tiers) {
+  for (std::size_t k = 1; k < tiers.size(); ++k) {
+    const Ring& src = tiers[k - 1].ring();
+    const Ring& dst = tiers[k].ring();
+    // Read in this order so that a live writer (read-only open) moving on
+    // between the loads can only make the bounds looser.
+    const std::uint64_t dst_head = dst.head();
+    const std::uint64_t next = load_state(dst.state().next_bucket);
+    if (next == kNoBucket) continue;
+    const std::uint64_t src_head = src.head();
+    const std::uint64_t ratio = dst.interval() / src.interval();
+    // Consolidation produces a bucket only once its source range has closed,
+    // and moves past each bucket it writes.
+    if (src_head == kNoBucket || next > (src_head + 1) / ratio || (dst_head != kNoBucket && next < dst_head)) {
+      throw Error(ErrorCode::Corrupt, "slab file " + tiers[k].path().string() + ": consolidation position " +
+                                          std::to_string(next) + " does not fit tier " + std::to_string(k - 1) +
+                                          "'s head or this tier's head (damaged state)");
+    }
+  }
+}
 
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count) {
   std::size_t produced = 0;

@@ -61,19 +61,14 @@ Layout layout_for(std::uint64_t store_id, const std::vector<SchemaConfig>& schem
   throw Error(ErrorCode::Corrupt, "counter totals file " + path.string() + ": " + what);
 }
 
+// Durable like every file the store creates (file.hpp): a power cut leaves
+// no file or the whole one. Every cell starts as zeros: version 0, nothing
+// added, totals 0.
 void create(const std::filesystem::path& path, const Layout& layout) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  std::error_code ec;
-  std::filesystem::remove(tmp, ec);  // left by a create cut short
-  {
-    File file(tmp, File::Mode::CreateNew);
+  replace_file_durably(path, [&](File& file) {
     file.allocate(layout.file_size);
-    // Every cell starts as zeros: version 0, nothing added, totals 0.
     file.write_at(0, layout.header);
-    file.sync();
-  }
-  rename_file(tmp, path);
+  });
 }
 
 template <typename T>

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "file.hpp"
 #include "rondo/error.hpp"
 
 namespace rondo::detail {
@@ -95,6 +96,12 @@ std::vector<SchemaConfig> parse_schemas_json(const std::string& text) {
     throw Error(ErrorCode::InvalidArgument, std::string("schemas JSON: ") + e.what());
   }
 }
+
+void write_meta(const std::filesystem::path& file, const StoreMeta& meta) {
+  write_file_atomically(file, to_json(meta));
+}
+
+StoreMeta read_meta(const std::filesystem::path& file) { return parse_meta(read_whole_file(file), file); }
 
 std::uint64_t schema_hash(const SchemaConfig& schema) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64

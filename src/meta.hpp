@@ -27,6 +27,11 @@ StoreMeta parse_meta(const std::string& text, const std::filesystem::path& file)
 // Error(InvalidArgument) saying what is wrong.
 std::vector<SchemaConfig> parse_schemas_json(const std::string& text);
 
+// meta.json is created durably (src/file.cpp's replace_file_durably), so
+// after a power cut it is either absent or complete.
+void write_meta(const std::filesystem::path& file, const StoreMeta& meta);
+StoreMeta read_meta(const std::filesystem::path& file);
+
 // Identifies a schema's shape; written into every slab header.
 std::uint64_t schema_hash(const SchemaConfig& schema);
 

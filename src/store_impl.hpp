@@ -74,6 +74,10 @@ class FunctionView {
   int column_ = -1, sum_ = -1, count_ = -1;
 };
 
+// Checks each tier's consolidation position against its neighbours' heads;
+// throws Error(Corrupt) naming the file.
+void check_positions(const std::vector<SlabFile>& tiers);
+
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
 
 }  // namespace detail

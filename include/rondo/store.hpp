@@ -18,13 +18,21 @@
 // Who may read. Any number of threads, and any number of other processes
 // through open_read_only(), while the writer runs. Every slot is guarded by a
 // seqlock, so a reader never sees a torn value or a value paired with the
-// wrong timestamp; it may miss a bucket written after it looked.
+// wrong timestamp; it may miss a bucket written after it looked. A closed
+// bucket carries a checksum (written by consolidate() and seal(), never by
+// record()); a cell that fails it, or whose seqlock counter is stuck, reads
+// as missing, never as a wrong value, and verify() reports it.
 //
 // What survives. A record() that returned is in the shared mapping: a crash
 // of the process (even SIGKILL) loses none of it, and the next open() undoes
 // a write that was cut in half. Power loss or a kernel crash can lose what was
 // written after the last flush() (msync), bucket by bucket; everything before
-// it survives. There is no journal to replay.
+// it survives. Files are created and replaced durably (fsync of the file,
+// rename, fsync of its directory), so meta.json never names a file whose
+// directory entry was lost. There is no journal to replay. Damage is refused:
+// an open that finds a file that fails its checks throws Error(Corrupt)
+// naming the file; a directory holding data but no meta.json is never
+// created afresh.
 //
 // Caveats (as with any mmap store). Do not put a store on a network file
 // system. Do not fork() and keep using a Store in the child. Do not open the
@@ -156,6 +164,19 @@ struct StoreInfo {
   std::uint64_t total_bytes;
 };
 
+// What Store::verify found: every file of a store, every slot of every slab.
+struct VerifyReport {
+  struct Damage {
+    std::filesystem::path file;
+    std::string what;
+  };
+  std::vector<Damage> damage;           // empty when nothing is damaged
+  std::uint64_t files = 0;              // files checked
+  std::uint64_t verified_groups = 0;    // slot groups (64 series) whose checksum matched
+  std::uint64_t unverified_groups = 0;  // holding data without a current checksum (docs/storage-format.md)
+  bool ok() const { return damage.empty(); }
+};
+
 class Store {
  public:
   // Creates the store (directory included) or reopens it. Reopening with
@@ -164,6 +185,11 @@ class Store {
   static Store open(const std::filesystem::path& dir, std::span<const SchemaConfig> schemas);
   // Read-only view, safe alongside a live writer in another process.
   static Store open_read_only(const std::filesystem::path& dir);
+  // Scrubs a store, read-only and beside a live writer: opens it as
+  // open_read_only() does (every header, the state, the series index), then
+  // checks every slot's checksum and seqlock counter. Damage is reported,
+  // not thrown; a store that cannot be opened is one damage entry.
+  static VerifyReport verify(const std::filesystem::path& dir);
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;

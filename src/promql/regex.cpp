@@ -1,33 +1,37 @@
-// GCC 12's libstdc++ <regex> trips a false -Wmaybe-uninitialized (as in label_matcher.cpp).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "regex.hpp"
 
-#include <algorithm>
-#include <regex>
+#include <re2/re2.h>
 
+#include <algorithm>
+
+#include "prometheus_regex.hpp"
+#include "rondo/error.hpp"
 #include "rondo/promql.hpp"
 
 namespace rondo::promql::detail {
 
 struct Regex::Impl {
-  std::regex re;
+  std::shared_ptr<const RE2> re;
 };
 
 Regex::Regex(const std::string& pattern) : impl_(std::make_unique<Impl>()) {
   try {
-    impl_->re = std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    throw QueryError(ErrorType::BadData, "invalid regular expression in label_replace(): " + pattern + ": " + e.what());
+    impl_->re = rondo::detail::compile_prometheus_regex(pattern, "in label_replace()");
+  } catch (const Error& e) {
+    throw QueryError(ErrorType::BadData, std::string("invalid regular expression: ") + e.what());
   }
 }
 
 Regex::~Regex() = default;
 
 std::optional<std::vector<std::string>> Regex::match(const std::string& text) const {
-  std::smatch m;
-  if (!std::regex_match(text, m, impl_->re)) return std::nullopt;
+  const RE2& re = *impl_->re;
+  const int n = re.NumberOfCapturingGroups() + 1;  // group 0 = the whole text
+  std::vector<re2::StringPiece> pieces(static_cast<std::size_t>(n));
+  if (!re.Match(text, 0, text.size(), RE2::ANCHOR_BOTH, pieces.data(), n)) return std::nullopt;
   std::vector<std::string> groups;
-  for (const auto& g : m) groups.push_back(g.matched ? g.str() : std::string());
+  groups.reserve(pieces.size());
+  for (const re2::StringPiece& g : pieces) groups.emplace_back(g.data() == nullptr ? std::string() : std::string(g));
   return groups;
 }
 
@@ -71,7 +75,7 @@ std::string expand(std::string_view templ, const std::vector<std::string>& group
       for (char c : name) index = std::min<std::size_t>(index * 10 + static_cast<std::size_t>(c - '0'), 1'000'000);
       if (index < groups.size()) out += groups[index];
     }
-    // Named groups: not in this dialect; they expand to nothing, as an unknown name does in Go.
+    // Named groups: not expanded here; they expand to nothing, as an unknown name does in Go.
     i = next - 1;
   }
   return out;

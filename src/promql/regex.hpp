@@ -1,7 +1,6 @@
 // The regular expressions of label_replace (which needs capture groups;
-// selectors match through rondo::LabelMatcher). Same dialect as
-// LabelMatcher today (ECMAScript), fully anchored as in Prometheus; kept in
-// this one place so it moves with LabelMatcher's engine.
+// selectors match through rondo::LabelMatcher). RE2 under the same limits
+// as LabelMatcher (src/prometheus_regex.hpp), fully anchored as in Prometheus.
 #pragma once
 
 #include <memory>

@@ -170,6 +170,7 @@ TEST_CASE("rondo-demo-vmm answers HTTP while it runs and stops cleanly on SIGTER
   json health = get_json(client, "/metrics/health");
   CHECK(health["vm"] == "running");
   CHECK(health["series"] == 28);
+  CHECK(health["failed_records"] == 0);  // every record() of the run was stored
   // Run past two maintenance ticks, so there are consolidations and kicks.
   for (int i = 0; i < 100 && health["uptime_seconds"].get<double>() < 2.5; ++i) {
     std::this_thread::sleep_for(50ms);

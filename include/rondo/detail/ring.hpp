@@ -69,11 +69,56 @@ class Ring {
   void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
 
   // Copies the cell of `bucket` into out[0..function_count). False when the
-  // series has no data there (never written, an older lap, outside the window).
+  // series has no data there (never written, an older lap, outside the
+  // window) or the cell cannot be read (read_cell says which).
   bool read(std::uint32_t column, std::uint64_t bucket, double* out) const noexcept;
+  enum class CellRead { Data, Missing, Damaged };
+  // Damaged: the slot's seqlock counter stayed at one odd value for
+  // `stuck_after` (a writer dead mid-write, or a damaged counter page);
+  // such a slot is then known to this thread and answers Damaged at once
+  // while its counter keeps that value.
+  static constexpr std::int64_t kStuckAfterNs = 1'000'000;
+  CellRead read_cell(std::uint32_t column, std::uint64_t bucket, double* out,
+                     std::int64_t stuck_after_ns = kStuckAfterNs) const noexcept;
 
   // Writable open: undo or invalidate a write that a crash cut short.
   void recover() noexcept;
+
+  // ---- checks of the mutable state on open (ring.cpp; not the write path) ----
+  struct SlotScan {
+    std::uint64_t newest = kNoBucket;    // newest bucket any slot's time names
+    std::uint64_t bad_slot = kNoBucket;  // first slot whose time is no bucket of that slot
+    std::uint64_t bad_time = 0;
+    bool head_slot_busy = false;         // the head's slot was odd (being written)
+  };
+  SlotScan scan_slots(std::uint64_t head) const noexcept;
+  // The crash window between writing bucket's slot and advancing the head:
+  // tier 0's undo record names that very cell; a higher tier's consolidation
+  // position is still that bucket.
+  bool interrupted_before_head(std::uint64_t bucket) const noexcept;
+  // A higher tier's head slot emptied by recover(): consolidation was
+  // producing the head bucket again (its position is still there).
+  bool head_being_redone(std::uint64_t head) const noexcept;
+  void repair_head(std::uint64_t bucket) noexcept { advance_head(bucket); }
+
+  // ---- slot checksums (ring.cpp; maintenance and readers, never record()) ----
+  static constexpr std::uint32_t kSumGroup = kSumGroupSeries;
+  bool has_sums() const noexcept { return sums_ != nullptr; }
+  std::uint32_t sum_groups() const noexcept { return groups_; }
+  // Maintenance: checksums the slot of `bucket`, if it holds that bucket.
+  void write_sums(std::uint64_t bucket) noexcept;
+  // Tier 0, maintenance: checksums every closed bucket not yet summed.
+  void sum_closed() noexcept;
+  enum class SumCheck { Verified, Unverified, Mismatch };
+  // Unverified: no sum yet (an open bucket, a version 1 slab), or a stale one.
+  SumCheck check_sum(std::uint64_t slot, std::uint32_t group) const noexcept;
+  // Where readers remember which slot groups they verified, at which counter
+  // value (seq + 1; 0 = not yet): sum_groups() * slots() entries, owned by
+  // the caller (SlabFile) and shared by every copy of this ring. Without it
+  // every read checks its group's sum again.
+  void set_verified_memo(std::atomic<std::uint64_t>* memo) noexcept { verified_ = memo; }
+  bool slot_odd(std::uint64_t slot) const noexcept { return (load(seq_[slot]) & 1) != 0; }
+  std::uint64_t slot_time(std::uint64_t slot) const noexcept { return load(time_[slot]); }
 
  private:
   template <typename T>
@@ -103,6 +148,10 @@ class Ring {
   // Where function fn lives in a cell, or kAbsent.
   static constexpr std::uint64_t kAbsent = ~std::uint64_t{0};
   std::uint64_t at(ConsolidationFn fn) const noexcept { return at_[static_cast<int>(fn)]; }
+
+  std::uint32_t slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept;
+  bool sum_due(std::uint64_t slot) const noexcept;
+  bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
 
   // Seqlock: begin makes the slot's counter odd and returns it; end makes it even.
   std::uint64_t begin_write(std::uint64_t slot) noexcept;
@@ -134,6 +183,15 @@ class Ring {
   std::uint64_t cached_start_ = kNoTime;
   std::uint64_t cached_bucket_ = 0;
   std::uint64_t cached_slot_ = 0;
+
+  // Read side and maintenance only, kept after everything record() uses so
+  // its layout is the same as without them.
+  SlotSum* sums_ = nullptr;  // version 2 slabs: slot-major, groups_ per slot
+  std::uint32_t groups_ = 0;
+  // Distinct for every mapping, so a thread's memory of a stuck slot never
+  // carries over to a later mapping at the same address.
+  std::uint64_t mapping_id_ = 0;
+  std::atomic<std::uint64_t>* verified_ = nullptr;
 };
 
 // ---- inline write path -------------------------------------------------------

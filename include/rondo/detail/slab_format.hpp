@@ -16,6 +16,8 @@
 //   POS 4  columns     per series, series-major (all of series 0, then series 1...):
 //                        tier 0: a u64 stamp column, then one f64 column per function
 //                        tier>0: one f64 column per function
+//   POS 5  slot_sum    SlotSum x slot_count x groups (version 2): a checksum per
+//                      closed slot and group of 64 series
 // Every region starts on a 64-byte boundary. Fields are fixed-width and
 // little-endian (the only byte order rondo builds for).
 //
@@ -37,7 +39,10 @@ static_assert(std::endian::native == std::endian::little,
               "the slab format is little-endian; port the codec before building here");
 
 inline constexpr char kSlabMagic[8] = {'R', 'O', 'N', 'D', 'O', 'S', 'L', 'B'};
-inline constexpr std::uint32_t kSlabVersion = 1;
+// Version 2 adds the slot_sum region at the end of the file (version 1
+// slabs, without it, still open; their slots are simply not verified).
+inline constexpr std::uint32_t kSlabVersion = 2;
+inline constexpr std::uint32_t kSlabVersionWithoutSums = 1;
 inline constexpr std::uint64_t kNoBucket = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::uint64_t kNoTime = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::size_t kMaxFunctions = 6;
@@ -62,7 +67,8 @@ struct SlabHeader {
   std::uint64_t slot_seq_offset;
   std::uint64_t slot_time_offset;
   std::uint64_t columns_offset;
-  std::uint8_t reserved[144];  // zero
+  std::uint64_t slot_sum_offset;  // version 2; 0 in version 1
+  std::uint8_t reserved[136];  // zero
 };
 static_assert(sizeof(SlabHeader) == 256);
 
@@ -87,11 +93,37 @@ struct SlabState {
   std::uint64_t closed_below;   // buckets below this are closed: consolidated into tier+1, or sealed
   std::uint64_t lost_buckets;   // tier>0: buckets that could not be produced in time
   std::uint64_t late_records;   // records into buckets already closed
-  std::uint64_t reserved[2];
+  std::uint64_t summed_below;   // tier 0, version 2: closed buckets below this have their SlotSum
+  std::uint64_t reserved;
   UndoRecord undo;
   std::uint8_t pad[48];
 };
 static_assert(sizeof(SlabState) == 192);
+
+// A slot's checksum, written off the hot path once the slot's bucket is
+// closed (tier 0: by consolidate() or seal(); tiers above: right after
+// consolidation writes the slot). crc is CRC-32C over the slot's time and
+// every series' cell (stamp first in tier 0, then each function's value),
+// taken while the slot's seqlock counter was `seq` (its low 32 bits are
+// kept). A counter that has moved since (a late record, a crash repair)
+// makes the sum stale. 8 bytes, written and read as one atomic word, so a
+// reader never pairs a new seq with an old crc; all zero = no sum (a slot
+// with data has seq >= 2).
+struct SlotSum {
+  std::uint32_t crc;
+  std::uint32_t seq_low;
+};
+static_assert(sizeof(SlotSum) == 8);
+inline constexpr std::uint64_t pack(SlotSum s) { return std::uint64_t{s.seq_low} << 32 | s.crc; }
+inline constexpr SlotSum unpack(std::uint64_t w) {
+  return {static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
+}
+// One SlotSum per slot per group of this many series (slot-major), so a
+// reader checks the cells of 64 series, not of every series, to trust one.
+inline constexpr std::uint32_t kSumGroupSeries = 64;
+inline constexpr std::uint64_t sum_groups(std::uint32_t max_series) {
+  return (std::uint64_t{max_series} + kSumGroupSeries - 1) / kSumGroupSeries;
+}
 
 inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
   return (n + a - 1) / a * a;
@@ -100,17 +132,24 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
 // The region offsets and file size for a tier's shape; used both to create
 // a slab and to check an existing one.
 struct SlabLayout {
-  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, file_size;
+  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, slot_sum_offset, file_size;
 
   // columns_per_series = function_count, plus 1 for the stamp column in tier 0.
   static constexpr SlabLayout compute(std::uint64_t slots, std::uint32_t max_series,
-                                      std::uint32_t columns_per_series) {
+                                      std::uint32_t columns_per_series, std::uint32_t version = kSlabVersion) {
     SlabLayout l{};
     l.state_offset = align_up(sizeof(SlabHeader), kRegionAlign);
     l.slot_seq_offset = align_up(l.state_offset + sizeof(SlabState), kRegionAlign);
     l.slot_time_offset = align_up(l.slot_seq_offset + slots * 8, kRegionAlign);
     l.columns_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
-    l.file_size = l.columns_offset + slots * columns_per_series * std::uint64_t{max_series} * 8;
+    const std::uint64_t columns_end = l.columns_offset + slots * columns_per_series * std::uint64_t{max_series} * 8;
+    if (version == kSlabVersionWithoutSums) {
+      l.slot_sum_offset = 0;
+      l.file_size = columns_end;
+    } else {
+      l.slot_sum_offset = align_up(columns_end, kRegionAlign);
+      l.file_size = l.slot_sum_offset + slots * sum_groups(max_series) * sizeof(SlotSum);
+    }
     return l;
   }
 };
