@@ -78,6 +78,18 @@ std::optional<double> tier0_total(const Store& store, const std::string& metric,
   return total;
 }
 
+std::size_t tier0_buckets(const Store& store, const std::string& metric, const std::vector<Label>& labels) {
+  const std::optional<SeriesHandle> handle = store.find_series(metric, labels);
+  if (!handle) return 0;
+  const auto now = static_cast<Timestamp>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  std::size_t buckets = 0;
+  for (const Point& p : store.query(*handle, 0, now - 600'000'000'000ULL, now + 60'000'000'000ULL, ConsolidationFn::Sum)) {
+    if (p.value == p.value) ++buckets;  // NaN: no data
+  }
+  return buckets;
+}
+
 nlohmann::json read_totals(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("no totals file " + file.string());

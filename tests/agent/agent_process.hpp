@@ -32,6 +32,8 @@ nlohmann::json vm_entry(std::uint16_t port, const std::string& id);
 // The sum of every tier-0 bucket of a series (Sum function), over the last
 // 10 minutes; nullopt when the store has no such series.
 std::optional<double> tier0_total(const Store& store, const std::string& metric, const std::vector<Label>& labels);
+// How many of tier 0's buckets (the last 10 minutes) hold a value of that series; 0 if unknown.
+std::size_t tier0_buckets(const Store& store, const std::string& metric, const std::vector<Label>& labels);
 
 // The totals JSON an emulator wrote at exit.
 nlohmann::json read_totals(const std::filesystem::path& file);

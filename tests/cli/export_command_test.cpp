@@ -167,6 +167,7 @@ TEST_CASE("export --once to a real Prometheus: a wrong path (404) and refused sa
   INFO(tier1.err);
   CHECK(tier1.exit_code == 0);
   const auto tier0 = run_rondo({"export", dir, "--url", prometheus.write_url(), "--tier", "0", "--once"});
+  INFO(tier0.out << tier0.err);
   CHECK(tier0.exit_code == 1);
   CHECK_THAT(tier0.err, Catch::Contains("refused") && Catch::Contains("for good") && Catch::Contains("HTTP 400"));
 }
