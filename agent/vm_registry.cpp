@@ -247,13 +247,16 @@ void VmRegistry::mark_exited(Vm& vm) {
   vm.reader.reset();
   vm.store->store().seal();
   vm.store->store().consolidate();
-  vm.state = VmState::Exited;
-  vm.exited_at_ns = now;
-  save_record(vm);
+  // Before the state says "exited" (GET /vms reads it without our lock): by
+  // then the export lag must count the buckets seal() just closed, so that
+  // "exited with lag 0" means everything arrived.
   if (exporter_) {
     exporter_->finish(vm.id);  // its series end with stale markers after the last buckets
     exporter_->wake();
   }
+  vm.state = VmState::Exited;
+  vm.exited_at_ns = now;
+  save_record(vm);
   spdlog::info("rondo-agent: VM {} exited", vm.id);
 }
 

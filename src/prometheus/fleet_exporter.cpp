@@ -210,6 +210,9 @@ bool FleetExporter::finish(const std::string& name) {
   if (found.empty()) return false;
   std::lock_guard guard(found.front()->mutex);
   found.front()->finishing = true;
+  // The store was just sealed: its last bucket is lag from now on, not only
+  // once the next pass ends (a caller waiting for lag 0 would stop too early).
+  if (!found.front()->removed) found.front()->feed.update_lag();
   return true;
 }
 

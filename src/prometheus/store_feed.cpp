@@ -210,8 +210,17 @@ void StoreFeed::persist() {
 
 void StoreFeed::update_lag() {
   StoreInfo info;
+  ExportCursor probe;  // each schema at its newest bucket
   try {
     info = store_.info();
+    for (std::size_t s = 0; s < info.schemas.size(); ++s) {
+      const auto& tiers = info.schemas[s].tiers;
+      if (options_.tier < tiers.size() && tiers[options_.tier].newest) probe.set_next(s, *tiers[options_.tier].newest);
+    }
+    // Tier 0's newest bucket is drainable once it is final (sealed: the VM
+    // exited) and not while it is still filling; drain() alone knows which,
+    // and moves the probe past that bucket only when it returns it.
+    if (options_.tier == 0) store_.drain(options_.tier, probe, 1);
   } catch (const std::exception& e) {
     // info() lists the store's files; one renamed under it (a position
     // file being replaced) can make it fail. The lag just stays as it was.
@@ -224,9 +233,9 @@ void StoreFeed::update_lag() {
     if (options_.tier >= schemas[s].tiers.size()) continue;
     const TierInfo& tier = info.schemas[s].tiers[options_.tier];
     if (!tier.newest || !tier.oldest) continue;
-    // Tier 0's newest bucket is still filling and not drainable yet.
     const auto interval = static_cast<std::uint64_t>(tier.interval.count());
-    const Timestamp drainable_end = options_.tier == 0 ? *tier.newest : *tier.newest + interval;
+    const bool newest_final = options_.tier > 0 || probe.next(s) > *tier.newest;
+    const Timestamp drainable_end = newest_final ? *tier.newest + interval : *tier.newest;
     const Timestamp from = std::max(position_.cursor.next(s), *tier.oldest);
     if (drainable_end > from) lag = std::max(lag, drainable_end - from);
   }
