@@ -353,6 +353,7 @@ StoreInfo Store::info() const {
       if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
       ti.lost_buckets = detail::load_state(st.lost_buckets);
       ti.late_records = detail::load_state(st.late_records);
+      ti.refused_records = detail::load_state(st.refused_records);
       ti.file = slab.path();
       ti.file_bytes = slab.size();
       si.tiers.push_back(std::move(ti));
