@@ -82,6 +82,9 @@ void check_creatable(const fs::path& dir) {
 }
 
 void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
+  // A totals file an earlier, unfinished create left names another store
+  // id (check_creatable has made sure nothing was ever counted in it).
+  fs::remove(dir / detail::kCounterTotalsFile);
   for (std::size_t s = 0; s < meta.schemas.size(); ++s) {
     fs::create_directories(schema_dir(dir, s));
     for (std::size_t t = 0; t < meta.schemas[s].tiers.size(); ++t) {

@@ -26,11 +26,15 @@ constexpr Timestamp kSec = 1'000'000'000;
 constexpr Timestamp kBase = 1'700'000'000 * kSec;
 constexpr promql::Millis kBaseMs = 1'700'000'000'000;
 
-// Two counters and a gauge, 1 s buckets, 120 s of data from kBase.
+// Two counters (10 and 2 events a second, a tier-0 sum: exported as running
+// totals at each bucket's end) and a gauge, 1 s buckets, 120 s of data from kBase.
 struct Fixture {
   rondo::test::TempDir dir{"rondo-query-api"};
-  Store store = Store::open(dir.path() / "s", std::vector<SchemaConfig>{
-                                                  {"all", LabelMatcher::any(), {{1s, 10min, {}}}, 8}});
+  Store store = Store::open(
+      dir.path() / "s",
+      std::vector<SchemaConfig>{
+          {"counters", LabelMatcher::parse(R"({__name__="vcpu_exits_total"})"), {{1s, 10min, {ConsolidationFn::Sum}}}, 8},
+          {"gauges", LabelMatcher::any(), {{1s, 10min, {}}}, 8}});
   std::shared_ptr<QueryApi> api;
 
   Fixture() {
@@ -39,8 +43,8 @@ struct Fixture {
     const SeriesHandle b = store.register_series("vcpu_exits_total", io);
     const SeriesHandle g = store.register_series("vmm_rss_bytes");
     for (Timestamp s = 0; s < 120; ++s) {
-      store.record(a, 10.0 * static_cast<double>(s), kBase + s * kSec);
-      store.record(b, 2.0 * static_cast<double>(s), kBase + s * kSec);
+      store.record(a, 10.0, kBase + s * kSec);
+      store.record(b, 2.0, kBase + s * kSec);
       store.record(g, 1000 + static_cast<double>(s), kBase + s * kSec);
     }
     store.seal();
