@@ -250,7 +250,7 @@ int run_query(const QueryArgs& o, std::ostream& out) {
   const Store store = open_store(o.store);
   if (is_promql_expression(o.selector)) {
     if (o.format == "chart") throw usage_error("--format chart shows plain selectors only, not PromQL expressions");
-    return run_promql_query(store, {o.selector, o.range, o.step, o.tier, o.format, o.explain}, out);
+    return run_promql_query(store, {o.selector, o.range, o.step, parse_tier(o.tier), o.format, o.explain}, out);
   }
   const auto tier = parse_tier(o.tier);
   const auto fn = parse_fn(o.fn);
