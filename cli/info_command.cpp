@@ -44,7 +44,7 @@ std::string schema_text(const SchemaInfo& schema) {
                                 schema.series_count, schema.max_series);
   // "window": what the tier can hold; "holds": the data it holds now (less, until it has run that long).
   TextTable table({"tier", "interval", "window", "holds", "slots", "functions", "oldest", "newest",
-                   "consolidated to", "lost", "late"});
+                   "consolidated to", "lost", "late", "refused"});
   for (std::size_t t = 0; t < schema.tiers.size(); ++t) {
     const TierInfo& tier = schema.tiers[t];
     const std::string holds =
@@ -54,7 +54,8 @@ std::string schema_text(const SchemaInfo& schema) {
     table.add({std::to_string(t), format_duration(tier.interval), format_duration(tier.duration), holds,
                std::to_string(tier.slots), function_list(tier.functions), optional_time(tier.held_from),
                optional_time(tier.newest), t == 0 ? "-" : optional_time(tier.consolidated_until),
-               std::to_string(tier.lost_buckets), std::to_string(tier.late_records)});
+               std::to_string(tier.lost_buckets), std::to_string(tier.late_records),
+               t == 0 ? std::to_string(tier.refused_records) : "-"});
   }
   return out + table.render("  ");
 }
@@ -127,6 +128,7 @@ nlohmann::json tier_json(std::size_t index, const TierInfo& tier) {
           {"consolidated_until_ns", index == 0 ? nlohmann::json() : ns(tier.consolidated_until)},
           {"lost_buckets", tier.lost_buckets},
           {"late_records", tier.late_records},
+          {"refused_records", tier.refused_records},
           {"file", tier.file.string()},
           {"file_bytes", tier.file_bytes}};
 }

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cctype>
-#include <charconv>
 #include <iostream>
 
 #include "cli_error.hpp"
@@ -15,16 +14,6 @@ namespace rondo::cli {
 namespace {
 
 constexpr Timestamp kNsPerMs = 1'000'000;
-
-std::optional<std::size_t> tier_of(const std::string& text) {
-  if (text == "auto") return std::nullopt;
-  std::size_t tier = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), tier);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    throw usage_error(fmt::format("bad --tier '{}': expected a tier number (0 is the finest) or auto", text));
-  }
-  return tier;
-}
 
 // The newest bucket of tier 0 over the whole store, to anchor the default range.
 std::optional<Timestamp> newest_bucket(const Store& store) {
@@ -93,7 +82,7 @@ bool is_promql_expression(std::string_view text) {
 
 int run_promql_query(const Store& store, const PromqlArgs& args, std::ostream& out) {
   promql::StoreSourceOptions options;
-  options.tier = tier_of(args.tier);
+  options.tier = args.tier;
   const promql::StoreSource source(store, options);
   const promql::Engine engine(source);
   const TimeRange range = resolve_range(args.range, TimeAnchors{wall_clock_now(), newest_bucket(store)},

@@ -3,6 +3,8 @@
 // behaviour: raw points per tier).
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -16,7 +18,7 @@ struct PromqlArgs {
   std::string query;
   RangeRequest range;
   std::string step;  // empty: the range / 100, at least 1 s
-  std::string tier = "auto";
+  std::optional<std::size_t> tier;  // nullopt: auto (query_command.cpp parses --tier)
   std::string format = "table";  // table, csv, json (the Prometheus API's body)
   bool explain = false;          // print which tiers served (the engine's warnings)
 };

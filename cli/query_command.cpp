@@ -250,7 +250,7 @@ int run_query(const QueryArgs& o, std::ostream& out) {
   const Store store = open_store(o.store);
   if (is_promql_expression(o.selector)) {
     if (o.format == "chart") throw usage_error("--format chart shows plain selectors only, not PromQL expressions");
-    return run_promql_query(store, {o.selector, o.range, o.step, o.tier, o.format, o.explain}, out);
+    return run_promql_query(store, {o.selector, o.range, o.step, parse_tier(o.tier), o.format, o.explain}, out);
   }
   const auto tier = parse_tier(o.tier);
   const auto fn = parse_fn(o.fn);
@@ -285,7 +285,7 @@ void add_query_command(CLI::App& app, CommandAction& selected) {
   cmd->add_option("store", o->store, "Store directory")->required();
   cmd->add_option("selector", o->selector,
                   "A selector: name, name{label=\"v\"}, {label=~\"re.*\",other!=\"x\"} (raw points), or any "
-                  "PromQL expression, e.g. 'sum by (reason) (rate(vcpu_exits_total_sum[10s]))'")
+                  "PromQL expression, e.g. 'sum by (reason) (rate(vcpu_exits_total[10s]))'")
       ->required();
   cmd->add_option("--step", o->step, "PromQL expressions: the step of the range query (default: the range / 100, at least 1s)");
   cmd->add_option("--range", o->range.range, "Length of the range, e.g. 15m, 1h, 7d (default 1h, ending at the newest point)");

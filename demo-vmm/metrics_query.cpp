@@ -176,6 +176,7 @@ json store_info_json(const rondo::Store& store) {
                        {"consolidated_until_ns", optional_time(t.consolidated_until)},
                        {"lost_buckets", t.lost_buckets},
                        {"late_records", t.late_records},
+                       {"refused_records", t.refused_records},
                        {"file", t.file.string()},
                        {"file_bytes", t.file_bytes}});
     }

@@ -28,7 +28,9 @@ File::File(const std::filesystem::path& path, Mode mode) : path_(path) {
   }
   fd_ = ::open(path.c_str(), flags, 0644);
   if (fd_ < 0) {
-    if (errno == ENOENT) throw Error(ErrorCode::NotFound, "no such file: " + path.string());
+    // Creating a file in a directory that does not exist is an I/O error
+    // (the caller's setup is wrong), not a missing file.
+    if (errno == ENOENT && mode != Mode::CreateNew) throw Error(ErrorCode::NotFound, "no such file: " + path.string());
     throw_errno("cannot open", path);
   }
 }

@@ -152,7 +152,7 @@ bool SlabFile::never_written(const std::filesystem::path& path) {
     SlabState st{};
     file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
     return st.head == kNoBucket && st.first_bucket == kNoBucket && st.next_bucket == kNoBucket &&
-           st.lost_buckets == 0 && st.late_records == 0;
+           st.lost_buckets == 0 && st.late_records == 0 && st.refused_records == 0;
   } catch (const Error&) {
     return false;
   }

@@ -82,6 +82,9 @@ void check_creatable(const fs::path& dir) {
 }
 
 void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
+  // A totals file an earlier, unfinished create left names another store
+  // id (check_creatable has made sure nothing was ever counted in it).
+  fs::remove(dir / detail::kCounterTotalsFile);
   for (std::size_t s = 0; s < meta.schemas.size(); ++s) {
     fs::create_directories(schema_dir(dir, s));
     for (std::size_t t = 0; t < meta.schemas[s].tiers.size(); ++t) {
@@ -353,6 +356,7 @@ StoreInfo Store::info() const {
       if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
       ti.lost_buckets = detail::load_state(st.lost_buckets);
       ti.late_records = detail::load_state(st.late_records);
+      ti.refused_records = detail::load_state(st.refused_records);
       ti.file = slab.path();
       ti.file_bytes = slab.size();
       si.tiers.push_back(std::move(ti));

@@ -86,6 +86,8 @@ function onGrid(s, counter) {
 }
 
 // Several lines -> uPlot's aligned columns [xs, ys...] (seconds, null = gap).
+// A counter line has zero, not a gap, where another line of the chart has a
+// bucket it lacks (e.g. before its reason's first exit): no events then.
 function align(lines) {
   const xs = new Set();
   for (const l of lines) for (const [t] of l.points) xs.add(t);
@@ -93,7 +95,7 @@ function align(lines) {
   const index = new Map(times.map((t, i) => [t, i]));
   const data = [times.map((t) => t / 1000)];
   for (const l of lines) {
-    const ys = new Array(times.length).fill(null);
+    const ys = new Array(times.length).fill(l.counter ? 0 : null);
     for (const [t, v] of l.points) ys[index.get(t)] = v === null ? null : v * l.scale;
     data.push(ys);
   }
@@ -111,7 +113,7 @@ async function fetchPanel(panel, range) {
       // Legends only for series with data in the range.
       if (!s.points.some(([, v]) => v !== null)) continue;
       const counter = (schemas.get(s.schema) || {}).kind === "counter";
-      lines.push({ label: q.label(s), points: onGrid(s, counter), scale: q.scale ?? panel.scale ?? 1 });
+      lines.push({ label: q.label(s), points: onGrid(s, counter), scale: q.scale ?? panel.scale ?? 1, counter });
     }
   }
   lines.sort((a, b) => a.label.localeCompare(b.label));

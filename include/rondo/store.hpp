@@ -138,6 +138,7 @@ struct TierInfo {
   std::optional<Timestamp> consolidated_until;  // tier>0: produced up to here (exclusive)
   std::uint64_t lost_buckets;   // tier>0: could not be consolidated in time
   std::uint64_t late_records;   // arrived after their bucket was consolidated or sealed
+  std::uint64_t refused_records;  // tier 0: refused as older than the window (TooOld)
   std::filesystem::path file;
   std::uint64_t file_bytes;
 };

@@ -8,8 +8,12 @@
 using namespace rondo::test;
 
 TEST_CASE("query with a PromQL expression: a range query at --step over the exported names") {
-  const auto r = run_rondo({"query", fixture_900s().string(), "sum by (reason) (vcpu_exits_total_sum)", "--tier", "0",
-                            "--start", fixture_time(400), "--end", fixture_time(402), "--step", "1s", "--format", "csv"});
+  // vcpu_exits_total keeps sum and count: remote write (and so PromQL) sees the summary
+  // vcpu_exits_sum, a running total stamped at each bucket's end. Its change over one
+  // second is that second's sum.
+  const auto r = run_rondo({"query", fixture_900s().string(),
+                            "sum by (reason) (vcpu_exits_sum - vcpu_exits_sum offset 1s)", "--tier", "0", "--start",
+                            fixture_time(401), "--end", fixture_time(403), "--step", "1s", "--format", "csv"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto rows = parse_csv(r.out);
@@ -18,7 +22,7 @@ TEST_CASE("query with a PromQL expression: a range query at --step over the expo
   for (std::size_t i = 1; i < rows.size(); ++i) {
     const std::uint64_t k = 400 + (i - 1) % 3;
     CHECK(rows[i][0] == (i <= 3 ? "{reason=\"hlt\"}" : "{reason=\"io\"}"));
-    CHECK(rows[i][1] == fixture_time(k));
+    CHECK(rows[i][1] == fixture_time(k + 1));          // bucket k ends at k + 1
     CHECK(std::stod(rows[i][3]) == 2 * vcpu_sum(k));  // two vCPUs, each bucket's sum
   }
 }

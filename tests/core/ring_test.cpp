@@ -123,6 +123,23 @@ TEST_CASE("a value from an earlier lap is never returned as current", "[ring]") 
   }
 }
 
+TEST_CASE("refused records are counted in the tier's state, across a reopen", "[ring]") {
+  // A writer whose clock is behind the store's head has every record refused:
+  // that must show in info() (and so in `rondo info`), not only in statuses.
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    SeriesHandle h = store.register_series("x");
+    REQUIRE(store.record(h, 1, kT0 + 20 * kSecond) == WriteStatus::Ok);
+    for (int i = 0; i < 5; ++i) REQUIRE(store.record(h, 1, kT0 + i * kSecond) == WriteStatus::TooOld);
+    REQUIRE(store.record(h, 1, kT0 + 19 * kSecond) == WriteStatus::Ok);
+    CHECK(store.info().schemas[0].tiers[0].refused_records == 5);
+  }
+  Store reopened = Store::open_read_only(dir.path());
+  CHECK(reopened.info().schemas[0].tiers[0].refused_records == 5);
+}
+
 TEST_CASE("records older than the window are refused; older ones inside it land in their bucket", "[ring]") {
   TempDir dir;
   SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});

@@ -14,11 +14,14 @@
 
 #include "common/files.hpp"
 #include "common/free_port.hpp"
+#include "common/shell.hpp"
 
 using namespace rondo;
 using namespace rondo::prometheus;
 using namespace std::chrono_literals;
 using nlohmann::json;
+
+using rondo::test::run_shell;
 
 namespace {
 
@@ -26,11 +29,15 @@ constexpr Timestamp kSec = 1'000'000'000;
 constexpr Timestamp kBase = 1'700'000'000 * kSec;
 constexpr promql::Millis kBaseMs = 1'700'000'000'000;
 
-// Two counters and a gauge, 1 s buckets, 120 s of data from kBase.
+// Two counters (10 and 2 events a second, a tier-0 sum: exported as running
+// totals at each bucket's end) and a gauge, 1 s buckets, 120 s of data from kBase.
 struct Fixture {
   rondo::test::TempDir dir{"rondo-query-api"};
-  Store store = Store::open(dir.path() / "s", std::vector<SchemaConfig>{
-                                                  {"all", LabelMatcher::any(), {{1s, 10min, {}}}, 8}});
+  Store store = Store::open(
+      dir.path() / "s",
+      std::vector<SchemaConfig>{
+          {"counters", LabelMatcher::parse(R"({__name__="vcpu_exits_total"})"), {{1s, 10min, {ConsolidationFn::Sum}}}, 8},
+          {"gauges", LabelMatcher::any(), {{1s, 10min, {}}}, 8}});
   std::shared_ptr<QueryApi> api;
 
   Fixture() {
@@ -39,8 +46,8 @@ struct Fixture {
     const SeriesHandle b = store.register_series("vcpu_exits_total", io);
     const SeriesHandle g = store.register_series("vmm_rss_bytes");
     for (Timestamp s = 0; s < 120; ++s) {
-      store.record(a, 10.0 * static_cast<double>(s), kBase + s * kSec);
-      store.record(b, 2.0 * static_cast<double>(s), kBase + s * kSec);
+      store.record(a, 10.0, kBase + s * kSec);
+      store.record(b, 2.0, kBase + s * kSec);
       store.record(g, 1000 + static_cast<double>(s), kBase + s * kSec);
     }
     store.seal();
@@ -56,17 +63,6 @@ struct Fixture {
   }
 };
 
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
-  const int status = ::pclose(pipe);
-  INFO(command << "\n" << out);
-  CHECK(status == 0);
-  return out;
-}
 
 }  // namespace
 
@@ -164,16 +160,16 @@ TEST_CASE("promtool and a Grafana-style request sequence read the mounted API", 
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
 
   const std::string instant =
-      run("/usr/bin/promtool query instant --time=1700000100 " + url + " 'sum by (reason) (rate(vcpu_exits_total[10s]))'");
+      run_shell("/usr/bin/promtool query instant --time=1700000100 " + url + " 'sum by (reason) (rate(vcpu_exits_total[10s]))'");
   CHECK(instant.find("{reason=\"hlt\"} => 10 @[1700000100]") != std::string::npos);
   CHECK(instant.find("{reason=\"io\"} => 2 @[1700000100]") != std::string::npos);
-  const std::string range = run("/usr/bin/promtool query range --start=1700000010 --end=1700000020 --step=10s " + url +
+  const std::string range = run_shell("/usr/bin/promtool query range --start=1700000010 --end=1700000020 --step=10s " + url +
                                 " vmm_rss_bytes");
   CHECK(range.find("1010 @[1700000010]") != std::string::npos);
   CHECK(range.find("1020 @[1700000020]") != std::string::npos);
-  const std::string series = run("/usr/bin/promtool query series --match=vcpu_exits_total " + url);
+  const std::string series = run_shell("/usr/bin/promtool query series --match=vcpu_exits_total " + url);
   CHECK(series.find("{__name__=\"vcpu_exits_total\", reason=\"hlt\"}") != std::string::npos);
-  const std::string labels = run("/usr/bin/promtool query labels " + url + " reason");
+  const std::string labels = run_shell("/usr/bin/promtool query labels " + url + " reason");
   CHECK(labels == "hlt\nio\n");
 
   // Grafana: buildinfo, label names, then query_range as a POST form with a $__rate_interval-sized step.

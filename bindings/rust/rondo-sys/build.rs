@@ -43,5 +43,8 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib=asan");
         println!("cargo:rustc-link-lib=dylib=ubsan");
     }
+    // librondo's own dependencies (shared libraries from Debian): RE2 for
+    // PromQL regex matchers.
+    println!("cargo:rustc-link-lib=dylib=re2");
     println!("cargo:rustc-link-lib=dylib=stdc++");
 }

@@ -212,7 +212,12 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   }
 
   const std::uint64_t head = state_->head;  // only this thread writes it
-  if (head != kNoBucket && bucket + slots_ <= head) [[unlikely]] return WriteStatus::TooOld;
+  if (head != kNoBucket && bucket + slots_ <= head) [[unlikely]] {
+    // Counted in the mapped state, so a run whose every record is refused
+    // (a clock far behind the store's head) shows in `rondo info`.
+    std::atomic_ref<std::uint64_t>(state_->refused_records).fetch_add(1, std::memory_order_relaxed);
+    return WriteStatus::TooOld;
+  }
 
   std::uint64_t* base = cell_base(column, slot);
   if (*stamp(base) == bucket) [[likely]] {

@@ -94,7 +94,7 @@ struct SlabState {
   std::uint64_t lost_buckets;   // tier>0: buckets that could not be produced in time
   std::uint64_t late_records;   // records into buckets already closed
   std::uint64_t summed_below;   // tier 0, version 2: closed buckets below this have their SlotSum
-  std::uint64_t reserved;
+  std::uint64_t refused_records;  // tier 0: records refused as older than the window (TooOld)
   UndoRecord undo;
   std::uint8_t pad[48];
 };
