@@ -61,7 +61,13 @@ TEST_CASE("VictoriaMetrics stopped in the middle of an export: afterwards every 
   CHECK(stats.retries >= 5);
   CHECK(stats.lag == std::chrono::nanoseconds(0));
   INFO("retries during the outage: " << stats.retries);
-  check_same(vm.export_series(kAllSeries), expected);
+  // The one request in flight when VictoriaMetrics stopped may have been
+  // stored without an answer, and so sent again (one sample per request
+  // here): at most that one sample repeats, exactly. Nothing else may.
+  std::size_t repeated = 0;
+  const SeriesById got = without_exact_repeats(vm.export_series(kAllSeries), repeated);
+  CHECK(repeated <= 1);
+  check_same(got, expected);
 }
 
 TEST_CASE("the exporter restarted in the middle of an export: every point exactly once",

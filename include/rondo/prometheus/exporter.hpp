@@ -24,6 +24,9 @@
 // So a receiver outage or an exporter restart neither loses nor re-sends an
 // acknowledged sample, as long as its bucket is still held by the tier;
 // buckets that leave the tier before they are sent are counted as missed.
+// What no sender can avoid: a receiver that stores a request and stops before
+// answering gets that one request again (Prometheus keeps an identical sample
+// once; VictoriaMetrics keeps both unless its deduplication is on).
 //
 // Threads. The exporter owns at most one worker thread (start/stop); the
 // application's tick never waits on the network. export_pending() runs one
