@@ -7,7 +7,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "fleet_source.hpp"
 #include "metrics_query.hpp"  // the demo VMM's query language, shared
+#include "rondo/prometheus/query_api.hpp"
 
 namespace rondo::agent {
 namespace {
@@ -42,6 +44,9 @@ AgentHttpApi::AgentHttpApi(VmRegistry& registry)
 AgentHttpApi::~AgentHttpApi() { stop(); }
 
 void AgentHttpApi::add_routes() {
+  // Prometheus's query API across every VM (each series with its vm_id).
+  prometheus::mount_query_api(*server_,
+                              std::make_shared<prometheus::QueryApi>(std::make_shared<FleetSource>(registry_)));
   server_->Get("/vms", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& vm : registry_.vms()) list.push_back(registry_.describe(*vm));

@@ -6,6 +6,8 @@
 //   DELETE /vms/<id>            the VM is finished
 //   GET    /health              JSON: ok, VM count, configuration
 //   GET    /metrics             the agent's own health, Prometheus text 0.0.4
+//   GET|POST /api/v1/...         Prometheus's query API over every VM's store,
+//                               series labelled as the fleet export labels them
 // Errors are JSON {"error": "..."} with 400 (bad request) or 404 (unknown VM).
 #pragma once
 

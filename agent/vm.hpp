@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "fifo_reader.hpp"
+#include "rondo/promql.hpp"
 #include "rondo/store.hpp"
 #include "vm_store.hpp"
 
@@ -36,8 +37,11 @@ struct Vm {
   std::atomic<pid_t> pid{0};         // 0: unknown (set at registration or from the socket's peer)
   std::optional<std::uint64_t> exited_at_ns;
 
+  std::uint32_t serial = 0;                // unique in this run of the agent (names it in query refs)
   std::unique_ptr<VmStore> store;          // Firecracker, Cloud Hypervisor: written by the agent
   std::unique_ptr<Store> embedded;         // Embedded: read-only view
+  // The store as the fleet export names it (after the stores: destroyed first).
+  std::unique_ptr<promql::StoreSource> query_source;
   std::unique_ptr<FifoReader> reader;      // Firecracker, while running
   bool socket_seen = false;                // the API socket existed once
 

@@ -79,12 +79,19 @@ void VmRegistry::save_record(const Vm& vm) const {
   write_file(record_path(vm.id), j.dump());
 }
 
-void VmRegistry::start_export(Vm& vm) {
+// Exported and queryable under the same names and labels: the fleet's
+// Prometheus and the agent's /api/v1 answer a query alike.
+void VmRegistry::publish(Vm& vm) {
+  std::vector<Label> labels = {{"vm_id", vm.id}};
+  labels.insert(labels.end(), config_.extra_labels.begin(), config_.extra_labels.end());
+  vm.serial = ++serials_;
+  promql::StoreSourceOptions query;
+  query.extra_labels = labels;
+  vm.query_source = std::make_unique<promql::StoreSource>(vm.readable_store(), query);
   if (!exporter_) return;
   prometheus::StoreExportOptions options;
   options.tier = config_.export_tier;
-  options.extra_labels = {{"vm_id", vm.id}};
-  options.extra_labels.insert(options.extra_labels.end(), config_.extra_labels.begin(), config_.extra_labels.end());
+  options.extra_labels = std::move(labels);
   if (vm.kind == VmKind::Embedded) {
     // The embedded VMM's directory is not ours: the position lives with the agent's files.
     options.cursor_file = config_.store_dir / ("embedded-" + vm.id + ".export-tier" +
@@ -127,7 +134,7 @@ void VmRegistry::restore() {
       if (vm->state == VmState::Running && vm->kind == VmKind::Firecracker && path_exists(vm->fifo)) {
         vm->reader = std::make_unique<FifoReader>(vm->fifo);
       }
-      start_export(*vm);
+      publish(*vm);
       if (vm->state == VmState::Exited && exporter_) exporter_->finish(id);
       spdlog::info("rondo-agent: reopened {} ({}, {})", id, to_string(vm->kind), to_string(vm->state.load()));
       vms_.emplace(id, std::move(vm));
@@ -150,7 +157,7 @@ std::shared_ptr<Vm> VmRegistry::add_firecracker(const std::string& id, const std
   vm->reader = std::make_unique<FifoReader>(fifo);
   vm->socket_seen = path_exists(socket);
   save_record(*vm);
-  start_export(*vm);
+  publish(*vm);
   spdlog::info("rondo-agent: Firecracker VM {} (FIFO {})", id, fifo.string());
   return vms_.emplace(id, std::move(vm)).first->second;
 }
@@ -166,7 +173,7 @@ std::shared_ptr<Vm> VmRegistry::add_cloud_hypervisor(const std::string& id, cons
   vm->socket_seen = path_exists(socket);
   vm->store = std::make_unique<VmStore>(config_.store_dir / id);
   save_record(*vm);
-  start_export(*vm);
+  publish(*vm);
   spdlog::info("rondo-agent: Cloud Hypervisor VM {} (API {})", id, socket.string());
   return vms_.emplace(id, std::move(vm)).first->second;
 }
@@ -176,7 +183,7 @@ void VmRegistry::add_embedded(const std::string& id, const std::filesystem::path
   vm->id = id;
   vm->kind = VmKind::Embedded;
   vm->embedded = std::make_unique<Store>(Store::open_read_only(dir));
-  start_export(*vm);
+  publish(*vm);
   spdlog::info("rondo-agent: embedded store {} ({})", id, dir.string());
   vms_.emplace(id, std::move(vm));
 }
@@ -245,10 +252,10 @@ void VmRegistry::mark_exited(Vm& vm) {
   const Timestamp now = wall_clock_ns();
   if (vm.kind == VmKind::Firecracker) ingest_firecracker(vm);  // what it wrote last
   vm.reader.reset();
-  vm.store->store().seal();
+  vm.store->store().finish();  // every tier's last bucket is final: the export tier has it
   vm.store->store().consolidate();
   // Before the state says "exited" (GET /vms reads it without our lock): by
-  // then the export lag must count the buckets seal() just closed, so that
+  // then the export lag must count the buckets finish() just closed, so that
   // "exited with lag 0" means everything arrived.
   if (exporter_) {
     exporter_->finish(vm.id);  // its series end with stale markers after the last buckets
@@ -277,6 +284,8 @@ void VmRegistry::remove(const std::string& id) {
   std::error_code ec;
   std::filesystem::remove(record_path(id), ec);
   if (vm->kind != VmKind::Embedded) std::filesystem::remove_all(config_.store_dir / id, ec);
+  // Its FIFO goes too: left behind, a restarted agent would take it for a new VM.
+  if (vm->kind == VmKind::Firecracker) std::filesystem::remove(vm->fifo, ec);
   spdlog::info("rondo-agent: VM {} removed", id);
 }
 
@@ -400,6 +409,14 @@ std::vector<std::shared_ptr<Vm>> VmRegistry::vms() const {
   std::vector<std::shared_ptr<Vm>> out;
   for (const auto& [id, vm] : vms_) out.push_back(vm);
   return out;
+}
+
+std::shared_ptr<Vm> VmRegistry::find_serial(std::uint32_t serial) const {
+  std::lock_guard guard(mutex_);
+  for (const auto& [id, vm] : vms_) {
+    if (vm->serial == serial) return vm;
+  }
+  return nullptr;
 }
 
 std::shared_ptr<Vm> VmRegistry::find(const std::string& id) const {

@@ -62,6 +62,7 @@ class VmRegistry {
 
   std::vector<std::shared_ptr<Vm>> vms() const;
   std::shared_ptr<Vm> find(const std::string& id) const;
+  std::shared_ptr<Vm> find_serial(std::uint32_t serial) const;  // Vm::serial
   nlohmann::json describe(const Vm& vm) const;  // one entry of GET /vms
   std::string metrics_text() const;              // GET /metrics: the agent's own health
   const AgentConfig& config() const noexcept { return config_; }
@@ -77,7 +78,7 @@ class VmRegistry {
   void add_embedded(const std::string& id, const std::filesystem::path& dir);
   void scan_embedded();
   void restore();
-  void start_export(Vm& vm);
+  void publish(Vm& vm);  // its query source, and its export
   // `process_gone`: the VM's pid is known and /proc says it is no more.
   bool gone(Vm& vm, bool process_gone) const;
   void mark_exited(Vm& vm);
@@ -95,6 +96,7 @@ class VmRegistry {
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Vm>> vms_;  // guarded by mutex_
   std::uint64_t ticks_ = 0;
+  std::atomic<std::uint32_t> serials_{0};
 
   std::atomic<bool> stopping_{false};
   std::thread loop_thread_, flush_thread_;

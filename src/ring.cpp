@@ -243,7 +243,8 @@ void Ring::sum_closed() noexcept {
   if (!sums_) return;
   const std::uint64_t head = load(state_->head);
   if (head == kNoBucket) return;
-  const std::uint64_t upto = first_open(head);
+  // Store::finish may close buckets past the head: none of them is held yet.
+  const std::uint64_t upto = std::min(first_open(head), head + 1);
   std::uint64_t b = std::max(load(state_->summed_below), oldest(head));
   for (; b < upto; ++b) write_sums(b);
   if (upto > load(state_->summed_below)) publish(state_->summed_below, upto);

@@ -282,6 +282,12 @@ void Store::seal() {
   for (auto& tiers : impl_->slabs) tiers[0].ring().sum_closed();
 }
 
+void Store::finish() {
+  seal();
+  std::lock_guard guard(impl_->consolidate_mu);
+  for (auto& tiers : impl_->slabs) detail::close_through_coarsest(tiers);
+}
+
 std::size_t Store::consolidate() {
   impl_->require_writable();
   std::lock_guard guard(impl_->consolidate_mu);

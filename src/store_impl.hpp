@@ -78,6 +78,10 @@ class FunctionView {
 // throws Error(Corrupt) naming the file.
 void check_positions(const std::vector<SlabFile>& tiers);
 
+// Store::finish(): closes every tier but the coarsest up to the end of the
+// coarsest tier's bucket that holds tier 0's newest bucket.
+void close_through_coarsest(std::vector<SlabFile>& tiers);
+
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
 
 }  // namespace detail

@@ -7,7 +7,7 @@
  * number of processes may open it read-only alongside.
  * Threads, for one rondo_store:
  *  - the writer thread calls rondo_register, rondo_record,
- *    rondo_record_batch and rondo_seal; never two threads at once;
+ *    rondo_record_batch, rondo_seal and rondo_finish; never two threads at once;
  *  - one maintenance thread (or the writer) calls rondo_consolidate, which
  *    may run concurrently with rondo_record;
  *  - any thread may call rondo_query, rondo_query_auto, rondo_drain,
@@ -151,6 +151,10 @@ int rondo_record(rondo_store* store, rondo_series series, double value, uint64_t
 int rondo_record_batch(rondo_store* store, const rondo_entry* entries, size_t count, uint64_t ts_ns) RONDO_NOEXCEPT;
 /* After the last record: closes tier 0's newest bucket (see store.hpp). */
 int rondo_seal(rondo_store* store) RONDO_NOEXCEPT;
+/* When the store is done for good (the VM exited): rondo_seal, and every
+ * coarser tier's newest bucket becomes final too, partial as it is, for the
+ * next rondo_consolidate to produce (Store::finish in store.hpp). */
+int rondo_finish(rondo_store* store) RONDO_NOEXCEPT;
 
 /* ---- Maintenance ---- */
 /* One consolidation pass; *produced (may be NULL) = buckets produced. */

@@ -9,7 +9,7 @@
 //
 // Who may write. One process opens a store for writing (open() takes an
 // exclusive lock on the directory; a second writer gets Error(Busy)). In it:
-//  - the *writer thread* calls register_series, record, record_batch and seal;
+//  - the *writer thread* calls register_series, record, record_batch, seal and finish;
 //  - one *maintenance thread* (or the writer thread itself) calls consolidate;
 //    it may run concurrently with record();
 //  - any thread may call query, query_auto, latest, drain, series, info, flush.
@@ -217,6 +217,16 @@ class Store {
   // it completes a coarser bucket, and drain() returns it. A later record
   // into a closed bucket is still stored, and counted in late_records.
   void seal();
+
+  // Writer thread, when the store is done for good (a VM that has exited):
+  // seal(), and more: the newest bucket of every coarser tier is final too,
+  // partial as it is, so the next consolidate() produces each tier's last
+  // bucket and drain() returns it (the tier's xff applies as to any bucket).
+  // A 45 s VM's one 5-minute bucket is then exported like any other. Anything recorded later into the time those
+  // buckets cover is stored in tier 0 and counted in late_records; later
+  // times are recorded as usual. Persistent: a crash before the
+  // consolidate() leaves it to the next one after reopening.
+  void finish();
 
   // One consolidation pass over every schema and tier; returns the number of
   // buckets produced. Call it from the application's own tick.

@@ -250,6 +250,14 @@ int rondo_seal(rondo_store* store) noexcept {
   });
 }
 
+int rondo_finish(rondo_store* store) noexcept {
+  if (store == nullptr) return null_argument("store");
+  return guarded([&]() -> int {
+    store->store.finish();
+    return RONDO_OK;
+  });
+}
+
 int rondo_consolidate(rondo_store* store, size_t* produced) noexcept {
   if (store == nullptr) return null_argument("store");
   return guarded([&]() -> int {

@@ -48,12 +48,34 @@ void kill_hard(pid_t pid) {
   ::waitpid(pid, &status, 0);
 }
 
+std::size_t open_descriptors(pid_t pid) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+
 nlohmann::json get_json(std::uint16_t port, const std::string& path) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(2);
   const auto res = client.Get(path);
   if (!res || res->status != 200) return nullptr;
   return nlohmann::json::parse(res->body, nullptr, false);
+}
+
+int put_json(std::uint16_t port, const std::string& path, const nlohmann::json& body) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(30);  // an orchestrator's patience: registering creates a store on disk
+  const auto res = client.Put(path, body.dump(), "application/json");
+  return res ? res->status : 0;
+}
+
+int http_delete(std::uint16_t port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(30);
+  const auto res = client.Delete(path);
+  return res ? res->status : 0;
 }
 
 nlohmann::json vm_entry(std::uint16_t port, const std::string& id) {

@@ -23,9 +23,13 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& l
 // waitpid with a deadline; the exit status, or nullopt if still running.
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds deadline);
 void kill_hard(pid_t pid);  // SIGKILL and reap
+std::size_t open_descriptors(pid_t pid);  // entries of /proc/<pid>/fd
 
 // GET http://127.0.0.1:<port><path> as JSON (null when it cannot be reached).
 nlohmann::json get_json(std::uint16_t port, const std::string& path);
+// PUT (with a JSON body) or DELETE on the agent's API: the HTTP status, 0 when unreachable.
+int put_json(std::uint16_t port, const std::string& path, const nlohmann::json& body);
+int http_delete(std::uint16_t port, const std::string& path);
 // The entry of GET /vms for `id` (an empty object if absent).
 nlohmann::json vm_entry(std::uint16_t port, const std::string& id);
 

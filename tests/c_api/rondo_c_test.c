@@ -489,6 +489,25 @@ struct test_case {
   void (*run)(void);
 };
 
+/* A store done for good: its 10 s bucket, partial as it is, is produced and final. */
+static void finish_rolls_up_the_last_buckets(void) {
+  rondo_store* store = open_fresh();
+  rondo_series s = must_register(store, "exit_io", NULL, 0);
+  for (uint64_t i = 0; i < 5; ++i) CHECK(rondo_record(store, s, (double)i, T0 + i * SECOND) == RONDO_WRITE_OK);
+  size_t produced = 0;
+  CHECK(rondo_seal(store) == RONDO_OK);
+  CHECK(rondo_consolidate(store, &produced) == RONDO_OK && produced == 0); /* sealed: [0, 10) may still fill */
+  CHECK(rondo_finish(store) == RONDO_OK);
+  CHECK(rondo_consolidate(store, &produced) == RONDO_OK && produced >= 1);
+  rondo_point points[4];
+  size_t count = 0;
+  CHECK(rondo_query(store, s, 1, RONDO_FN_SUM, T0, T0 + 9 * SECOND, 0, points, 4, &count) == RONDO_OK);
+  CHECK(count == 1 && points[0].value == 0 + 1 + 2 + 3 + 4);
+  CHECK(rondo_finish(NULL) == RONDO_ERR_INVALID_ARGUMENT);
+  rondo_close(store);
+  remove_dir(dir_path);
+}
+
 static const struct test_case kCases[] = {
     {"record_then_query", record_then_query},
     {"write_statuses", write_statuses},
@@ -497,6 +516,7 @@ static const struct test_case kCases[] = {
     {"reopen_and_read_only", reopen_and_read_only},
     {"consolidate_and_query_auto", consolidate_and_query_auto},
     {"drain_with_cursor", drain_with_cursor},
+    {"finish_rolls_up_the_last_buckets", finish_rolls_up_the_last_buckets},
     {"describe", describe},
     {"info_json", info_json},
     {"error_message_is_per_thread", error_message_is_per_thread},

@@ -109,6 +109,7 @@ extern "C" {
     pub fn rondo_record_batch(store: *mut rondo_store, entries: *const rondo_entry, count: usize, ts_ns: u64)
         -> c_int;
     pub fn rondo_seal(store: *mut rondo_store) -> c_int;
+    pub fn rondo_finish(store: *mut rondo_store) -> c_int;
 
     pub fn rondo_consolidate(store: *mut rondo_store, produced: *mut usize) -> c_int;
     pub fn rondo_flush(store: *mut rondo_store) -> c_int;

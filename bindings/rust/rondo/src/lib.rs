@@ -446,6 +446,14 @@ impl Writer {
         error::check(unsafe { sys::rondo_seal(self.raw) })
     }
 
+    /// When the store is done for good (the VM exited): seal, and every
+    /// coarser tier's newest bucket becomes final too, for the next
+    /// consolidate to produce (so a short VM has its 5-minute bucket).
+    pub fn finish(&mut self) -> Result<()> {
+        // SAFETY: raw is an open store; &mut self makes this the only writer.
+        error::check(unsafe { sys::rondo_finish(self.raw) })
+    }
+
     /// The C API's handle, to hand the store to C or C++ code in the same
     /// process (valid while this Writer lives; the writer-thread rules apply).
     pub fn as_raw(&self) -> *mut sys::rondo_store {

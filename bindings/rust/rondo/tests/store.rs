@@ -211,3 +211,26 @@ fn a_read_only_store_sees_the_writer() {
     assert!(info.starts_with('{') && info.contains("\"exits\"") && info.contains("\"series_count\":1"), "{}", info);
     assert!(Store::open_read_only(dir.0.join("missing")).is_err());
 }
+
+#[test]
+fn finish_makes_the_last_coarse_bucket_final() {
+    let dir = TempDir::new();
+    let (store, mut writer) = Store::open(dir.store(), SCHEMAS).unwrap();
+    let s = writer.register("exit_mmio", &[]).unwrap();
+    for i in 0..5 {
+        writer.record(s, i as f64, T0 + i * SECOND).unwrap();
+    }
+    writer.seal().unwrap();
+    assert_eq!(store.consolidate().unwrap(), 0); // sealed: the 10 s bucket may still fill
+    writer.finish().unwrap();
+    assert!(store.consolidate().unwrap() >= 1);
+    let mut cursor = Cursor::new();
+    let drained = store.drain(1, &mut cursor, None).unwrap();
+    let sums: Vec<f64> = drained
+        .iter()
+        .filter(|d| d.series == s && d.function == Function::Sum)
+        .flat_map(|d| d.points)
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(sums, vec![10.0]);
+}
