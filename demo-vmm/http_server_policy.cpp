@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -324,7 +325,13 @@ HttpServerGuard::~HttpServerGuard() = default;
 
 void HttpServerGuard::lower_this_thread_priority() const { state_->lower_this_thread(); }
 
-void HttpServerGuard::set_port(std::uint16_t port) noexcept { state_->port = port; }
+void HttpServerGuard::set_listening_socket(int fd, std::uint16_t port) {
+  // listen() again on a listening socket only changes its backlog (Linux).
+  if (::listen(fd, state_->policy.listen_backlog) != 0) {
+    throw std::system_error(errno, std::generic_category(), "listen backlog");
+  }
+  state_->port = port;
+}
 
 HttpServerCounts HttpServerGuard::counts() const noexcept {
   return {state_->served.load(), state_->rejected.load(), state_->cut.load(), state_->untracked.load()};
