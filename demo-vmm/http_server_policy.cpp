@@ -150,6 +150,13 @@ struct HttpServerGuard::State {
     return found;
   }
 
+  // The head's deadline runs from when one of our threads takes the connection, not from the
+  // accept: a server slow to schedule its own (niced) threads on a busy machine must not cut
+  // clients that were on time.
+  void start_head_clock(const std::shared_ptr<Connection>& c) const {
+    if (c) c->deadline_ns = now_ns() + ns(policy.header_timeout);
+  }
+
   void release(const std::shared_ptr<Connection>& c) {
     if (!c) return;
     std::lock_guard guard(mutex);
@@ -247,6 +254,7 @@ class GuardedTaskQueue final : public httplib::TaskQueue {
     Task task;
     while (next(work_, task)) {
       ++state_->served;
+      state_->start_head_clock(task.connection);
       t_current = task.connection.get();
       task.fn();
       t_current = nullptr;
@@ -262,6 +270,7 @@ class GuardedTaskQueue final : public httplib::TaskQueue {
     Task task;
     while (next(rejects_, task)) {
       ++state_->rejected;
+      state_->start_head_clock(task.connection);
       if (task.connection) {
         const int fd = task.connection->watch_fd;
         drain_input(fd, std::chrono::milliseconds(0));
