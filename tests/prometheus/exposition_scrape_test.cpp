@@ -202,7 +202,9 @@ TEST_CASE("Prometheus scraping every 60 s: increase() between the first and last
       [&] {
         const SeriesById raw = prometheus.raw_samples(selector, wall_clock_now() / kNsPerMs, "10m");
         samples = raw.empty() ? decltype(samples){} : raw.begin()->second;
-        return samples.size() >= 2;
+        if (samples.size() >= 2) return true;
+        std::this_thread::sleep_for(1s);  // ask Prometheus once a second, not 50 times
+        return false;
       },
       200s);
   INFO("Prometheus log:\n" << prometheus.log_tail());
