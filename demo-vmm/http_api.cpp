@@ -7,6 +7,8 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <string>
+#include <system_error>
 
 #include "clock.hpp"
 #include "metrics_query.hpp"
@@ -84,7 +86,8 @@ HttpApi::HttpApi(const rondo::Store& store, HealthFn health, HttpServerPolicy po
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and silently take half the requests. SO_REUSEADDR only: a port
   // in use is an error, a port in TIME_WAIT is not.
-  server_->set_socket_options([](int sock) {
+  server_->set_socket_options([this](int sock) {
+    listen_fd_ = sock;  // the only socket httplib's server creates; start() widens its backlog
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
@@ -152,7 +155,11 @@ void HttpApi::start(const HttpEndpoint& endpoint) {
     }
     port_ = endpoint.port;
   }
-  guard_->set_port(port_);
+  try {
+    guard_->set_listening_socket(listen_fd_, port_);
+  } catch (const std::system_error& e) {
+    throw VmmError("HTTP: " + std::string(e.what()));
+  }
   listening_done_ = false;
   thread_ = std::thread([this] {
     guard_->lower_this_thread_priority();  // the listener too: below the vCPU

@@ -63,6 +63,7 @@ class HttpApi {
   std::thread thread_;
   std::atomic<bool> listening_done_{false};
   std::uint16_t port_ = 0;
+  int listen_fd_ = -1;  // the server's socket, as httplib created it (it owns and closes it)
 };
 
 }  // namespace rondo::vmm

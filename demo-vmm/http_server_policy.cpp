@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -149,6 +150,13 @@ struct HttpServerGuard::State {
     return found;
   }
 
+  // The head's deadline runs from when one of our threads takes the connection, not from the
+  // accept: a server slow to schedule its own (niced) threads on a busy machine must not cut
+  // clients that were on time.
+  void start_head_clock(const std::shared_ptr<Connection>& c) const {
+    if (c) c->deadline_ns = now_ns() + ns(policy.header_timeout);
+  }
+
   void release(const std::shared_ptr<Connection>& c) {
     if (!c) return;
     std::lock_guard guard(mutex);
@@ -246,6 +254,7 @@ class GuardedTaskQueue final : public httplib::TaskQueue {
     Task task;
     while (next(work_, task)) {
       ++state_->served;
+      state_->start_head_clock(task.connection);
       t_current = task.connection.get();
       task.fn();
       t_current = nullptr;
@@ -261,6 +270,7 @@ class GuardedTaskQueue final : public httplib::TaskQueue {
     Task task;
     while (next(rejects_, task)) {
       ++state_->rejected;
+      state_->start_head_clock(task.connection);
       if (task.connection) {
         const int fd = task.connection->watch_fd;
         drain_input(fd, std::chrono::milliseconds(0));
@@ -324,7 +334,13 @@ HttpServerGuard::~HttpServerGuard() = default;
 
 void HttpServerGuard::lower_this_thread_priority() const { state_->lower_this_thread(); }
 
-void HttpServerGuard::set_port(std::uint16_t port) noexcept { state_->port = port; }
+void HttpServerGuard::set_listening_socket(int fd, std::uint16_t port) {
+  // listen() again on a listening socket only changes its backlog (Linux).
+  if (::listen(fd, state_->policy.listen_backlog) != 0) {
+    throw std::system_error(errno, std::generic_category(), "listen backlog");
+  }
+  state_->port = port;
+}
 
 HttpServerCounts HttpServerGuard::counts() const noexcept {
   return {state_->served.load(), state_->rejected.load(), state_->cut.load(), state_->untracked.load()};

@@ -19,6 +19,7 @@ packages=(
   prometheus victoria-metrics curl
   # browser test of the demo page
   chromium
+  libpng-dev  # tests/vmm/web_page_test.cpp reads the page's screenshot
   # Linux guest build and its verification under emulation
   linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio xz-utils busybox-static
   qemu-system-x86 linux-image-amd64

@@ -7,7 +7,12 @@
 // gaps), data-legend (series in the legend), data-axis-size and
 // data-axis-label-width (the value axis' width and its widest label, px),
 // data-time-axis (the time axis' label, with the zone);
-// <body> carries data-charts-with-data and data-zone.
+// <body> carries data-charts-with-data and data-zone. After every draw,
+// where things landed (CSS px of the page): data-plot-rect (the plot area:
+// left,top,width,height), data-canvas-left, data-x-range and data-y-range
+// (the scales' min,max; x in seconds), data-axis-labels (the value axis'
+// labels, "|"-separated) and data-axis-label-ys (their rows), so that the
+// test can check the screenshot's pixels where they should be.
 "use strict";
 
 const PANELS = [
@@ -158,6 +163,21 @@ class Chart {
     return this.labelWidth + 18;
   }
 
+  // Where the plot, its scales and the value axis' labels were drawn.
+  reportGeometry(u) {
+    const page = (r) => [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height];
+    const plot = page(u.over.getBoundingClientRect());
+    const axis = u.axes[1];
+    const d = this.el.dataset;
+    d.plotRect = plot.map((v) => v.toFixed(1)).join(",");
+    d.canvasLeft = page(u.ctx.canvas.getBoundingClientRect())[0].toFixed(1);
+    d.xRange = `${u.scales.x.min},${u.scales.x.max}`;
+    d.yRange = `${u.scales.y.min},${u.scales.y.max}`;
+    const shown = (axis._splits || []).map((v, i) => [v, (axis._values || [])[i]]).filter(([, t]) => t != null);
+    d.axisLabels = shown.map(([, t]) => t).join("|");
+    d.axisLabelYs = shown.map(([v]) => (plot[1] + u.valToPos(v, "y")).toFixed(1)).join("|");
+  }
+
   update(lines) {
     const data = align(lines);
     const labels = lines.map((l) => l.label).join("|");
@@ -165,6 +185,7 @@ class Chart {
       if (this.plot) this.plot.destroy();
       const opts = {
         width: Math.max(this.el.clientWidth - 16, 400), height: 220,
+        hooks: { draw: [(u) => this.reportGeometry(u)] },
         series: [{}].concat(lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length],
                                                     width: 1.5, spanGaps: false }))),
         axes: [{ label: "time, " + zoneLabel(), font: AXIS_FONT, labelFont: AXIS_FONT },

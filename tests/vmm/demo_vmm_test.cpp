@@ -304,6 +304,9 @@ Bracket served_between(const rondo::Store& store, rondo::SeriesHandle h, rondo::
 
 }  // namespace
 
+// The 60 s interval is tested on the same exposition in
+// tests/prometheus/exposition_scrape_test.cpp: a VM kept running the two
+// minutes two 60 s scrapes take would hold a core all that time.
 TEST_CASE("a real Prometheus scraping /metrics every 1 s, 5 s and 15 s counts every event; promtool finds nothing",
           "[vmm][kvm][demo][prometheus]") {
   if (!kvm_usable()) {

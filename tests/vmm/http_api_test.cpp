@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -229,15 +231,27 @@ TEST_CASE("connections beyond the workers get a well-formed 503, and service res
   }));
 }
 
+// The rule the server's policy states (http_server_policy.hpp): every connection reaches the
+// server, which answers it (here: 200, or 503 with a JSON body) within header_timeout +
+// handler_timeout of taking it, or cuts it only when the client is late. So the client
+// waits longer than that (a busy machine may delay an answer, never lose it), and any
+// connection error, timeout or other status is the server's failure. Under load, cpp-httplib's
+// listen queue of 5 lost connections in the kernel (9 of 2,000 once; reproduced with the test
+// pinned to a core beside busy loops: a client timed out, the server had counted 1,999).
 TEST_CASE("a 2,000-request burst: every answer is 200 or a well-formed 503, and health answers after", "[vmm][http]") {
-  Server s;
+  const HttpServerPolicy policy;
+  Server s(policy);
+  const auto client_deadline =
+      policy.header_timeout + policy.handler_timeout + std::chrono::milliseconds(5'000);
   constexpr int kThreads = 20, kEach = 100;
   std::atomic<int> ok{0}, busy{0}, other{0};
+  std::mutex failures_mutex;
+  std::map<std::string, int> failures;  // what went wrong, how often
   std::vector<std::thread> clients;
   for (int t = 0; t < kThreads; ++t) {
     clients.emplace_back([&, t] {
       httplib::Client c("127.0.0.1", s.api.port());
-      c.set_read_timeout(std::chrono::seconds(10));
+      c.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(client_deadline));
       for (int i = 0; i < kEach; ++i) {
         auto r = c.Get(t % 2 ? "/metrics/query?series=vcpu_exits_total&range=1m" : "/metrics/health");
         if (r && r->status == 200) {
@@ -246,15 +260,25 @@ TEST_CASE("a 2,000-request burst: every answer is 200 or a well-formed 503, and 
           ++busy;
         } else {
           ++other;
+          std::lock_guard guard(failures_mutex);
+          ++failures[r ? "HTTP " + std::to_string(r->status) : "client error " + httplib::to_string(r.error())];
         }
       }
     });
   }
   for (std::thread& c : clients) c.join();
-  INFO("ok " << ok << ", 503 " << busy << ", other " << other);
+  const HttpServerCounts counts = s.api.connection_counts();
+  for (const auto& [what, n] : failures) UNSCOPED_INFO(what << ": " << n);
+  INFO("ok " << ok << ", 503 " << busy << ", other " << other << "; the server served " << counts.served
+             << ", rejected " << counts.rejected << ", cut " << counts.cut);
   CHECK(ok + busy == kThreads * kEach);
   CHECK(other == 0);
   CHECK(ok > 0);
+  // Every connection reached the server (none lost in its listen queue); none was cut (no
+  // client here is slow); each 503 the clients saw is one the server counted.
+  CHECK(counts.served + counts.rejected == static_cast<std::uint64_t>(kThreads * kEach));
+  CHECK(counts.cut == 0);
+  CHECK(counts.rejected == static_cast<std::uint64_t>(busy.load()));
   // The page's repeated query was computed about once a second, not 1,000 times.
   CHECK(s.api.cache().hits() > 0);
   auto health = s.client->Get("/metrics/health");
