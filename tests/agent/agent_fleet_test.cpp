@@ -233,6 +233,31 @@ void check_query_api_agrees(const Host& host, PrometheusServer& prom) {
   for (const char* id : {"fc-1", "fc-5", "ch-1", "emb-1"}) CHECK_THAT(vm_ids, Catch::Contains(id));
   CHECK_THAT(rondo::test::run_shell("promtool query instant " + url + " 'count(rondo_agent_lines_total)'"),
              Catch::Contains("=> 5"));
+  const std::string series = rondo::test::run_shell("promtool query series --match=rondo_agent_lines_total " + url);
+  for (const char* id : {"fc-1", "fc-2", "fc-3", "fc-4", "fc-5"}) CHECK_THAT(series, Catch::Contains(id));
+  // A range at 1 s steps (tier 0 on both sides): the same samples, step by step.
+  const std::int64_t end = after_last_stamp() / 1000;
+  const std::multimap<std::string, std::string> range = {
+      {"query", "sum by (vm_id) (max_over_time(rondo_agent_lines_total[1m]))"},
+      {"start", std::to_string(end - 30)}, {"end", std::to_string(end)}, {"step", "1"}};
+  const nlohmann::json agent_range =
+      nlohmann::json::parse(rondo::prometheus::test::http_get(host.port, "/api/v1/query_range", range));
+  REQUIRE(agent_range.value("status", "") == "success");
+  const auto steps = [](const nlohmann::json& data) {
+    std::map<std::string, std::vector<std::pair<double, std::string>>> out;
+    for (const auto& r : data.at("result")) {
+      for (const auto& v : r.at("values")) out[r.at("metric").value("vm_id", "")].emplace_back(v[0].get<double>(), v[1].get<std::string>());
+    }
+    return out;
+  };
+  const auto agent_steps = steps(agent_range["data"]);
+  CHECK(agent_steps.size() == 5);
+  CHECK(agent_steps == steps(prom.api("/api/v1/query_range", range)));
+  const std::string promtool_range = rondo::test::run_shell("promtool query range --start=" + std::to_string(end - 30) +
+                                                            " --end=" + std::to_string(end) + " --step=1s " + url +
+                                                            " 'sum(max_over_time(rondo_agent_lines_total[1m]))'");
+  INFO(promtool_range);
+  CHECK_THAT(promtool_range, Catch::Contains("@[" + std::to_string(end) + "]"));
   // The agent's own /metrics passes promtool's linter.
   const std::filesystem::path text = host.dir.path() / "agent-metrics.txt";
   std::ofstream(text) << rondo::prometheus::test::http_get(host.port, "/metrics");
