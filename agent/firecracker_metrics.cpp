@@ -1,6 +1,8 @@
 #include "firecracker_metrics.hpp"
 
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace rondo::agent {
@@ -74,28 +76,135 @@ std::optional<FieldName> name_firecracker_field(std::string_view group, std::str
   return out;
 }
 
-LineError parse_firecracker_line(std::string_view line, std::int64_t& timestamp_ms,
-                                 const std::function<void(const LineValue&)>& each) {
-  nlohmann::json json = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return LineError::NotJson;
-  if (!json.is_object()) return LineError::NotObject;
-  const auto ts = json.find("utc_timestamp_ms");
-  if (ts == json.end() || !ts->is_number_integer()) return LineError::NoTimestamp;
-  timestamp_ms = ts->get<std::int64_t>();
-  if (timestamp_ms <= 0) return LineError::NoTimestamp;
-  for (const auto& [group, fields] : json.items()) {
-    if (!fields.is_object()) continue;  // utc_timestamp_ms, id
-    for (const auto& [field, value] : fields.items()) {
-      if (value.is_number()) {
-        each(LineValue{group, field, "", value.get<double>()});
-      } else if (value.is_object()) {
-        for (const auto& [member, v] : value.items()) {
-          if (v.is_number()) each(LineValue{group, field, member, v.get<double>()});
-        }
-      }
+namespace {
+
+// Builds no document: a line's ~250 leaves would be ~550 allocations of
+// map nodes and strings. The handler keeps the path (group, field, member)
+// and buffers the numeric leaves, in document order, in storage reused from
+// line to line; they are handed out once the whole line parsed.
+class LineHandler {
+ public:
+  using json = nlohmann::json;
+
+  void reset() {
+    depth_ = ignored_ = 0;
+    top_is_object_ = false;
+    timestamp_ = std::nullopt;
+    text_.clear();
+    leaves_.clear();
+  }
+
+  bool null() { return scalar(); }
+  bool boolean(bool) { return scalar(); }
+  bool string(json::string_t&) { return scalar(); }
+  bool binary(json::binary_t&) { return scalar(); }
+  bool number_integer(json::number_integer_t v) {
+    if (at_timestamp()) timestamp_ = v;
+    return number(static_cast<double>(v));
+  }
+  bool number_unsigned(json::number_unsigned_t v) {
+    if (at_timestamp()) {
+      timestamp_ = v <= static_cast<std::uint64_t>(INT64_MAX) ? std::optional<std::int64_t>(static_cast<std::int64_t>(v))
+                                                              : std::optional<std::int64_t>(-1);
+    }
+    return number(static_cast<double>(v));
+  }
+  bool number_float(json::number_float_t v, const json::string_t&) {
+    if (at_timestamp()) timestamp_ = std::nullopt;  // a timestamp is an integer
+    return number(v);
+  }
+
+  bool start_object(std::size_t) {
+    if (depth_ == 0 && ignored_ == 0) top_is_object_ = true;
+    if (ignored_ > 0 || depth_ >= kLeafDepth) {
+      ++ignored_;  // inside an array, or deeper than an aggregate's members
+      return true;
+    }
+    if (at_timestamp()) timestamp_ = std::nullopt;  // an object is no timestamp
+    ++depth_;
+    return true;
+  }
+  bool end_object() {
+    if (ignored_ > 0) {
+      --ignored_;
+    } else {
+      --depth_;
+    }
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (depth_ == 0 && ignored_ == 0) top_is_object_ = false;
+    if (ignored_ == 0 && at_timestamp()) timestamp_ = std::nullopt;
+    ++ignored_;
+    return true;
+  }
+  bool end_array() {
+    --ignored_;
+    return true;
+  }
+  bool key(json::string_t& k) {
+    if (ignored_ > 0) return true;
+    Span& part = path_[depth_ - 1];
+    part = {static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(k.size())};
+    text_.append(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+  LineError result(std::int64_t& timestamp_ms) const {
+    if (!top_is_object_) return LineError::NotObject;
+    if (!timestamp_ || *timestamp_ <= 0) return LineError::NoTimestamp;
+    timestamp_ms = *timestamp_;
+    return LineError::None;
+  }
+  void hand_out(const std::function<void(const LineValue&)>& each) const {
+    for (const Leaf& leaf : leaves_) {
+      each(LineValue{view(leaf.group), view(leaf.field), view(leaf.member), leaf.value});
     }
   }
-  return LineError::None;
+
+ private:
+  struct Span {
+    std::uint32_t offset = 0, size = 0;
+  };
+  struct Leaf {
+    Span group, field, member;
+    double value;
+  };
+  // Depth 1: a group; 2: a field; 3: an aggregate's member.
+  static constexpr int kLeafDepth = 3;
+
+  std::string_view view(Span s) const { return std::string_view(text_).substr(s.offset, s.size); }
+  bool at_timestamp() const { return ignored_ == 0 && depth_ == 1 && view(path_[0]) == "utc_timestamp_ms"; }
+  bool scalar() {
+    if (at_timestamp()) timestamp_ = std::nullopt;  // a value but no integer
+    return true;
+  }
+  bool number(double v) {
+    if (ignored_ > 0 || depth_ < 2) return true;  // utc_timestamp_ms, or inside an array
+    leaves_.push_back({path_[0], path_[1], depth_ == 3 ? path_[2] : Span{}, v});
+    return true;
+  }
+
+  int depth_ = 0;    // objects entered along the kept path
+  int ignored_ = 0;  // arrays and too-deep objects entered
+  bool top_is_object_ = false;  // the line's value is an object (not an array or a scalar)
+  std::optional<std::int64_t> timestamp_;
+  Span path_[kLeafDepth];
+  std::string text_;  // every key of the line, back to back
+  std::vector<Leaf> leaves_;
+};
+
+}  // namespace
+
+LineError parse_firecracker_line(std::string_view line, std::int64_t& timestamp_ms,
+                                 const std::function<void(const LineValue&)>& each) {
+  thread_local LineHandler handler;  // its buffers are reused by every line of this thread
+  handler.reset();
+  if (!nlohmann::json::sax_parse(line.begin(), line.end(), &handler)) return LineError::NotJson;
+  const LineError error = handler.result(timestamp_ms);
+  if (error == LineError::None) handler.hand_out(each);
+  return error;
 }
 
 }  // namespace rondo::agent

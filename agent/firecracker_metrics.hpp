@@ -41,9 +41,11 @@ struct LineValue {
 
 enum class LineError { None, NotJson, NotObject, NoTimestamp };
 
-// Parses one line; calls `each` for every numeric leaf, after setting
-// `timestamp_ms` from utc_timestamp_ms. Any error leaves nothing recorded:
-// values are handed out only once the whole line parsed.
+// Parses one line; calls `each` for every numeric leaf, in the line's
+// order, after setting `timestamp_ms` from utc_timestamp_ms. Any error
+// leaves nothing recorded: values are handed out only once the whole line
+// parsed. A key repeated within one object (Firecracker never writes one)
+// hands out each of its values.
 LineError parse_firecracker_line(std::string_view line, std::int64_t& timestamp_ms,
                                  const std::function<void(const LineValue&)>& each);
 

@@ -41,17 +41,26 @@ void record_firecracker_line(Vm& vm, std::string_view line) {
   VmStore& store = *vm.store;
   std::int64_t timestamp_ms = 0;
   Timestamp ts = 0;
-  std::string key;
+  thread_local std::string key;  // reused: no allocation per value
+  std::size_t position = 0;
   // parse_firecracker_line hands out values only once the whole line parsed.
   const LineError error = parse_firecracker_line(line, timestamp_ms, [&](const LineValue& v) {
     ts = static_cast<Timestamp>(timestamp_ms) * 1'000'000;
     key.assign(v.group).append(".").append(v.field).append(".").append(v.member);
-    if (const std::optional<SeriesHandle> handle = store.cached(key)) {
-      store.record(*handle, v.value, ts);
+    const std::size_t at = position++;
+    if (const std::optional<SeriesHandle>* known = store.at_position(at, key)) {
+      if (*known) store.record(**known, v.value, ts);
       return;
     }
-    const std::optional<FieldName> name = name_firecracker_field(v.group, v.field, v.member);
-    if (name) store.add_cached(key, name->metric, name->labels, v.value, ts);
+    // A new field, or the layout changed (another Firecracker version, a
+    // device added): the keyed path, then remembered at this position.
+    std::optional<SeriesHandle> handle = store.cached(key);
+    if (handle) {
+      store.record(*handle, v.value, ts);
+    } else if (const std::optional<FieldName> name = name_firecracker_field(v.group, v.field, v.member)) {
+      if (store.add_cached(key, name->metric, name->labels, v.value, ts)) handle = store.cached(key);
+    }
+    store.remember_position(at, key, handle);
   });
   if (error != LineError::None) {
     ++vm.parse_failures;

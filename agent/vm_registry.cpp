@@ -1,6 +1,5 @@
 #include "vm_registry.hpp"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +54,7 @@ VmRegistry::VmRegistry(AgentConfig config) : config_(std::move(config)) {
   restore();
   if (config_.firecracker_dir) {
     firecracker_dir_ = std::make_unique<FirecrackerDir>(*config_.firecracker_dir);
+    readers_.add_watch(firecracker_dir_->fd());
     for (const std::string& id : firecracker_dir_->scan()) {
       add_firecracker(id, firecracker_dir_->fifo_path(id), firecracker_dir_->socket_path(id), 0);
     }
@@ -133,6 +133,7 @@ void VmRegistry::restore() {
       vm->store = std::make_unique<VmStore>(config_.store_dir / id);
       if (vm->state == VmState::Running && vm->kind == VmKind::Firecracker && path_exists(vm->fifo)) {
         vm->reader = std::make_unique<FifoReader>(vm->fifo);
+        readers_changed_ = true;
       }
       publish(*vm);
       if (vm->state == VmState::Exited && exporter_) exporter_->finish(id);
@@ -155,6 +156,7 @@ std::shared_ptr<Vm> VmRegistry::add_firecracker(const std::string& id, const std
   vm->pid = pid;
   vm->store = std::make_unique<VmStore>(config_.store_dir / id);
   vm->reader = std::make_unique<FifoReader>(fifo);
+  readers_changed_ = true;
   vm->socket_seen = path_exists(socket);
   save_record(*vm);
   publish(*vm);
@@ -252,6 +254,7 @@ void VmRegistry::mark_exited(Vm& vm) {
   const Timestamp now = wall_clock_ns();
   if (vm.kind == VmKind::Firecracker) ingest_firecracker(vm);  // what it wrote last
   vm.reader.reset();
+  readers_changed_ = true;
   vm.store->store().finish();  // every tier's last bucket is final: the export tier has it
   vm.store->store().consolidate();
   // Before the state says "exited" (GET /vms reads it without our lock): by
@@ -281,6 +284,7 @@ void VmRegistry::remove(const std::string& id) {
   }
   const std::shared_ptr<Vm> vm = found->second;
   vms_.erase(found);
+  readers_changed_ = true;  // the reader set lets go of it too
   std::error_code ec;
   std::filesystem::remove(record_path(id), ec);
   if (vm->kind != VmKind::Embedded) std::filesystem::remove_all(config_.store_dir / id, ec);
@@ -320,43 +324,35 @@ void VmRegistry::tick() {
       if (poll_cloud_hypervisor(*vm, kApiTimeout)) save_record(*vm);  // the cumulative values, for a restart
     }
     if (usage) record_process(*vm, *usage, now);
-    vm->store->store().consolidate();
+    vm->store->consolidate_if_due();
   }
   for (const std::string& id : expired) remove(id);
   if (++ticks_ % 10 == 0) scan_embedded();
 }
 
 void VmRegistry::run_once(std::chrono::milliseconds poll_timeout) {
-  std::vector<pollfd> fds;
-  std::vector<std::shared_ptr<Vm>> readers;
   {
     std::lock_guard guard(mutex_);
-    if (firecracker_dir_) fds.push_back({firecracker_dir_->fd(), POLLIN, 0});
-    for (const auto& [id, vm] : vms_) {
-      if (!vm->reader) continue;
-      fds.push_back({vm->reader->fd(), POLLIN, 0});
-      readers.push_back(vm);
+    if (readers_changed_) {
+      readers_.sync(vms_);
+      readers_changed_ = false;
     }
   }
-  const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(poll_timeout.count()));
-  if (ready <= 0) return;
+  const ReaderSet::Ready ready = readers_.wait(poll_timeout);
+  if (!ready.watch && ready.vms.empty()) return;
   std::lock_guard guard(mutex_);
-  std::size_t first_reader = 0;
-  if (firecracker_dir_) {
-    first_reader = 1;
-    if (fds[0].revents != 0) {
-      for (const FirecrackerDir::Event& e : firecracker_dir_->read_events()) {
-        if (!e.appeared) continue;  // the lifecycle check decides when a VM is gone
-        try {
-          add_firecracker(e.vm_id, firecracker_dir_->fifo_path(e.vm_id), firecracker_dir_->socket_path(e.vm_id), 0);
-        } catch (const std::exception& ex) {
-          spdlog::error("rondo-agent: cannot follow {}: {}", e.vm_id, ex.what());
-        }
+  if (ready.watch && firecracker_dir_) {
+    for (const FirecrackerDir::Event& e : firecracker_dir_->read_events()) {
+      if (!e.appeared) continue;  // the lifecycle check decides when a VM is gone
+      try {
+        add_firecracker(e.vm_id, firecracker_dir_->fifo_path(e.vm_id), firecracker_dir_->socket_path(e.vm_id), 0);
+      } catch (const std::exception& ex) {
+        spdlog::error("rondo-agent: cannot follow {}: {}", e.vm_id, ex.what());
       }
     }
   }
-  for (std::size_t i = 0; i < readers.size(); ++i) {
-    if (fds[first_reader + i].revents != 0 && readers[i]->reader) ingest_firecracker(*readers[i]);
+  for (const std::shared_ptr<Vm>& vm : ready.vms) {
+    if (vm->reader) ingest_firecracker(*vm);
   }
 }
 
@@ -385,8 +381,9 @@ void VmRegistry::flush_loop() {
         flush_firecracker(*vm, kApiTimeout);
       }
     }
-    const auto next = began + config_.flush_interval;
-    while (!stopping_.load() && std::chrono::steady_clock::now() < next) std::this_thread::sleep_for(10ms);
+    // One wake-up per round (stop() notifies), not a poll of the clock.
+    std::unique_lock lock(stop_mutex_);
+    stop_cv_.wait_until(lock, began + config_.flush_interval, [this] { return stopping_.load(); });
   }
 }
 
@@ -398,7 +395,11 @@ void VmRegistry::start() {
 }
 
 void VmRegistry::stop() {
-  stopping_ = true;
+  {
+    std::lock_guard guard(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
   if (loop_thread_.joinable()) loop_thread_.join();
   if (flush_thread_.joinable()) flush_thread_.join();
   if (exporter_) exporter_->stop();

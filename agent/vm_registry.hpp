@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,7 @@
 
 #include "agent_config.hpp"
 #include "firecracker_source.hpp"
+#include "reader_set.hpp"
 #include "rondo/prometheus/fleet_exporter.hpp"
 #include "vm.hpp"
 #include "vmm_process.hpp"
@@ -95,10 +97,14 @@ class VmRegistry {
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Vm>> vms_;  // guarded by mutex_
+  ReaderSet readers_;             // the loop thread's, synced from vms_ when a reader came or went
+  bool readers_changed_ = true;   // guarded by mutex_
   std::uint64_t ticks_ = 0;
   std::atomic<std::uint32_t> serials_{0};
 
   std::atomic<bool> stopping_{false};
+  std::mutex stop_mutex_;  // with stop_cv_: the flusher sleeps until its next round or stop()
+  std::condition_variable stop_cv_;
   std::thread loop_thread_, flush_thread_;
 };
 

@@ -12,8 +12,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr std::chrono::seconds kTier1Interval = 10s;  // the first coarse tier: consolidate_if_due's step
+
 std::vector<TierConfig> tiers(std::vector<ConsolidationFn> first, std::vector<ConsolidationFn> coarse) {
-  return {{1s, 10min, std::move(first)}, {10s, 6h, coarse}, {5min, 7 * 24h, coarse}};
+  return {{1s, 10min, std::move(first)}, {kTier1Interval, 6h, coarse}, {5min, 7 * 24h, coarse}};
 }
 
 }  // namespace
@@ -41,6 +43,20 @@ std::optional<SeriesHandle> VmStore::cached(const std::string& key) const {
   return found == handles_.end() ? std::nullopt : found->second;
 }
 
+bool VmStore::consolidate_if_due() {
+  const std::uint64_t step = newest_ / static_cast<std::uint64_t>(std::chrono::nanoseconds(kTier1Interval).count());
+  const bool due = step != step_seen_[1];  // crossed since two ticks ago (first tick: always)
+  step_seen_[1] = step_seen_[0];
+  step_seen_[0] = step;
+  if (due) store_.consolidate();
+  return due;
+}
+
+void VmStore::remember_position(std::size_t position, const std::string& key, std::optional<SeriesHandle> handle) {
+  if (position >= positions_.size()) positions_.resize(position + 1);
+  positions_[position] = {key, handle};
+}
+
 bool VmStore::add_cached(const std::string& key, const std::string& metric, const std::vector<Label>& labels,
                          double value, Timestamp ns) {
   auto found = handles_.find(key);
@@ -55,7 +71,7 @@ bool VmStore::add_cached(const std::string& key, const std::string& metric, cons
     found = handles_.emplace(key, handle).first;
   }
   if (!found->second) return false;
-  store_.record(*found->second, value, ns);
+  record(*found->second, value, ns);
   return true;
 }
 

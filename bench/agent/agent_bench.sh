@@ -13,7 +13,7 @@
 set -euo pipefail
 build=${1:?build dir}; shift
 counts=("${@:-50 100 200}")
-agent=$build/agent/rondo-agent
+agent=${AGENT:-$build/agent/rondo-agent}  # AGENT=path: another build of it (before/after)
 emulator=$build/tests/agent/rondo-firecracker-emulator
 warmup=${WARMUP:-15}
 window=${WINDOW:-30}

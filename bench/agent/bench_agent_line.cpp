@@ -1,6 +1,6 @@
 // What one Firecracker metrics line costs the agent: parsing it (nlohmann's
-// DOM parser, as the agent does) and recording every field into a VM store
-// (parse + name lookup + record). The line is the reference example
+// SAX interface, as the agent does) and recording every field into a VM store
+// (parse + handle by position + record). The line is the reference example
 // (tests/agent/firecracker_metrics_example.json: one drive, one NIC), made
 // compact as Firecracker writes it. Results: docs/benchmarks.md.
 #include <benchmark/benchmark.h>

@@ -3,6 +3,10 @@
 
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "firecracker_metrics.hpp"
 
@@ -84,4 +88,58 @@ TEST_CASE("a metrics line hands out every numeric leaf with its timestamp, bad l
   CHECK(parse_firecracker_line(R"({"vcpu":{"exit_io_in":1}})", ts, count) == LineError::NoTimestamp);
   CHECK(parse_firecracker_line("", ts, count) == LineError::NotJson);
   CHECK(calls == 0);
+}
+
+// The parser builds no document (a SAX handler, docs/benchmarks.md): what a
+// document would have told apart must still be told apart.
+TEST_CASE("a metrics line's shape: only objects two or three deep are values, the timestamp is an integer", "[agent]") {
+  std::vector<std::string> got;
+  std::int64_t ts = 0;
+  auto collect = [&](const LineValue& v) {
+    std::string key(v.group);
+    key.append(".").append(v.field).append(".").append(v.member);
+    key.append("=").append(std::to_string(static_cast<long long>(v.value)));
+    got.push_back(key);
+  };
+  // In the line's order; arrays, strings, booleans, nulls and anything deeper
+  // than an aggregate's members are not values.
+  const std::string line =
+      R"({"utc_timestamp_ms":5,"b":{"x":1,"arr":[1,{"y":2}],"agg":{"min_us":3,"deep":{"z":4},"s":"t"},"n":null},)"
+      R"("a":{"f":2.5,"t":true},"top":7,"list":[{"q":{"r":1}}]})";
+  REQUIRE(parse_firecracker_line(line, ts, collect) == LineError::None);
+  CHECK(ts == 5);
+  CHECK(got == std::vector<std::string>{"b.x.=1", "b.agg.min_us=3", "a.f.=2"});
+
+  int calls = 0;
+  auto count = [&](const LineValue&) { ++calls; };
+  CHECK(parse_firecracker_line("42", ts, count) == LineError::NotObject);
+  CHECK(parse_firecracker_line("null", ts, count) == LineError::NotObject);
+  CHECK(parse_firecracker_line(R"({"utc_timestamp_ms":5.5,"v":{"a":1}})", ts, count) == LineError::NoTimestamp);
+  CHECK(parse_firecracker_line(R"({"utc_timestamp_ms":"5","v":{"a":1}})", ts, count) == LineError::NoTimestamp);
+  CHECK(parse_firecracker_line(R"({"utc_timestamp_ms":{"a":1}})", ts, count) == LineError::NoTimestamp);
+  CHECK(parse_firecracker_line(R"({"utc_timestamp_ms":0,"v":{"a":1}})", ts, count) == LineError::NoTimestamp);
+  CHECK(parse_firecracker_line(R"({"utc_timestamp_ms":18446744073709551615,"v":{"a":1}})", ts, count) ==
+        LineError::NoTimestamp);
+  CHECK(parse_firecracker_line(R"({"utc_timestamp_ms":5,"v":{"a":1}} trailing)", ts, count) == LineError::NotJson);
+  CHECK(parse_firecracker_line(R"({"v":{"a":1},"utc_timestamp_ms":5)", ts, count) == LineError::NotJson);
+  CHECK(calls == 0);
+  // The timestamp may come anywhere in the line; values come only after it is known.
+  CHECK(parse_firecracker_line(R"({"v":{"a":1},"utc_timestamp_ms":9})", ts, count) == LineError::None);
+  CHECK(ts == 9);
+  CHECK(calls == 1);
+}
+
+TEST_CASE("every cut of a metrics line is refused whole", "[agent]") {
+  std::ifstream in(RONDO_FIRECRACKER_EXAMPLE);
+  REQUIRE(in);
+  const std::string text = nlohmann::json::parse(in).dump();
+  int calls = 0;
+  auto count = [&](const LineValue&) { ++calls; };
+  std::int64_t ts = 0;
+  for (std::size_t cut = 0; cut < text.size(); cut += 7) {
+    CHECK(parse_firecracker_line(std::string_view(text).substr(0, cut), ts, count) == LineError::NotJson);
+  }
+  CHECK(calls == 0);
+  REQUIRE(parse_firecracker_line(text, ts, count) == LineError::None);
+  CHECK(calls > 200);
 }
