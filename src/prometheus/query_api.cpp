@@ -77,7 +77,15 @@ std::optional<Millis> parse_rfc3339(const std::string& text) {
   return std::nullopt;
 }
 
+// Prometheus's bounds of an open time range (its MinTime and MaxTime, in ms).
+constexpr Millis kMinTime = -9'223'372'036'854'775LL;
+constexpr Millis kMaxTime = 9'223'372'036'854'775LL;
+
 Millis parse_time(const std::string& name, const std::string& text) {
+  // How Prometheus's clients (promtool) spell an open range: MinTime and
+  // MaxTime in RFC 3339, years beyond four digits.
+  if (text == "-292273086-05-16T16:47:06Z") return kMinTime;
+  if (text == "292277025-08-18T07:12:54.999999999Z") return kMaxTime;
   char* end = nullptr;
   const double seconds = std::strtod(text.c_str(), &end);
   if (!text.empty() && end == text.c_str() + text.size() && std::isfinite(seconds) && std::fabs(seconds) < 9e15) {
@@ -166,6 +174,18 @@ std::vector<LabelMatcher> matchers(const QueryApi::Params& params, bool required
   return out;
 }
 
+// A summary's _sum and _count belong to the family named without the suffix.
+bool known_family(const json& families, const std::string& metric) {
+  for (const char* suffix : {"_sum", "_count"}) {
+    const std::string_view s(suffix);
+    if (metric.size() > s.size() && metric.ends_with(s) &&
+        families.contains(metric.substr(0, metric.size() - s.size()))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 QueryApi::QueryApi(std::shared_ptr<const promql::SampleSource> source, QueryApiOptions options, Clock clock)
@@ -220,16 +240,34 @@ ApiResponse QueryApi::query_range(const Params& params) const {
   return success(result_json(r), r.warnings);
 }
 
-// Series known to the source; rondo keeps no per-series time bounds here, so
-// start and end are checked but do not narrow the answer.
+// The series of match[] (or of every series) that have a sample in the
+// request's [start, end], as Prometheus answers /series, /labels and
+// /label/<name>/values: without start and end, every series.
+std::vector<promql::SourceSeries> QueryApi::matching(const Params& params, bool match_required) const {
+  const std::string* start_text = param(params, "start");
+  const std::string* end_text = param(params, "end");
+  const Millis start = start_text ? parse_time("start", *start_text) : kMinTime;
+  const Millis end = end_text ? parse_time("end", *end_text) : kMaxTime;
+  if (end < start) bad("invalid parameter \"end\": end timestamp must not be before start time");
+  const bool bounded = start_text || end_text;
+  std::vector<promql::SourceSeries> out;
+  std::vector<promql::Sample> buffer;
+  for (const LabelMatcher& m : matchers(params, match_required)) {
+    for (promql::SourceSeries& s : source_->select(m, {start, end, 0}).series) {
+      if (bounded) {
+        buffer.clear();
+        source_->samples(s.ref, start, end, buffer);
+        if (buffer.empty()) continue;
+      }
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
 ApiResponse QueryApi::series(const Params& params) const {
-  for (const char* name : {"start", "end"}) {
-    if (const std::string* t = param(params, name)) parse_time(name, *t);
-  }
   std::set<promql::Labels> all;
-  for (const LabelMatcher& m : matchers(params, true)) {
-    for (promql::SourceSeries& s : source_->select(m, {}).series) all.insert(std::move(s.labels));
-  }
+  for (promql::SourceSeries& s : matching(params, true)) all.insert(std::move(s.labels));
   json data = json::array();
   for (const promql::Labels& l : all) data.push_back(labels_json(l));
   return success(std::move(data));
@@ -237,10 +275,8 @@ ApiResponse QueryApi::series(const Params& params) const {
 
 ApiResponse QueryApi::labels(const Params& params) const {
   std::set<std::string> names;
-  for (const LabelMatcher& m : matchers(params, false)) {
-    for (const promql::SourceSeries& s : source_->select(m, {}).series) {
-      for (const Label& l : s.labels) names.insert(l.name);
-    }
+  for (const promql::SourceSeries& s : matching(params, false)) {
+    for (const Label& l : s.labels) names.insert(l.name);
   }
   return success(json(std::vector<std::string>(names.begin(), names.end())));
 }
@@ -248,24 +284,28 @@ ApiResponse QueryApi::labels(const Params& params) const {
 ApiResponse QueryApi::label_values(const std::string& name, const Params& params) const {
   if (!is_valid_label_name(name)) bad("invalid label name: \"" + name + "\"");
   std::set<std::string> values;
-  for (const LabelMatcher& m : matchers(params, false)) {
-    for (const promql::SourceSeries& s : source_->select(m, {}).series) {
-      for (const Label& l : s.labels) {
-        if (l.name == name) values.insert(l.value);
-      }
+  for (const promql::SourceSeries& s : matching(params, false)) {
+    for (const Label& l : s.labels) {
+      if (l.name == name) values.insert(l.value);
     }
   }
   return success(json(std::vector<std::string>(values.begin(), values.end())));
 }
 
-// rondo keeps no TYPE/HELP metadata: every metric is "unknown", as
-// Prometheus reports a series it has no metadata for.
+// Per metric family, the TYPE and HELP that /metrics gives it (the
+// source's metadata()); a family the source has none for is "unknown", as
+// Prometheus reports a metric it has no metadata for.
 ApiResponse QueryApi::metadata(const Params& params) const {
   const std::string* only = param(params, "metric");
   json data = json::object();
+  for (const promql::MetricMetadata& m : source_->metadata()) {
+    if ((only && m.family != *only) || data.contains(m.family)) continue;
+    data[m.family] = json::array({{{"type", m.type}, {"help", m.help}, {"unit", m.unit}}});
+  }
   for (const promql::SourceSeries& s : source_->select(LabelMatcher::any(), {}).series) {
     for (const Label& l : s.labels) {
       if (l.name != "__name__" || (only && l.value != *only) || data.contains(l.value)) continue;
+      if (known_family(data, l.value)) continue;
       data[l.value] = json::array({{{"type", "unknown"}, {"help", ""}, {"unit", ""}}});
     }
   }
