@@ -114,34 +114,80 @@ json labels_json(const promql::Labels& labels) {
   return out;
 }
 
-json point(Millis t, const std::string& value) { return json::array({static_cast<double>(t) / 1000.0, value}); }
+// ---- query results, written straight into the body ------------------------------
+// (A range answer is mostly points: building a JSON tree for each costs more
+// than the query itself.)
 
-json result_json(const promql::QueryResult& r) {
-  json data = {{"resultType", promql::to_string(r.type)}};
+// A timestamp as Prometheus writes it: seconds, and three digits of
+// milliseconds when there are any ("1700000010", "1700000010.500").
+void append_time(std::string& out, Millis t) {
+  if (t < 0) {
+    out += '-';
+    t = -t;
+  }
+  out += std::to_string(t / 1000);
+  if (const Millis ms = t % 1000; ms != 0) {
+    const char frac[4] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                          static_cast<char>('0' + ms % 10)};
+    out.append(frac, 4);
+  }
+}
+
+// [<time>,"<value>"]: format_value's text needs no escaping (digits, NaN, +Inf).
+void append_point(std::string& out, Millis t, std::string_view value) {
+  out += '[';
+  append_time(out, t);
+  out += ",\"";
+  out += value;
+  out += "\"]";
+}
+
+void append_metric(std::string& out, const promql::Labels& labels) {
+  out += "{\"metric\":";
+  out += labels_json(labels).dump();
+}
+
+void append_result(std::string& out, const promql::QueryResult& r) {
+  out += "{\"resultType\":\"";
+  out += promql::to_string(r.type);
+  out += "\",\"result\":";
   switch (r.type) {
-    case promql::ValueType::Scalar: data["result"] = point(r.scalar.t, promql::format_value(r.scalar.v)); break;
-    case promql::ValueType::String: data["result"] = point(r.scalar.t, r.string); break;
-    case promql::ValueType::Vector: {
-      json result = json::array();
-      for (const promql::Series& s : r.series) {
-        result.push_back({{"metric", labels_json(s.labels)},
-                          {"value", point(s.samples.at(0).t, promql::format_value(s.samples.at(0).v))}});
-      }
-      data["result"] = std::move(result);
+    case promql::ValueType::Scalar: append_point(out, r.scalar.t, promql::format_value(r.scalar.v)); break;
+    case promql::ValueType::String: {
+      const std::string quoted = json(r.string).dump();
+      out += '[';
+      append_time(out, r.scalar.t);
+      out += ',';
+      out += quoted;
+      out += ']';
       break;
     }
+    case promql::ValueType::Vector:
     case promql::ValueType::Matrix: {
-      json result = json::array();
-      for (const promql::Series& s : r.series) {
-        json values = json::array();
-        for (const promql::Sample& p : s.samples) values.push_back(point(p.t, promql::format_value(p.v)));
-        result.push_back({{"metric", labels_json(s.labels)}, {"values", std::move(values)}});
+      const bool vector = r.type == promql::ValueType::Vector;
+      out += '[';
+      for (std::size_t i = 0; i < r.series.size(); ++i) {
+        const promql::Series& s = r.series[i];
+        if (i) out += ',';
+        append_metric(out, s.labels);
+        if (vector) {
+          out += ",\"value\":";
+          append_point(out, s.samples.at(0).t, promql::format_value(s.samples.at(0).v));
+        } else {
+          out += ",\"values\":[";
+          for (std::size_t k = 0; k < s.samples.size(); ++k) {
+            if (k) out += ',';
+            append_point(out, s.samples[k].t, promql::format_value(s.samples[k].v));
+          }
+          out += ']';
+        }
+        out += '}';
       }
-      data["result"] = std::move(result);
+      out += ']';
       break;
     }
   }
-  return data;
+  out += '}';
 }
 
 // The engine options of one request: a timeout parameter may only shorten the limit.
@@ -224,7 +270,7 @@ ApiResponse QueryApi::query(const Params& params) const {
   const Millis t = param(params, "time") ? parse_time("time", *param(params, "time")) : clock_();
   const promql::Engine engine(*source_, with_timeout(options_.engine, params));
   const promql::QueryResult r = engine.instant(q ? *q : std::string(), t);
-  return success(result_json(r), r.warnings);
+  return {200, result_body(r)};
 }
 
 ApiResponse QueryApi::query_range(const Params& params) const {
@@ -237,7 +283,7 @@ ApiResponse QueryApi::query_range(const Params& params) const {
   const Millis step = parse_duration_param("step", *param(params, "step"));
   const promql::Engine engine(*source_, with_timeout(options_.engine, params));
   const promql::QueryResult r = engine.range(q ? *q : std::string(), start, end, step);
-  return success(result_json(r), r.warnings);
+  return {200, result_body(r)};
 }
 
 // The series of match[] (or of every series) that have a sample in the
@@ -322,7 +368,14 @@ ApiResponse QueryApi::buildinfo() const {
 }
 
 std::string result_body(const promql::QueryResult& result) {
-  return success(result_json(result), result.warnings).body;
+  std::string out = "{\"status\":\"success\",\"data\":";
+  append_result(out, result);
+  if (!result.warnings.empty()) {
+    out += ",\"warnings\":";
+    out += json(result.warnings).dump();
+  }
+  out += '}';
+  return out;
 }
 
 void mount_query_api(httplib::Server& server, std::shared_ptr<const QueryApi> api) {
