@@ -301,7 +301,7 @@ TEST_CASE("a scan reads every bucket exactly as read_cell reads it", "[ring][que
     const std::uint64_t last = head + 10;
     std::size_t data = 0;
     for (std::uint32_t column : {0u, 1u, 2u}) {
-      for (const auto [fa, fb] : {std::pair{0u, 0u}, std::pair{1u, 2u}, std::pair{2u, 1u}}) {
+      for (const auto& [fa, fb] : {std::pair{0u, 0u}, std::pair{1u, 2u}, std::pair{2u, 1u}}) {
         std::vector<std::tuple<std::uint64_t, double, double>> scanned;
         const int end = ring.scan(
             column, first, last, fa, fb, 0,
