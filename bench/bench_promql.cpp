@@ -136,4 +136,28 @@ static void BM_RawScan6h(benchmark::State& state) {
 }
 BENCHMARK(BM_RawScan6h)->Arg(30)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
+// The tier scan itself: Store::query_into one reused buffer (no allocation
+// once it is large enough), one call per series.
+static void BM_RawScanInto6h(benchmark::State& state) {
+  LabelledStore& s = filled(static_cast<std::uint32_t>(state.range(0)));
+  Samples samples;
+  std::uint64_t points = 0;
+  const Timestamp end = static_cast<Timestamp>(kEndMs) * 1'000'000;
+  const Timestamp start = end - 6ULL * 3600 * kSecond - 60 * kSecond;
+  std::vector<Point> buffer;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (SeriesHandle h : s.handles) {
+      buffer.clear();
+      s.store->query_into(h, 1, start, end, ConsolidationFn::Sum, buffer);
+      points += buffer.size();
+      benchmark::DoNotOptimize(buffer.data());
+    }
+    samples.add(std::chrono::steady_clock::now() - t0);
+  }
+  samples.report(state);
+  state.SetItemsProcessed(static_cast<std::int64_t>(points));
+}
+BENCHMARK(BM_RawScanInto6h)->Arg(30)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 BENCHMARK_MAIN();

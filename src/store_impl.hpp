@@ -69,6 +69,11 @@ class FunctionView {
   double operator()(const double* cell) const {
     return column_ >= 0 ? cell[column_] : cell[sum_] / cell[count_];
   }
+  // The one or two functions of a cell it reads (Ring::scan's fa, fb), and
+  // its value from theirs.
+  std::uint32_t first() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : sum_); }
+  std::uint32_t second() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : count_); }
+  double of(double a, double b) const { return column_ >= 0 ? a : a / b; }
 
  private:
   int column_ = -1, sum_ = -1, count_ = -1;

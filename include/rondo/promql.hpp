@@ -33,6 +33,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -107,9 +109,20 @@ struct Selection {
   std::vector<std::string> notes;  // reported as warnings (tier choice)
 };
 
+// What /api/v1/metadata reports for one metric family (the TYPE and HELP
+// lines /metrics gives it).
+struct MetricMetadata {
+  std::string family;  // a summary's _sum and _count share one family
+  std::string type;    // "counter", "summary", "gauge" (Prometheus: "unknown" when not known)
+  std::string help;
+  std::string unit;
+};
+
 class SampleSource {
  public:
   virtual ~SampleSource() = default;
+  // The families the source knows TYPE and HELP of, by family name (none by default).
+  virtual std::vector<MetricMetadata> metadata() const { return {}; }
   // Every series whose labels satisfy the matcher (its "__name__" terms match
   // the metric name).
   virtual Selection select(const LabelMatcher& matcher, const SelectHints& hints) const = 0;
@@ -123,6 +136,9 @@ struct StoreSourceOptions {
   prometheus::NamingOptions naming;
   std::vector<ConsolidationFn> functions;  // empty: every function the tier stores
   std::vector<Label> extra_labels;
+  // Registered HELP texts by rondo series name, as /metrics has them
+  // (ExpositionOptions::help): /api/v1/metadata then says the same.
+  std::map<std::string, std::string, std::less<>> help;
   // A fixed tier (e.g. the exported one). Unset: instant queries read tier 0
   // (stitched with coarser tiers as Store::query_auto does); a range query
   // reads, per schema, the coarsest tier whose interval is at most the step,
@@ -138,6 +154,8 @@ class StoreSource final : public SampleSource {
   ~StoreSource() override;
   Selection select(const LabelMatcher& matcher, const SelectHints& hints) const override;
   void samples(std::uint64_t ref, Millis mint, Millis maxt, std::vector<Sample>& out) const override;
+  // Per family: the exposition's TYPE and HELP (rondo/prometheus/exposition.hpp).
+  std::vector<MetricMetadata> metadata() const override;
 
  private:
   struct Impl;

@@ -12,7 +12,7 @@
 //  - the *writer thread* calls register_series, record, record_batch, seal and finish;
 //  - one *maintenance thread* (or the writer thread itself) calls consolidate;
 //    it may run concurrently with record();
-//  - any thread may call query, query_auto, latest, drain, series, info, flush.
+//  - any thread may call query, query_into, query_auto, latest, drain, series, info, flush.
 // record() must never be called from two threads at once for one store.
 //
 // Who may read. Any number of threads, and any number of other processes
@@ -239,6 +239,10 @@ class Store {
                            QueryOptions options = {}) const;
   std::vector<Point> query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
                            ConsolidationFn fn, QueryOptions options = {}) const;
+  // query(), appending to `out`: a buffer the caller reuses from scan to
+  // scan, so that reading allocates nothing once it is large enough.
+  void query_into(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, ConsolidationFn fn,
+                  std::vector<Point>& out, QueryOptions options = {}) const;
   // The finest tier holding each part of [start, end], stitched without gap
   // or overlap (docs/design.md states the rule).
   QueryResult query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "family_help.hpp"
 #include "series_naming.hpp"
 #include "write_request.hpp"
 
@@ -154,6 +155,11 @@ std::string comment_safe(std::string text) {
 }
 
 }  // namespace
+
+std::string detail::family_help(const ExportedSeries& first, const SchemaConfig& schema,
+                                const ExpositionOptions& options) {
+  return help_text(first, schema, options);
+}
 
 std::string escape_label_value(std::string_view value) {
   std::string out;

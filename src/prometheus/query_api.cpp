@@ -77,7 +77,15 @@ std::optional<Millis> parse_rfc3339(const std::string& text) {
   return std::nullopt;
 }
 
+// Prometheus's bounds of an open time range (its MinTime and MaxTime, in ms).
+constexpr Millis kMinTime = -9'223'372'036'854'775LL;
+constexpr Millis kMaxTime = 9'223'372'036'854'775LL;
+
 Millis parse_time(const std::string& name, const std::string& text) {
+  // How Prometheus's clients (promtool) spell an open range: MinTime and
+  // MaxTime in RFC 3339, years beyond four digits.
+  if (text == "-292273086-05-16T16:47:06Z") return kMinTime;
+  if (text == "292277025-08-18T07:12:54.999999999Z") return kMaxTime;
   char* end = nullptr;
   const double seconds = std::strtod(text.c_str(), &end);
   if (!text.empty() && end == text.c_str() + text.size() && std::isfinite(seconds) && std::fabs(seconds) < 9e15) {
@@ -106,34 +114,80 @@ json labels_json(const promql::Labels& labels) {
   return out;
 }
 
-json point(Millis t, const std::string& value) { return json::array({static_cast<double>(t) / 1000.0, value}); }
+// ---- query results, written straight into the body ------------------------------
+// (A range answer is mostly points: building a JSON tree for each costs more
+// than the query itself.)
 
-json result_json(const promql::QueryResult& r) {
-  json data = {{"resultType", promql::to_string(r.type)}};
+// A timestamp as Prometheus writes it: seconds, and three digits of
+// milliseconds when there are any ("1700000010", "1700000010.500").
+void append_time(std::string& out, Millis t) {
+  if (t < 0) {
+    out += '-';
+    t = -t;
+  }
+  out += std::to_string(t / 1000);
+  if (const Millis ms = t % 1000; ms != 0) {
+    const char frac[4] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                          static_cast<char>('0' + ms % 10)};
+    out.append(frac, 4);
+  }
+}
+
+// [<time>,"<value>"]: format_value's text needs no escaping (digits, NaN, +Inf).
+void append_point(std::string& out, Millis t, std::string_view value) {
+  out += '[';
+  append_time(out, t);
+  out += ",\"";
+  out += value;
+  out += "\"]";
+}
+
+void append_metric(std::string& out, const promql::Labels& labels) {
+  out += "{\"metric\":";
+  out += labels_json(labels).dump();
+}
+
+void append_result(std::string& out, const promql::QueryResult& r) {
+  out += "{\"resultType\":\"";
+  out += promql::to_string(r.type);
+  out += "\",\"result\":";
   switch (r.type) {
-    case promql::ValueType::Scalar: data["result"] = point(r.scalar.t, promql::format_value(r.scalar.v)); break;
-    case promql::ValueType::String: data["result"] = point(r.scalar.t, r.string); break;
-    case promql::ValueType::Vector: {
-      json result = json::array();
-      for (const promql::Series& s : r.series) {
-        result.push_back({{"metric", labels_json(s.labels)},
-                          {"value", point(s.samples.at(0).t, promql::format_value(s.samples.at(0).v))}});
-      }
-      data["result"] = std::move(result);
+    case promql::ValueType::Scalar: append_point(out, r.scalar.t, promql::format_value(r.scalar.v)); break;
+    case promql::ValueType::String: {
+      const std::string quoted = json(r.string).dump();
+      out += '[';
+      append_time(out, r.scalar.t);
+      out += ',';
+      out += quoted;
+      out += ']';
       break;
     }
+    case promql::ValueType::Vector:
     case promql::ValueType::Matrix: {
-      json result = json::array();
-      for (const promql::Series& s : r.series) {
-        json values = json::array();
-        for (const promql::Sample& p : s.samples) values.push_back(point(p.t, promql::format_value(p.v)));
-        result.push_back({{"metric", labels_json(s.labels)}, {"values", std::move(values)}});
+      const bool vector = r.type == promql::ValueType::Vector;
+      out += '[';
+      for (std::size_t i = 0; i < r.series.size(); ++i) {
+        const promql::Series& s = r.series[i];
+        if (i) out += ',';
+        append_metric(out, s.labels);
+        if (vector) {
+          out += ",\"value\":";
+          append_point(out, s.samples.at(0).t, promql::format_value(s.samples.at(0).v));
+        } else {
+          out += ",\"values\":[";
+          for (std::size_t k = 0; k < s.samples.size(); ++k) {
+            if (k) out += ',';
+            append_point(out, s.samples[k].t, promql::format_value(s.samples[k].v));
+          }
+          out += ']';
+        }
+        out += '}';
       }
-      data["result"] = std::move(result);
+      out += ']';
       break;
     }
   }
-  return data;
+  out += '}';
 }
 
 // The engine options of one request: a timeout parameter may only shorten the limit.
@@ -164,6 +218,18 @@ std::vector<LabelMatcher> matchers(const QueryApi::Params& params, bool required
     out.push_back(LabelMatcher::any());
   }
   return out;
+}
+
+// A summary's _sum and _count belong to the family named without the suffix.
+bool known_family(const json& families, const std::string& metric) {
+  for (const char* suffix : {"_sum", "_count"}) {
+    const std::string_view s(suffix);
+    if (metric.size() > s.size() && metric.ends_with(s) &&
+        families.contains(metric.substr(0, metric.size() - s.size()))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -204,7 +270,7 @@ ApiResponse QueryApi::query(const Params& params) const {
   const Millis t = param(params, "time") ? parse_time("time", *param(params, "time")) : clock_();
   const promql::Engine engine(*source_, with_timeout(options_.engine, params));
   const promql::QueryResult r = engine.instant(q ? *q : std::string(), t);
-  return success(result_json(r), r.warnings);
+  return {200, result_body(r)};
 }
 
 ApiResponse QueryApi::query_range(const Params& params) const {
@@ -217,19 +283,37 @@ ApiResponse QueryApi::query_range(const Params& params) const {
   const Millis step = parse_duration_param("step", *param(params, "step"));
   const promql::Engine engine(*source_, with_timeout(options_.engine, params));
   const promql::QueryResult r = engine.range(q ? *q : std::string(), start, end, step);
-  return success(result_json(r), r.warnings);
+  return {200, result_body(r)};
 }
 
-// Series known to the source; rondo keeps no per-series time bounds here, so
-// start and end are checked but do not narrow the answer.
+// The series of match[] (or of every series) that have a sample in the
+// request's [start, end], as Prometheus answers /series, /labels and
+// /label/<name>/values: without start and end, every series.
+std::vector<promql::SourceSeries> QueryApi::matching(const Params& params, bool match_required) const {
+  const std::string* start_text = param(params, "start");
+  const std::string* end_text = param(params, "end");
+  const Millis start = start_text ? parse_time("start", *start_text) : kMinTime;
+  const Millis end = end_text ? parse_time("end", *end_text) : kMaxTime;
+  if (end < start) bad("invalid parameter \"end\": end timestamp must not be before start time");
+  const bool bounded = start_text || end_text;
+  std::vector<promql::SourceSeries> out;
+  std::vector<promql::Sample> buffer;
+  for (const LabelMatcher& m : matchers(params, match_required)) {
+    for (promql::SourceSeries& s : source_->select(m, {start, end, 0}).series) {
+      if (bounded) {
+        buffer.clear();
+        source_->samples(s.ref, start, end, buffer);
+        if (buffer.empty()) continue;
+      }
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
 ApiResponse QueryApi::series(const Params& params) const {
-  for (const char* name : {"start", "end"}) {
-    if (const std::string* t = param(params, name)) parse_time(name, *t);
-  }
   std::set<promql::Labels> all;
-  for (const LabelMatcher& m : matchers(params, true)) {
-    for (promql::SourceSeries& s : source_->select(m, {}).series) all.insert(std::move(s.labels));
-  }
+  for (promql::SourceSeries& s : matching(params, true)) all.insert(std::move(s.labels));
   json data = json::array();
   for (const promql::Labels& l : all) data.push_back(labels_json(l));
   return success(std::move(data));
@@ -237,10 +321,8 @@ ApiResponse QueryApi::series(const Params& params) const {
 
 ApiResponse QueryApi::labels(const Params& params) const {
   std::set<std::string> names;
-  for (const LabelMatcher& m : matchers(params, false)) {
-    for (const promql::SourceSeries& s : source_->select(m, {}).series) {
-      for (const Label& l : s.labels) names.insert(l.name);
-    }
+  for (const promql::SourceSeries& s : matching(params, false)) {
+    for (const Label& l : s.labels) names.insert(l.name);
   }
   return success(json(std::vector<std::string>(names.begin(), names.end())));
 }
@@ -248,24 +330,28 @@ ApiResponse QueryApi::labels(const Params& params) const {
 ApiResponse QueryApi::label_values(const std::string& name, const Params& params) const {
   if (!is_valid_label_name(name)) bad("invalid label name: \"" + name + "\"");
   std::set<std::string> values;
-  for (const LabelMatcher& m : matchers(params, false)) {
-    for (const promql::SourceSeries& s : source_->select(m, {}).series) {
-      for (const Label& l : s.labels) {
-        if (l.name == name) values.insert(l.value);
-      }
+  for (const promql::SourceSeries& s : matching(params, false)) {
+    for (const Label& l : s.labels) {
+      if (l.name == name) values.insert(l.value);
     }
   }
   return success(json(std::vector<std::string>(values.begin(), values.end())));
 }
 
-// rondo keeps no TYPE/HELP metadata: every metric is "unknown", as
-// Prometheus reports a series it has no metadata for.
+// Per metric family, the TYPE and HELP that /metrics gives it (the
+// source's metadata()); a family the source has none for is "unknown", as
+// Prometheus reports a metric it has no metadata for.
 ApiResponse QueryApi::metadata(const Params& params) const {
   const std::string* only = param(params, "metric");
   json data = json::object();
+  for (const promql::MetricMetadata& m : source_->metadata()) {
+    if ((only && m.family != *only) || data.contains(m.family)) continue;
+    data[m.family] = json::array({{{"type", m.type}, {"help", m.help}, {"unit", m.unit}}});
+  }
   for (const promql::SourceSeries& s : source_->select(LabelMatcher::any(), {}).series) {
     for (const Label& l : s.labels) {
       if (l.name != "__name__" || (only && l.value != *only) || data.contains(l.value)) continue;
+      if (known_family(data, l.value)) continue;
       data[l.value] = json::array({{{"type", "unknown"}, {"help", ""}, {"unit", ""}}});
     }
   }
@@ -282,7 +368,14 @@ ApiResponse QueryApi::buildinfo() const {
 }
 
 std::string result_body(const promql::QueryResult& result) {
-  return success(result_json(result), result.warnings).body;
+  std::string out = "{\"status\":\"success\",\"data\":";
+  append_result(out, result);
+  if (!result.warnings.empty()) {
+    out += ",\"warnings\":";
+    out += json(result.warnings).dump();
+  }
+  out += '}';
+  return out;
 }
 
 void mount_query_api(httplib::Server& server, std::shared_ptr<const QueryApi> api) {

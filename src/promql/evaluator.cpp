@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
 #include "rondo/promql.hpp"
 
@@ -14,6 +13,28 @@ Millis align_up(Millis t, Millis step) {
   Millis q = t / step * step;
   if (q < t) q += step;
   return q;
+}
+
+// The first sample at or after t (after t when `after`), searched from
+// `hint` forwards a few samples, else by bisection: the windows of
+// successive steps move forwards by a step's worth of samples.
+std::size_t seek(const std::vector<Sample>& s, std::size_t hint, Millis t, bool after) {
+  auto before = [&](std::size_t i) { return after ? s[i].t <= t : s[i].t < t; };
+  hint = std::min(hint, s.size());
+  if (hint > 0 && !before(hint - 1)) {
+    auto it = after ? std::upper_bound(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(hint), t,
+                                       [](Millis x, const Sample& y) { return x < y.t; })
+                    : std::lower_bound(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(hint), t,
+                                       [](const Sample& y, Millis x) { return y.t < x; });
+    return static_cast<std::size_t>(it - s.begin());
+  }
+  for (int n = 0; n < 8; ++n, ++hint) {
+    if (hint == s.size() || !before(hint)) return hint;
+  }
+  auto from = s.begin() + static_cast<std::ptrdiff_t>(hint);
+  auto it = after ? std::upper_bound(from, s.end(), t, [](Millis x, const Sample& y) { return x < y.t; })
+                  : std::lower_bound(from, s.end(), t, [](const Sample& y, Millis x) { return y.t < x; });
+  return static_cast<std::size_t>(it - s.begin());
 }
 
 }  // namespace
@@ -139,13 +160,16 @@ Evaluator::RangeArg Evaluator::eval_range(const Node& arg, Millis ts) {
     out.matrix = subquery(node, ts);
     return out;
   }
-  const SelectorData& d = data(node.child());
+  SelectorData& d = data_.at(&node.child());
+  d.cursors.resize(d.samples.size());
+  out.matrix.series.reserve(d.samples.size());
   for (std::size_t i = 0; i < d.samples.size(); ++i) {
     const auto& s = d.samples[i];
-    auto first = std::lower_bound(s.begin(), s.end(), out.range_start, [](const Sample& x, Millis t) { return x.t < t; });
-    auto last = std::upper_bound(first, s.end(), ref, [](Millis t, const Sample& x) { return t < x.t; });
+    auto& [first, last] = d.cursors[i];
+    first = seek(s, first, out.range_start, false);
+    last = std::max(first, seek(s, last, ref, true));
     if (first == last) continue;
-    out.matrix.series.push_back({d.labels[i], std::span<const Sample>(&*first, static_cast<std::size_t>(last - first))});
+    out.matrix.series.push_back({d.labels[i], std::span<const Sample>(s.data() + first, last - first)});
   }
   return out;
 }
@@ -208,12 +232,14 @@ LabelsPtr Evaluator::projection(const void* site, const LabelsPtr& labels, bool 
 
 void Evaluator::check_unique(const Vector& v) {
   if (v.size() < 2) return;
-  // Labels are interned: equal sets are one pointer.
-  std::unordered_set<const Labels*> seen;
-  for (const Element& e : v) {
-    if (!seen.insert(e.labels.get()).second) {
-      throw QueryError(ErrorType::Execution, "vector cannot contain metrics with the same labelset");
-    }
+  // Labels are interned: equal sets are one pointer. Sorted pointers in a
+  // buffer kept per thread: this runs at every step.
+  thread_local std::vector<const Labels*> seen;
+  seen.clear();
+  for (const Element& e : v) seen.push_back(e.labels.get());
+  std::sort(seen.begin(), seen.end());
+  if (std::adjacent_find(seen.begin(), seen.end()) != seen.end()) {
+    throw QueryError(ErrorType::Execution, "vector cannot contain metrics with the same labelset");
   }
 }
 

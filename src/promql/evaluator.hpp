@@ -54,6 +54,9 @@ class Evaluator {
   struct SelectorData {
     std::vector<LabelsPtr> labels;
     std::vector<std::vector<Sample>> samples;
+    // Per series, where the last window began and ended: a range query's
+    // steps ascend, so the next window is found from there (seek()).
+    std::vector<std::pair<std::size_t, std::size_t>> cursors;
   };
 
   void plan(const Node& node, Millis lo, Millis hi);

@@ -5,11 +5,15 @@
 // a running total; milliseconds).
 #include <algorithm>
 #include <cmath>
+#include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "rondo/promql.hpp"
 #include "counter_samples.hpp"
+#include "family_help.hpp"
 #include "series_naming.hpp"
 #include "write_request.hpp"
 
@@ -34,11 +38,12 @@ struct StoreSource::Impl {
     std::size_t tier;
     bool stitch;  // also read coarser tiers for what this one no longer holds
   };
-  // A point and the interval of the tier that served it (a running total is
+  // Points read from one or more tiers, oldest first: spans[i] = (number of
+  // points served by a tier, its interval) in order (a running total is
   // stamped at its bucket's end).
   struct TieredPoints {
     std::vector<Point> points;
-    std::vector<Timestamp> intervals;
+    std::vector<std::pair<std::size_t, Timestamp>> spans;
   };
 
   Impl(const Store& s, StoreSourceOptions o) : store(s), options(std::move(o)) {}
@@ -46,7 +51,7 @@ struct StoreSource::Impl {
   const Store& store;
   StoreSourceOptions options;
   mutable std::mutex mutex;  // guards the caches below
-  mutable std::vector<Entry> entries;
+  mutable std::deque<Entry> entries;  // a deque: an entry stays where it is while others are added
   mutable std::map<std::string, std::uint64_t> refs;  // (tier, stitch, key) -> entries index
   struct Names {
     bool computed = false;
@@ -87,21 +92,30 @@ struct StoreSource::Impl {
     return static_cast<Timestamp>(store.schemas()[e.series.schema].tiers[tier].interval.count());
   }
 
+  // Reads into out's buffers (reused from call to call: no allocation once
+  // they are large enough).
   void read(const Entry& e, Timestamp from, Timestamp to, TieredPoints& out) const {
     const SeriesHandle handle = e.series.handle;
     const ConsolidationFn fn = e.series.fn;
+    out.points.clear();
+    out.spans.clear();
     if (e.stitch && e.tier == 0) {
       rondo::QueryResult result = store.query_auto(handle, from, to, fn);
-      out.points = std::move(result.points);
+      out.points.swap(result.points);
       std::size_t span = 0;
       for (const Point& p : out.points) {
         while (span + 1 < result.plan.size() && p.time > result.plan[span].end) ++span;
-        out.intervals.push_back(interval(e, result.plan.empty() ? 0 : result.plan[span].tier));
+        const Timestamp iv = interval(e, result.plan.empty() ? 0 : result.plan[span].tier);
+        if (!out.spans.empty() && out.spans.back().second == iv) {
+          ++out.spans.back().first;
+        } else {
+          out.spans.push_back({1, iv});
+        }
       }
       return;
     }
-    out.points = store.query(handle, e.tier, from, to, fn);
-    out.intervals.assign(out.points.size(), interval(e, e.tier));
+    store.query_into(handle, e.tier, from, to, fn, out.points);
+    out.spans.push_back({out.points.size(), interval(e, e.tier)});
     if (!e.stitch) return;
     // Older than the chosen tier holds: the next coarser tier that stores the function.
     const SchemaConfig& schema = store.schemas()[handle.schema()];
@@ -116,7 +130,7 @@ struct StoreSource::Impl {
       }
       std::erase_if(older, [&](const Point& p) { return p.time >= held_from; });
       out.points.insert(out.points.begin(), older.begin(), older.end());
-      out.intervals.insert(out.intervals.begin(), older.size(), interval(e, k));
+      out.spans.insert(out.spans.begin(), {older.size(), interval(e, k)});
     }
   }
 };
@@ -154,33 +168,62 @@ Selection StoreSource::select(const LabelMatcher& matcher, const SelectHints& hi
 }
 
 void StoreSource::samples(std::uint64_t ref, Millis mint, Millis maxt, std::vector<Sample>& out) const {
-  Impl::Entry entry;
+  const Impl::Entry* entry = nullptr;
   {
     std::lock_guard guard(impl_->mutex);
-    entry = impl_->entries.at(ref);
+    entry = &impl_->entries.at(ref);
   }
+  // The store's time is unsigned nanoseconds: an open end (Prometheus's
+  // MaxTime) is clamped to what it can hold.
+  constexpr Millis kLatest = static_cast<Millis>(std::numeric_limits<Timestamp>::max() / kNsPerMs) - 1;
+  maxt = std::min(maxt, kLatest);
   if (maxt < 0 || maxt < mint) return;
   const Millis lo = std::max<Millis>(mint, 0);
   const auto from = static_cast<Timestamp>(lo) * kNsPerMs;
   const auto to = static_cast<Timestamp>(maxt) * kNsPerMs + (kNsPerMs - 1);
   // A running total's sample sits at its bucket's end: read one bucket
   // further back so the first sample of the window is there.
-  const prometheus::detail::ExportedSeries& series = entry.series;
-  const Timestamp lead = series.cumulative ? impl_->interval(entry, entry.tier) : 0;
-  Impl::TieredPoints read;
-  impl_->read(entry, from > lead ? from - lead : 0, to, read);
+  const prometheus::detail::ExportedSeries& series = entry->series;
+  const Timestamp lead = series.cumulative ? impl_->interval(*entry, entry->tier) : 0;
+  thread_local Impl::TieredPoints read;
+  impl_->read(*entry, from > lead ? from - lead : 0, to, read);
   if (series.cumulative) {
-    read.points = prometheus::detail::cumulative_points(impl_->store, series, entry.tier, read.points);
+    read.points = prometheus::detail::cumulative_points(impl_->store, series, entry->tier, read.points);
   }
-  for (std::size_t i = 0; i < read.points.size(); ++i) {
-    const Point& p = read.points[i];
-    const Timestamp stamp = p.time + (series.cumulative ? read.intervals[i] : 0);
-    const Millis t = prometheus::detail::to_milliseconds(stamp);
-    // The exporter never sends NaN (no data); a bucket that began before
-    // the window is not in it.
-    if (t < mint || t > maxt || std::isnan(p.value)) continue;
-    out.push_back({t, p.value * series.scale});
+  out.reserve(out.size() + read.points.size());
+  std::size_t i = 0;
+  for (const auto& [count, interval] : read.spans) {
+    const Timestamp shift = series.cumulative ? interval : 0;
+    for (const std::size_t end = std::min(i + count, read.points.size()); i < end; ++i) {
+      const Point& p = read.points[i];
+      const Millis t = prometheus::detail::to_milliseconds(p.time + shift);
+      // The exporter never sends NaN (no data); a bucket that began before
+      // the window is not in it.
+      if (t < mint || t > maxt || std::isnan(p.value)) continue;
+      out.push_back({t, p.value * series.scale});
+    }
   }
+}
+
+// The families of the tier /metrics shows (tier 0 unless a tier is fixed),
+// with the HELP rule /metrics uses.
+std::vector<MetricMetadata> StoreSource::metadata() const {
+  const std::vector<SeriesInfo> all = impl_->store.series();
+  const auto& schemas = impl_->store.schemas();
+  prometheus::ExpositionOptions exposition;
+  exposition.tier = impl_->options.tier.value_or(0);
+  exposition.functions = impl_->options.functions;
+  exposition.naming = impl_->options.naming;
+  exposition.extra_labels = impl_->options.extra_labels;
+  exposition.help = impl_->options.help;
+  std::vector<MetricMetadata> out;
+  std::set<std::string_view> seen;
+  std::lock_guard guard(impl_->mutex);
+  for (const prometheus::detail::ExportedSeries& s : impl_->names(exposition.tier, all).exported) {
+    if (!seen.insert(s.family).second) continue;
+    out.push_back({s.family, std::string(s.type), prometheus::detail::family_help(s, schemas[s.schema], exposition), ""});
+  }
+  return out;
 }
 
 }  // namespace rondo::promql

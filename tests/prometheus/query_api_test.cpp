@@ -15,6 +15,12 @@
 #include "common/files.hpp"
 #include "common/free_port.hpp"
 #include "common/shell.hpp"
+#include "rondo/prometheus/exporter.hpp"
+#include "rondo/prometheus/exposition.hpp"
+#include "support/exporter_options.hpp"
+#include "support/receivers.hpp"
+#include "support/sample_store.hpp"
+#include "support/wait.hpp"
 
 using namespace rondo;
 using namespace rondo::prometheus;
@@ -64,7 +70,176 @@ struct Fixture {
 };
 
 
+// The families of a /metrics text: name -> (TYPE, HELP as printed).
+std::map<std::string, std::pair<std::string, std::string>> exposition_families(const std::string& text) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t eol = text.find('\n', at);
+    const std::string line = text.substr(at, eol - at);
+    at = eol == std::string::npos ? text.size() : eol + 1;
+    for (const std::string kind : {"# HELP ", "# TYPE "}) {
+      if (!line.starts_with(kind)) continue;
+      const std::size_t space = line.find(' ', kind.size());
+      const std::string family = line.substr(kind.size(), space - kind.size());
+      (kind == "# TYPE " ? out[family].first : out[family].second) = line.substr(space + 1);
+    }
+  }
+  return out;
+}
+
+// Series at different times: old_bytes (a gauge) 50 to 40 minutes ago;
+// new_bytes and the counter req_total{reason="a"} in the last 10 minutes.
+// 1 s buckets kept for an hour.
+struct TimedFixture {
+  rondo::test::TempDir dir{"rondo-query-api-times"};
+  Store store = Store::open(
+      dir.path() / "s",
+      std::vector<SchemaConfig>{
+          {"counters", LabelMatcher::parse(R"({__name__="req_total"})"), {{1s, 1h, {ConsolidationFn::Sum}}}, 4},
+          {"gauges", LabelMatcher::any(), {{1s, 1h, {}}}, 4}});
+  Timestamp now = prometheus::test::wall_clock_now() / kSec * kSec;
+  promql::StoreSource source{store};
+  QueryApi api{std::shared_ptr<const promql::SampleSource>(&source, [](const promql::SampleSource*) {}), QueryApiOptions{},
+               [this] { return static_cast<promql::Millis>(now / 1'000'000); }};
+
+  TimedFixture() {
+    const std::array<Label, 1> a{Label{"reason", "a"}};
+    const SeriesHandle old_bytes = store.register_series("old_bytes");
+    const SeriesHandle new_bytes = store.register_series("new_bytes");
+    const SeriesHandle req = store.register_series("req_total", a);
+    for (Timestamp t = now - 50 * 60 * kSec; t < now - 40 * 60 * kSec; t += kSec) store.record(old_bytes, 1, t);
+    for (Timestamp t = now - 10 * 60 * kSec; t < now - 60 * kSec; t += kSec) {
+      store.record(new_bytes, 2, t);
+      store.record(req, 3, t);
+    }
+    store.seal();
+  }
+  // Unix seconds `minutes` ago.
+  std::string ago(int minutes) const { return std::to_string(now / kSec - static_cast<Timestamp>(minutes) * 60); }
+  json get(const std::string& path, const QueryApi::Params& params) const {
+    const ApiResponse r = api.handle(path, params);
+    INFO(path << " -> " << r.body);
+    CHECK(r.status == 200);
+    return json::parse(r.body)["data"];
+  }
+};
+
+constexpr const char* kTimedMatch = R"({__name__=~"old_bytes|new_bytes|req_total"})";
+
 }  // namespace
+
+TEST_CASE("series, labels and label values keep to the series with samples in [start, end]", "[query-api]") {
+  const TimedFixture f;
+  auto names = [&](const std::string& from, const std::string& to) {
+    return f.get("/api/v1/label/__name__/values", {{"start", from}, {"end", to}});
+  };
+  CHECK(names(f.ago(45), f.ago(42)) == json::parse(R"(["old_bytes"])"));
+  CHECK(names(f.ago(5), f.ago(2)) == json::parse(R"(["new_bytes","req_total"])"));
+  CHECK(names(f.ago(30), f.ago(20)) == json::array());
+  CHECK(f.get("/api/v1/label/__name__/values", {}) == json::parse(R"(["new_bytes","old_bytes","req_total"])"));
+  // Only one bound: the other end is open.
+  CHECK(f.get("/api/v1/label/__name__/values", {{"start", f.ago(20)}}) == json::parse(R"(["new_bytes","req_total"])"));
+  CHECK(f.get("/api/v1/label/__name__/values", {{"end", f.ago(20)}}) == json::parse(R"(["old_bytes"])"));
+
+  CHECK(f.get("/api/v1/labels", {{"start", f.ago(45)}, {"end", f.ago(42)}}) == json::parse(R"(["__name__"])"));
+  CHECK(f.get("/api/v1/labels", {{"start", f.ago(5)}, {"end", f.ago(2)}}) == json::parse(R"(["__name__","reason"])"));
+  CHECK(f.get("/api/v1/label/reason/values", {{"start", f.ago(45)}, {"end", f.ago(42)}}) == json::array());
+  CHECK(f.get("/api/v1/label/reason/values", {{"start", f.ago(5)}, {"end", f.ago(2)}}) == json::parse(R"(["a"])"));
+  CHECK(f.get("/api/v1/series", {{"match[]", kTimedMatch}, {"start", f.ago(45)}, {"end", f.ago(42)}}) ==
+        json::parse(R"([{"__name__":"old_bytes"}])"));
+  CHECK(f.get("/api/v1/series", {{"match[]", kTimedMatch}, {"start", f.ago(30)}, {"end", f.ago(20)}}) == json::array());
+
+  const ApiResponse backwards = f.api.handle("/api/v1/series", {{"match[]", "old_bytes"}, {"start", "20"}, {"end", "10"}});
+  CHECK(backwards.status == 400);
+  CHECK(json::parse(backwards.body)["errorType"] == "bad_data");
+}
+
+TEST_CASE("metadata gives each family the TYPE and HELP that /metrics prints", "[query-api]") {
+  Fixture f;
+  const json meta = f.get("/api/v1/metadata", {})["data"];
+  const auto families = exposition_families(render_text(f.store));
+  REQUIRE(families.size() == 2);
+  CHECK(meta.size() == families.size());
+  for (const auto& [family, type_help] : families) {
+    INFO(family);
+    REQUIRE(meta.contains(family));
+    CHECK(meta[family][0]["type"] == type_help.first);
+    CHECK(escape_help(meta[family][0]["help"].get<std::string>()) == type_help.second);
+  }
+  CHECK(meta["vcpu_exits_total"][0]["type"] == "counter");
+  CHECK(meta["vmm_rss_bytes"][0]["type"] == "gauge");
+
+  // A summary (an events series: sum and count) is one family, as in /metrics.
+  rondo::test::TempDir dir{"rondo-query-api-summary"};
+  Store events = Store::open(dir.path() / "s", std::vector<SchemaConfig>{{"events", LabelMatcher::any(),
+                                                {{1s, 10min, {ConsolidationFn::Sum, ConsolidationFn::Count}}}, 2}});
+  events.record(events.register_series("io_wait_ns"), 5, kBase);
+  events.seal();
+  const QueryApi summary(std::make_shared<promql::StoreSource>(events));
+  const json s = json::parse(summary.handle("/api/v1/metadata", {}).body)["data"];
+  const auto summary_families = exposition_families(render_text(events));
+  REQUIRE(summary_families.size() == 1);
+  const std::string family = summary_families.begin()->first;
+  CHECK(summary_families.begin()->second.first == "summary");
+  CHECK(s.size() == 1);
+  CHECK(s[family][0]["type"] == "summary");
+  CHECK(escape_help(s[family][0]["help"].get<std::string>()) == summary_families.begin()->second.second);
+}
+
+TEST_CASE("series and metadata answer as a real Prometheus does over the same data",
+          "[query-api][prometheus-server]") {
+  const TimedFixture f;
+  // The same store by remote write (series) and by a scrape of /metrics (metadata).
+  httplib::Server metrics;
+  mount_metrics(metrics, f.store);
+  const int metrics_port = metrics.bind_to_any_port("127.0.0.1");
+  REQUIRE(metrics_port > 0);
+  std::thread thread([&] { metrics.listen_after_bind(); });
+  struct Stop {  // also when a REQUIRE ends the test early
+    httplib::Server& server;
+    std::thread& thread;
+    ~Stop() {
+      server.stop();
+      thread.join();
+    }
+  } stop{metrics, thread};
+  prometheus::test::PrometheusServer prom("  - job_name: rondo\n    static_configs:\n      - targets: ['127.0.0.1:" +
+                                          std::to_string(metrics_port) + "']\n");
+  Exporter exporter(f.store, prometheus::test::test_exporter_options(prom.write_url(), 0, 5000));
+  REQUIRE(exporter.export_pending().outcome == PassOutcome::CaughtUp);
+  REQUIRE(exporter.stats().samples_dropped == 0);
+
+  // Prometheus answers per chunk of samples; the ranges here lie minutes
+  // away from any series' samples, where that is the same rule as rondo's.
+  const std::pair<int, int> ranges[] = {{45, 42}, {5, 2}, {30, 20}, {55, 0}};
+  for (const auto& [from, to] : ranges) {
+    // job="": not the scraped copies (which carry job and instance).
+    const QueryApi::Params params{{"match[]", R"({__name__=~"old_bytes|new_bytes|req_total",job=""})"},
+                                  {"start", f.ago(from)}, {"end", f.ago(to)}};
+    INFO("minutes ago: " << from << " to " << to);
+    CHECK(f.get("/api/v1/series", params) == prom.api("/api/v1/series", params));
+  }
+
+  // The families /metrics prints now (old_bytes has no recent value there).
+  const auto printed = exposition_families(render_text(f.store));
+  REQUIRE(printed.size() == 2);
+  const json mine = f.get("/api/v1/metadata", {});
+  json theirs;
+  const bool scraped = prometheus::test::wait_until([&] {
+    theirs = prom.api("/api/v1/metadata", {});
+    return std::all_of(printed.begin(), printed.end(), [&](const auto& p) { return theirs.contains(p.first); });
+  });
+  INFO(theirs.dump());
+  REQUIRE(scraped);
+  for (const auto& [family, type_help] : printed) {
+    INFO(family);
+    REQUIRE(mine.contains(family));
+    CHECK(mine[family][0]["type"] == theirs[family][0]["type"]);
+    CHECK(mine[family][0]["help"] == theirs[family][0]["help"]);
+  }
+  CHECK(mine["old_bytes"][0]["type"] == "gauge");  // named by the same rule, printed or not
+}
 
 TEST_CASE("query and query_range answer in Prometheus's JSON shapes", "[query-api]") {
   Fixture f;
@@ -144,8 +319,10 @@ TEST_CASE("series, labels, label values, metadata and buildinfo", "[query-api]")
   CHECK(f.get("/api/v1/labels", {{"match[]", "vmm_rss_bytes"}})["data"] == json::parse(R"(["__name__"])"));
   CHECK(f.get("/api/v1/label/__name__/values", {})["data"] == json::parse(R"(["vcpu_exits_total","vmm_rss_bytes"])"));
   CHECK(f.get("/api/v1/label/reason/values", {})["data"] == json::parse(R"(["hlt","io"])"));
-  CHECK(f.get("/api/v1/metadata", {{"metric", "vmm_rss_bytes"}})["data"] ==
-        json::parse(R"({"vmm_rss_bytes":[{"type":"unknown","help":"","unit":""}]})"));
+  const json gauge = f.get("/api/v1/metadata", {{"metric", "vmm_rss_bytes"}})["data"];
+  REQUIRE(gauge.size() == 1);
+  CHECK(gauge["vmm_rss_bytes"][0]["type"] == "gauge");
+  CHECK(f.get("/api/v1/metadata", {{"metric", "vcpu_exits_total"}})["data"]["vcpu_exits_total"][0]["type"] == "counter");
   CHECK(f.get("/api/v1/status/buildinfo", {})["data"]["version"] == "2.42.0");
 }
 
@@ -158,6 +335,8 @@ TEST_CASE("promtool and a Grafana-style request sequence read the mounted API", 
   std::thread thread([&] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::sleep_for(1ms);
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  // promtool's default range is the year around now; the fixture's data is from 2023.
+  const std::string kDataRange = "--start=1700000000 --end=1700000200 ";
 
   const std::string instant =
       run_shell("/usr/bin/promtool query instant --time=1700000100 " + url + " 'sum by (reason) (rate(vcpu_exits_total[10s]))'");
@@ -167,9 +346,9 @@ TEST_CASE("promtool and a Grafana-style request sequence read the mounted API", 
                                 " vmm_rss_bytes");
   CHECK(range.find("1010 @[1700000010]") != std::string::npos);
   CHECK(range.find("1020 @[1700000020]") != std::string::npos);
-  const std::string series = run_shell("/usr/bin/promtool query series --match=vcpu_exits_total " + url);
+  const std::string series = run_shell("/usr/bin/promtool query series --match=vcpu_exits_total " + kDataRange + url);
   CHECK(series.find("{__name__=\"vcpu_exits_total\", reason=\"hlt\"}") != std::string::npos);
-  const std::string labels = run_shell("/usr/bin/promtool query labels " + url + " reason");
+  const std::string labels = run_shell("/usr/bin/promtool query labels " + kDataRange + url + " reason");
   CHECK(labels == "hlt\nio\n");
 
   // Grafana: buildinfo, label names, then query_range as a POST form with a $__rate_interval-sized step.

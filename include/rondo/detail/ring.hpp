@@ -11,6 +11,7 @@
 // forward nor a lap of the ring ever needs clearing: every write is O(1).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -81,6 +82,18 @@ class Ring {
   CellRead read_cell(std::uint32_t column, std::uint64_t bucket, double* out,
                      std::int64_t stuck_after_ns = kStuckAfterNs) const noexcept;
 
+  // Buckets [first, last] of one series in one pass over the slab's arrays,
+  // each judged exactly as read_cell judges it (the window, the seqlock, the
+  // slot's time and stamp, the checksums): the scan path of queries, with no
+  // call per bucket unless a slot is being written or is not yet verified.
+  // Reads functions fa and fb (indices; function 0, which says whether the
+  // cell holds data, is always read); for each bucket, out =
+  // on_data(out, bucket, value of fa, value of fb), or on_missing(out, bucket)
+  // for a bucket without data. Returns out (e.g. a write position).
+  template <typename Out, typename OnData, typename OnMissing>
+  Out scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, std::uint32_t fa, std::uint32_t fb, Out out,
+           OnData on_data, OnMissing on_missing) const noexcept;
+
   // Writable open: undo or invalidate a write that a crash cut short.
   void recover() noexcept;
 
@@ -149,6 +162,12 @@ class Ring {
   static constexpr std::uint64_t kAbsent = ~std::uint64_t{0};
   std::uint64_t at(ConsolidationFn fn) const noexcept { return at_[static_cast<int>(fn)]; }
 
+  template <bool Stamped, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
+  Out scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb, Out out,
+                  OnData on_data, OnMissing on_missing) const noexcept;
+  template <typename Out, typename OnData, typename OnMissing>
+  Out scan_careful(std::uint32_t column, std::uint64_t b, std::uint32_t fa, std::uint32_t fb, Out out, OnData on_data,
+                   OnMissing on_missing) const noexcept;
   std::uint32_t slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept;
   bool sum_due(std::uint64_t slot) const noexcept;
   bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
@@ -193,6 +212,89 @@ class Ring {
   std::uint64_t mapping_id_ = 0;
   std::atomic<std::uint64_t>* verified_ = nullptr;
 };
+
+// ---- inline scan path ----------------------------------------------------------
+
+// The head is read once: a bucket the writer laps meanwhile changes its
+// slot's time and so reads as missing, as it would bucket by bucket.
+template <typename Out, typename OnData, typename OnMissing>
+Out Ring::scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, std::uint32_t fa, std::uint32_t fb,
+               Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  if (last < first) return out;
+  const std::uint64_t head = load(state_->head);
+  // Buckets outside the window (head - slots, head] are missing.
+  std::uint64_t lo = last + 1, hi = last;
+  if (head != kNoBucket) {
+    lo = std::max(first, oldest(head));
+    hi = std::min(last, head);
+  }
+  std::uint64_t b = first;
+  for (; b < lo && b <= last; ++b) out = on_missing(out, b);
+  if (lo <= hi) {
+    const bool one = fa == 0 && fb == 0;
+    if (stamped_) {
+      out = one ? scan_window<true, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                : scan_window<true, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    } else {
+      out = one ? scan_window<false, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                : scan_window<false, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    }
+    b = hi + 1;
+  }
+  for (; b <= last && b != 0; ++b) out = on_missing(out, b);
+  return out;
+}
+
+// The output position travels by value (never through memory), and the
+// loop keeps to a few registers: the acquire loads make the compiler read
+// anything in memory again for every bucket.
+template <bool Stamped, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
+Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb,
+                      Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  std::uint64_t* const seqs = seq_;
+  std::uint64_t* const times = time_;
+  std::uint64_t* const stamps = columns_ + column * series_stride_;
+  const double* const v0 = reinterpret_cast<const double*>(stamps + value_offset_);
+  const std::uint64_t oa = offset_[fa], ob = offset_[fb];
+  std::atomic<std::uint64_t>* const memo = sums_ && verified_ ? verified_ + column / kSumGroup : nullptr;
+  const std::uint64_t memo_stride = groups_;
+  const bool summed = sums_ != nullptr;
+  const std::uint64_t interval = interval_;
+  const std::uint64_t slots = slots_;
+  std::uint64_t slot = lo % slots;
+  for (std::uint64_t b = lo; b <= hi; ++b, slot = slot + 1 == slots ? 0 : slot + 1) {
+    std::atomic_ref<std::uint64_t> seq(seqs[slot]);
+    const std::uint64_t before = seq.load(std::memory_order_acquire);
+    const std::uint64_t time = std::atomic_ref<std::uint64_t>(times[slot]).load(std::memory_order_relaxed);
+    const std::uint64_t cell_stamp =
+        Stamped ? std::atomic_ref<std::uint64_t>(stamps[slot]).load(std::memory_order_relaxed) : b;
+    const double x0 = load_value(v0 + slot);
+    const double xa = OnlyFirst ? x0 : load_value(v0 + oa + slot);
+    const double xb = OnlyFirst ? x0 : load_value(v0 + ob + slot);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if ((before & 1) || seq.load(std::memory_order_relaxed) != before) [[unlikely]] {
+      out = scan_careful(column, b, fa, fb, out, on_data, on_missing);  // being written
+    } else if (time != b * interval || cell_stamp != b || std::isnan(x0)) {
+      out = on_missing(out, b);
+    } else if (!summed || (memo && memo[slot * memo_stride].load(std::memory_order_relaxed) == before + 1) ||
+               verified(column, slot)) [[likely]] {
+      out = on_data(out, b, xa, xb);
+    } else {
+      out = on_missing(out, b);  // damaged: its checksum fails
+    }
+  }
+  return out;
+}
+
+// One bucket whose slot is being written: read_cell's retries and its
+// detection of a stuck slot.
+template <typename Out, typename OnData, typename OnMissing>
+[[gnu::noinline]] Out Ring::scan_careful(std::uint32_t column, std::uint64_t b, std::uint32_t fa, std::uint32_t fb,
+                                         Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  double cell[kMaxFunctions];
+  if (read_cell(column, b, cell) == CellRead::Data) return on_data(out, b, cell[fa], cell[fb]);
+  return on_missing(out, b);
+}
 
 // ---- inline write path -------------------------------------------------------
 

@@ -5,9 +5,13 @@
 //   GET|POST /api/v1/query               query, time, timeout
 //   GET|POST /api/v1/query_range         query, start, end, step, timeout
 //   GET|POST /api/v1/series              match[] (one or more), start, end
-//   GET|POST /api/v1/labels              match[] (optional)
-//   GET      /api/v1/label/<name>/values match[] (optional)
+//   GET|POST /api/v1/labels              match[] (optional), start, end
+//   GET      /api/v1/label/<name>/values match[] (optional), start, end
 //   GET      /api/v1/metadata            metric (optional)
+//
+// series, labels and label values take the series with a sample in
+// [start, end] (every series without them); metadata gives each family the
+// TYPE and HELP /metrics gives it (SampleSource::metadata()).
 //   GET      /api/v1/status/buildinfo
 //   GET      /api/v1/query_exemplars     (always empty: rondo keeps no exemplars)
 //
@@ -58,6 +62,7 @@ class QueryApi {
  private:
   ApiResponse query(const Params& params) const;
   ApiResponse query_range(const Params& params) const;
+  std::vector<promql::SourceSeries> matching(const Params& params, bool match_required) const;
   ApiResponse series(const Params& params) const;
   ApiResponse labels(const Params& params) const;
   ApiResponse label_values(const std::string& name, const Params& params) const;
