@@ -135,6 +135,29 @@ void MappedFile::sync() {
   if (data_ && ::msync(data_, size_, MS_SYNC) != 0) throw_errno("cannot msync", path_);
 }
 
+ZeroPages::ZeroPages(std::uint64_t bytes) : size_(bytes) {
+  if (bytes == 0) return;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw_errno("cannot map " + std::to_string(bytes) + " bytes of memory for", "a slab");
+  data_ = static_cast<std::byte*>(p);
+}
+
+ZeroPages::ZeroPages(ZeroPages&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+ZeroPages& ZeroPages::operator=(ZeroPages&& other) noexcept {
+  if (this != &other) {
+    if (data_) ::munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+ZeroPages::~ZeroPages() {
+  if (data_) ::munmap(data_, size_);
+}
+
 void sync_directory(const std::filesystem::path& dir) {
   File d(dir.empty() ? "." : dir, File::Mode::ReadOnly);
   if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", d.path());

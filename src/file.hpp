@@ -60,6 +60,24 @@ class MappedFile {
   std::filesystem::path path_;
 };
 
+// Memory that reads as zeros and takes a page only where it is first
+// written (a private anonymous mapping): for large tables of which a
+// process touches little, e.g. a slab's verified-sum memo.
+class ZeroPages {
+ public:
+  ZeroPages() = default;
+  explicit ZeroPages(std::uint64_t bytes);  // throws Error(Io) if it cannot map
+  ZeroPages(ZeroPages&& other) noexcept;
+  ZeroPages& operator=(ZeroPages&& other) noexcept;
+  ~ZeroPages();
+
+  std::byte* data() const { return data_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
 // Creates or replaces `path` so that a crash or a power cut leaves either
 // the old file or the complete new one, never a part: `fill` writes a
 // temporary beside it (path + ".tmp"), which is fsync'd, renamed onto

@@ -189,8 +189,11 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   slab.map_ = MappedFile(slab.file_, h.file_size, writable);
   slab.ring_ = Ring(slab.map_.data(), h);
   if (slab.ring_.has_sums()) {
-    slab.verified_ = std::make_unique<std::atomic<std::uint64_t>[]>(h.slot_count * slab.ring_.sum_groups());
-    slab.ring_.set_verified_memo(slab.verified_.get());
+    // Zero pages: a memo entry costs memory only once a reader verifies its
+    // slot group (a host agent opens hundreds of slabs and reads few).
+    // std::atomic<std::uint64_t> is lock-free with a zero representation.
+    slab.verified_ = ZeroPages(h.slot_count * slab.ring_.sum_groups() * sizeof(std::atomic<std::uint64_t>));
+    slab.ring_.set_verified_memo(reinterpret_cast<std::atomic<std::uint64_t>*>(slab.verified_.data()));
   }
 
   if (writable) slab.ring_.recover();

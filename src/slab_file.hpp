@@ -52,7 +52,7 @@ class SlabFile {
   File file_;
   MappedFile map_;
   Ring ring_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> verified_;  // the ring's verified-sum memo
+  ZeroPages verified_;  // the ring's verified-sum memo
 };
 
 }  // namespace rondo::detail
