@@ -80,12 +80,8 @@ PassResult FleetExporter::Impl::pass(std::optional<std::chrono::nanoseconds> giv
   std::vector<bool> done(n, false);  // caught up, removed or failed in this pass
   std::vector<bool> failed(n, false);
   std::exception_ptr first_error;
-  auto guarded = [&](std::size_t i, auto&& f) {
-    std::lock_guard entry_guard(entries[i]->mutex);
-    if (entries[i]->removed) {
-      done[i] = true;
-      return;
-    }
+  // Runs f on store i with its lock held; an exception fails that store only.
+  auto run_on = [&](std::size_t i, auto&& f) {
     try {
       f(entries[i]->feed);
     } catch (const std::exception& e) {
@@ -94,6 +90,14 @@ PassResult FleetExporter::Impl::pass(std::optional<std::chrono::nanoseconds> giv
       if (!first_error) first_error = std::current_exception();
       done[i] = failed[i] = true;
     }
+  };
+  auto guarded = [&](std::size_t i, auto&& f) {
+    std::lock_guard entry_guard(entries[i]->mutex);
+    if (entries[i]->removed) {
+      done[i] = true;
+      return;
+    }
+    run_on(i, f);
   };
   for (std::size_t i = 0; i < n; ++i) {
     guarded(i, [](detail::StoreFeed& feed) {
@@ -150,14 +154,7 @@ PassResult FleetExporter::Impl::pass(std::optional<std::chrono::nanoseconds> giv
     for (const auto& [i, count] : parts) {
       // A removed store's position still moves: it only writes its file.
       std::lock_guard entry_guard(entries[i]->mutex);
-      try {
-        entries[i]->feed.advance(count, delivered);
-      } catch (const std::exception& e) {
-        spdlog::error("rondo exporter: {}: {}", entries[i]->feed.cursor_file().string(), e.what());
-        entries[i]->feed.stats().last_error = e.what();
-        if (!first_error) first_error = std::current_exception();
-        done[i] = failed[i] = true;
-      }
+      run_on(i, [&](detail::StoreFeed& feed) { feed.advance(count, delivered); });
     }
   }
   for (std::size_t i = 0; i < n; ++i) {
