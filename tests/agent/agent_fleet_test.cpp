@@ -460,7 +460,11 @@ TEST_CASE("1,000 VMs registered over the API and removed leave no VM, store, FIF
   CHECK(get_json(host.port, "/health")["vms"] == 0);
   CHECK(std::filesystem::is_empty(host.store_dir));
   CHECK(std::filesystem::is_empty(host.fc_dir));
-  CHECK(open_descriptors(host.agent) == descriptors);
+  // The server side of an API request closes a moment after the client's
+  // (the count at the start may hold one too): a leak is what stays above it.
+  wait_until([&] { return open_descriptors(host.agent) <= descriptors; }, 5s);
+  INFO("descriptors: " << open_descriptors(host.agent) << ", at the start " << descriptors);
+  CHECK(open_descriptors(host.agent) <= descriptors);
 }
 
 // The default export tier is the 5-minute one; a VM that lives seconds
