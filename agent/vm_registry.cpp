@@ -374,6 +374,11 @@ void VmRegistry::loop() {
 }
 
 void VmRegistry::flush_loop() {
+  // Every request of a round is out at once, so the round can wait for
+  // answers far longer than one request could (a loaded host schedules a
+  // VMM late) without a VM that never answers delaying the others.
+  const auto round_timeout = std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.flush_interval) / 2, 1s);
   ApiFlusher flusher;
   while (!stopping_.load()) {
     const auto began = std::chrono::steady_clock::now();
@@ -383,7 +388,7 @@ void VmRegistry::flush_loop() {
         round.push_back(std::move(vm));
       }
     }
-    flusher.flush(round, kApiTimeout);
+    flusher.flush(round, round_timeout);
     // One wake-up per round (stop() notifies), not a poll of the clock.
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait_until(lock, began + config_.flush_interval, [this] { return stopping_.load(); });

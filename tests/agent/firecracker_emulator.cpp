@@ -297,7 +297,8 @@ class Emulator {
       if (flush) write_line();
       const std::string reply = flush ? "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
                                       : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
-      if (::write(c.fd, reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) return false;
+      // (a client that timed out has gone: no SIGPIPE for that)
+      if (::send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) return false;
     }
     return true;
   }
