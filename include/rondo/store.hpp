@@ -202,7 +202,8 @@ class Store {
   std::optional<SeriesHandle> find_series(std::string_view name, std::span<const Label> labels = {}) const;
   std::vector<SeriesInfo> series() const;
   std::vector<SeriesInfo> select(const LabelMatcher& matcher) const;
-  const SeriesInfo& describe(SeriesHandle handle) const;  // throws NotFound
+  // A copy: another thread's register_series() may grow the list meanwhile.
+  SeriesInfo describe(SeriesHandle handle) const;  // throws NotFound
 
   // THE HOT PATH: no allocation, no system call, no lock.
   WriteStatus record(SeriesHandle handle, double value, Timestamp ts) noexcept;
