@@ -93,7 +93,29 @@ Timestamp hand_over(const detail::Ring& coarse, Timestamp finer_window) {
   return boundary <= covered_end ? boundary : std::max(covered_end, finer_window);
 }
 
+// Buckets before this one (in bucket numbers) are final; see TierState.
+std::uint64_t final_end_bucket(const detail::Ring& ring, std::size_t tier, std::uint64_t head) {
+  return tier == 0 ? ring.first_open(head) : head + 1;
+}
+
 }  // namespace
+
+TierState Store::tier_state(std::size_t schema, std::size_t tier) const {
+  if (schema >= impl_->slabs.size() || tier >= impl_->slabs[schema].size()) {
+    throw Error(ErrorCode::InvalidArgument, "tier_state: schema " + std::to_string(schema) + " has no tier " +
+                                                std::to_string(tier) + " in store " + impl_->dir.string());
+  }
+  const detail::Ring& ring = impl_->ring(schema, tier);
+  const std::uint64_t head = ring.head();
+  TierState state;
+  if (head == detail::kNoBucket) return state;
+  const std::uint64_t interval = ring.interval();
+  state.oldest = ring.oldest(head) * interval;
+  state.held_from = std::max(ring.oldest(head), detail::load_state(ring.state().first_bucket)) * interval;
+  state.newest = head * interval;
+  if (const std::uint64_t end = final_end_bucket(ring, tier, head); end > 0) state.final_end = end * interval;
+  return state;
+}
 
 void Store::Impl::check(SeriesHandle handle, std::uint32_t store_id) const {
   if (handle.schema() >= slabs.size() || handle.column() >= slabs[handle.schema()][0].ring().max_series() ||
@@ -216,9 +238,9 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     const detail::Ring& ring = impl_->ring(s, tier);
     const std::uint64_t head = ring.head();
     if (head == detail::kNoBucket) continue;
-    // Tier 0's newest bucket is still filling until it is closed; coarser
-    // tiers' buckets are final when written.
-    const std::uint64_t end = tier == 0 ? ring.first_open(head) : head + 1;
+    // Only final buckets are drained (TierState: tier 0's newest is still
+    // filling until it is closed; coarser tiers' buckets are final when written).
+    const std::uint64_t end = final_end_bucket(ring, tier, head);
     if (end == 0) continue;
     const std::uint64_t newest = end - 1;
     // Nothing was ever written before first_bucket: don't spend the budget there.
