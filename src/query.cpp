@@ -8,20 +8,18 @@ namespace rondo {
 namespace detail {
 
 std::optional<FunctionView> FunctionView::of(const Ring& ring, ConsolidationFn fn) {
+  ConsolidationFn stored[kMaxFunctions];
+  for (std::uint32_t f = 0; f < ring.function_count(); ++f) stored[f] = ring.function(f);
   FunctionView v;
-  v.column_ = ring.column_of(fn);
-  if (v.column_ >= 0) return v;
-  // A tier that keeps only the last value per bucket (a sampled gauge) has
-  // one value per bucket: it is also the bucket's average, min and max.
-  const bool only_last = ring.function_count() == 1 && ring.function(0) == ConsolidationFn::Last;
-  if (only_last && fn != ConsolidationFn::Sum && fn != ConsolidationFn::Count) {
-    v.column_ = 0;
-    return v;
-  }
-  if (fn == ConsolidationFn::Average) {
-    v.sum_ = ring.column_of(ConsolidationFn::Sum);
-    v.count_ = ring.column_of(ConsolidationFn::Count);
-    if (v.sum_ >= 0 && v.count_ >= 0) return v;
+  // Which columns, by the library's one rule (function_source, schema.hpp).
+  switch (function_source(std::span(stored, ring.function_count()), fn)) {
+    case FunctionSource::Stored: v.column_ = ring.column_of(fn); return v;
+    case FunctionSource::FromLast: v.column_ = 0; return v;
+    case FunctionSource::Ratio:
+      v.sum_ = ring.column_of(ConsolidationFn::Sum);
+      v.count_ = ring.column_of(ConsolidationFn::Count);
+      return v;
+    case FunctionSource::None: break;
   }
   return std::nullopt;
 }
