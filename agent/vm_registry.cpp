@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "api_flusher.hpp"
 #include "cloud_hypervisor_source.hpp"
 
 namespace rondo::agent {
@@ -373,14 +374,21 @@ void VmRegistry::loop() {
 }
 
 void VmRegistry::flush_loop() {
+  // Every request of a round is out at once, so the round can wait for
+  // answers far longer than one request could (a loaded host schedules a
+  // VMM late) without a VM that never answers delaying the others.
+  const auto round_timeout = std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.flush_interval) / 2, 1s);
+  ApiFlusher flusher;
   while (!stopping_.load()) {
     const auto began = std::chrono::steady_clock::now();
-    for (const std::shared_ptr<Vm>& vm : vms()) {
-      if (stopping_.load()) return;
-      if (vm->kind == VmKind::Firecracker && vm->state == VmState::Running && path_exists(vm->api_socket)) {
-        flush_firecracker(*vm, kApiTimeout);
+    std::vector<std::shared_ptr<Vm>> round;
+    for (std::shared_ptr<Vm>& vm : vms()) {
+      if (vm->kind == VmKind::Firecracker && vm->state == VmState::Running && !vm->api_socket.empty()) {
+        round.push_back(std::move(vm));
       }
     }
+    flusher.flush(round, round_timeout);
     // One wake-up per round (stop() notifies), not a poll of the clock.
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait_until(lock, began + config_.flush_interval, [this] { return stopping_.load(); });
