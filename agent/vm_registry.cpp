@@ -383,13 +383,15 @@ void VmRegistry::flush_loop() {
   ApiFlusher flusher;
   while (!stopping_.load()) {
     const auto began = std::chrono::steady_clock::now();
-    std::vector<std::shared_ptr<Vm>> round;
-    for (std::shared_ptr<Vm>& vm : vms()) {
-      if (vm->kind == VmKind::Firecracker && vm->state == VmState::Running && !vm->api_socket.empty()) {
-        round.push_back(std::move(vm));
+    {
+      std::vector<std::shared_ptr<Vm>> round;
+      for (std::shared_ptr<Vm>& vm : vms()) {
+        if (vm->kind == VmKind::Firecracker && vm->state == VmState::Running && !vm->api_socket.empty()) {
+          round.push_back(std::move(vm));
+        }
       }
-    }
-    flusher.flush(round, round_timeout);
+      flusher.flush(round, round_timeout);
+    }  // not held while waiting: a VM removed meanwhile is let go of (its store closed) by the loop
     // One wake-up per round (stop() notifies), not a poll of the clock.
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait_until(lock, began + config_.flush_interval, [this] { return stopping_.load(); });

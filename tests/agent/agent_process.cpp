@@ -48,6 +48,15 @@ void kill_hard(pid_t pid) {
   ::waitpid(pid, &status, 0);
 }
 
+std::string descriptor_targets(pid_t pid) {
+  std::string out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    out += e.path().filename().string() + " -> " + std::filesystem::read_symlink(e.path(), ec).string() + "\n";
+  }
+  return out;
+}
+
 std::size_t open_descriptors(pid_t pid) {
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;

@@ -24,6 +24,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& l
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds deadline);
 void kill_hard(pid_t pid);  // SIGKILL and reap
 std::size_t open_descriptors(pid_t pid);  // entries of /proc/<pid>/fd
+std::string descriptor_targets(pid_t pid);  // what they point to, one per line (for a failure's message)
 
 // GET http://127.0.0.1:<port><path> as JSON (null when it cannot be reached).
 nlohmann::json get_json(std::uint16_t port, const std::string& path);
