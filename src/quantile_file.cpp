@@ -139,19 +139,36 @@ QuantileFile QuantileFile::open(const std::filesystem::path& path, const Quantil
 }
 
 // A slot cut short reads as missing (the pass, whose position has not moved,
-// writes it again); a histogram cut short while being cleared is cleared.
+// writes it again). A histogram cut short while being cleared, or whose
+// bucket the pass had passed when the crash came, is freed.
 void QuantileFile::recover() noexcept {
   for (std::uint64_t s = 0; s < header_.slot_count; ++s) {
     if (!(seq_[s] & 1)) continue;
     time_[s] = kNoTime;
     ++seq_[s];
   }
+  const std::uint64_t next = state_->next_bucket;
   for (std::uint64_t i = 0; i < std::uint64_t{header_.max_series} * header_.hist_ring; ++i) {
     auto* head = reinterpret_cast<HistogramHead*>(hist_ + i * header_.hist_stride);
-    if (head->bucket != kHistClearing) continue;
-    std::memset(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead), 0, LogHistogram::kBuckets * 4);
-    head->bucket = kNoBucket;
+    const std::uint64_t b = head->bucket;
+    if (b != kHistClearing && (b == kNoBucket || next == kNoBucket || b >= next)) continue;
+    clear(head);
   }
+}
+
+void QuantileFile::clear(HistogramHead* head) noexcept {
+  auto* counts = reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
+  for (std::uint32_t i = 0; i < LogHistogram::kBuckets; ++i) {
+    std::atomic_ref<std::uint32_t>(counts[i]).store(0, std::memory_order_relaxed);
+  }
+  std::atomic_ref<std::uint64_t>(head->bucket).store(kNoBucket, std::memory_order_release);
+}
+
+void QuantileFile::free_histogram(std::uint32_t column, std::uint64_t bucket) noexcept {
+  if (column >= header_.max_series) return;
+  auto* head = reinterpret_cast<HistogramHead*>(histogram(column, bucket));
+  std::uint64_t expected = bucket;
+  if (std::atomic_ref<std::uint64_t>(head->bucket).compare_exchange_strong(expected, kHistClearing)) clear(head);
 }
 
 QuantileRecorder::TierView QuantileFile::recorder_view() const {

@@ -52,6 +52,9 @@ class QuantileFile {
   bool read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts) const noexcept;
   // The tag of the histogram that `bucket` of a series uses (HistogramHead).
   std::uint64_t histogram_bucket(std::uint32_t column, std::uint64_t bucket) const noexcept;
+  // The pass, once the bucket's cells are written: frees its histogram
+  // unless record() has taken it back meanwhile.
+  void free_histogram(std::uint32_t column, std::uint64_t bucket) noexcept;
   // The quantile pass: a whole slot, quantile_count() values per series
   // (series-major, NaN = none), then the head moves to it if newer.
   void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
@@ -62,6 +65,8 @@ class QuantileFile {
 
  private:
   void recover() noexcept;
+  // Zeroes the counts, then marks the histogram free.
+  static void clear(HistogramHead* head) noexcept;
   std::byte* histogram(std::uint32_t column, std::uint64_t bucket) const noexcept;
 
   File file_;

@@ -22,7 +22,7 @@ std::size_t quantile_tier(QuantileFile& file, const Ring& tier0, std::uint32_t s
   const std::uint64_t end = std::min(tier0.first_open(head0) / ratio, newest + 1);
   std::uint64_t next = load_state(st.next_bucket);
   if (next == kNoBucket) next = load_state(tier0.state().first_bucket) / ratio;
-  // record() reuses a histogram `ring` buckets on: older ones are gone.
+  // record() takes a histogram back `ring` buckets on: older ones are gone.
   const std::uint32_t ring = file.recorder_view().ring;
   if (newest + 1 >= ring && next < newest + 1 - ring) next = newest + 1 - ring;
 
@@ -46,8 +46,10 @@ std::size_t quantile_tier(QuantileFile& file, const Ring& tier0, std::uint32_t s
     }
     file.write_slot(next, series_count, values.data());
     if (lost) std::atomic_ref<std::uint64_t>(st.lost_buckets).fetch_add(1, std::memory_order_relaxed);
-    // Persisted after every bucket: a crash redoes at most the one in progress.
+    // Persisted after every bucket: a crash redoes at most the one in
+    // progress, whose histograms are freed only after (else by recover()).
     std::atomic_ref<std::uint64_t>(st.next_bucket).store(next + 1, std::memory_order_release);
+    for (std::uint32_t col = 0; col < series_count; ++col) file.free_histogram(col, next);
     ++produced;
   }
   if (load_state(st.next_bucket) == kNoBucket) {

@@ -158,9 +158,10 @@ std::string display_name(std::string_view name, std::span<const Label> labels) {
 Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::move(impl)) {
   if (impl_->writable) {
     for (auto& tiers : impl_->slabs) hot_.push_back(tiers[0].ring());
-    for (const auto& files : impl_->quantiles) {
+    for (std::size_t s = 0; s < impl_->quantiles.size(); ++s) {
       detail::QuantileRecorder& recorder = quant_hot_.emplace_back();
-      for (const detail::QuantileFile& file : files) recorder.add_tier(file.recorder_view());
+      recorder.watch(&impl_->slabs[s][0].ring().state());
+      for (const detail::QuantileFile& file : impl_->quantiles[s]) recorder.add_tier(file.recorder_view());
     }
   }
   impl_->adopt_new_entries(id_);

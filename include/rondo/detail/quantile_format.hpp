@@ -11,9 +11,20 @@
 //                          at a time, like a slab's tiers above 0.
 //   POS 5  histograms      per series, hist_ring of them: HistogramHead, then
 //                          LogHistogram::kBuckets u32 counts, padded to 64 bytes.
-//                          Histogram j of a series holds the tier bucket b with
-//                          b % hist_ring == j that record() is filling (or
-//                          filled last); its head names b.
+//                          Histogram j of a series holds a tier bucket b with
+//                          b % hist_ring == j; its head names b, or kNoBucket
+//                          when the histogram is free (all counts zero).
+//
+// Who owns a histogram. record() counts only into its open bucket (tier 0's
+// head, not sealed; a record into a closed bucket is not in its quantiles),
+// taking a free histogram for a new bucket by writing its tag. Once the
+// bucket has closed, the quantile pass reads it, writes the bucket's cells,
+// moves its position past the bucket and frees the histogram (tag
+// kHistClearing, zero counts, tag kNoBucket). Should the pass run too late,
+// record() takes the histogram back itself; either side takes a histogram
+// that is not free by a compare-and-swap of its tag to kHistClearing, so one
+// of them clears it, and the pass, which checks the tag again after reading
+// the counts, never uses counts being cleared.
 // Every region starts on a 64-byte boundary; little-endian, fixed width.
 #pragma once
 
@@ -66,9 +77,10 @@ static_assert(sizeof(QuantileHeader) == 256);
 struct QuantileState {
   std::uint64_t head;            // newest bucket whose quantiles a slot holds, or kNoBucket
   std::uint64_t next_bucket;     // the quantile pass's next bucket, or kNoBucket before its first run
-  std::uint64_t lost_buckets;    // closed buckets whose histogram record() had reused before the pass read it
-  std::uint64_t dropped_records; // late records whose bucket's histogram was already reused
-  std::uint64_t pad[4];
+  std::uint64_t lost_buckets;    // closed buckets whose histogram record() took back before the pass read it
+  std::uint64_t late_records;    // tier 0 file: records into a closed bucket (not in its quantiles)
+  std::uint64_t dropped_records; // tier 0 file: records that found their histogram being cleared
+  std::uint64_t pad[3];
 };
 static_assert(sizeof(QuantileState) == 64);
 

@@ -1,11 +1,8 @@
 // QuantileRecorder: record()'s part in stored quantiles. For one schema it
-// counts each value in the open histogram of every tier (quantile_format.hpp):
-// per tier a compare for the cached bucket, a load of the histogram's tag and
-// one increment. No allocation, no system call, no lock.
-//
-// Only the writer thread calls record(). The quantile pass (consolidate())
-// reads a histogram whose bucket has closed, checking its tag before and
-// after, so a histogram that record() reuses meanwhile reads as gone.
+// counts each value in the open histogram of every tier (quantile_format.hpp
+// says who owns a histogram when): per tier a compare for the cached bucket,
+// a load of the histogram's tag and one increment. No allocation, no system
+// call, no lock. Only the writer thread calls record().
 #pragma once
 
 #include <atomic>
@@ -32,6 +29,9 @@ class QuantileRecorder {
   };
 
   QuantileRecorder() = default;  // inactive: the schema keeps no quantiles
+  // tier0: the state of the schema's tier-0 slab (its head and closed_below
+  // say which bucket is open).
+  void watch(SlabState* tier0) noexcept { tier0_ = tier0; }
   void add_tier(const TierView& view) noexcept {
     if (tiers_ < kMaxTiers) tier_[tiers_++] = {view, kNoTime, 0, 0};
   }
@@ -40,8 +40,25 @@ class QuantileRecorder {
   // After a record() of the tier-0 ring returned Ok for (column, value, ts).
   void record(std::uint32_t column, double value, Timestamp ts) noexcept {
     if (tiers_ == 0) return;
+    Tier& t0 = tier_[0];
+    if (ts - t0.cached_start >= t0.view.interval) [[unlikely]] locate(t0, ts);
+    // Open: the head (which record() has just moved here if it was newer),
+    // and not sealed. Only this thread moves the head; consolidate() raises
+    // closed_below, but never past the head.
+    const std::uint64_t bucket = t0.cached_bucket;
+    if (bucket != tier0_->head ||
+        bucket < std::atomic_ref<std::uint64_t>(tier0_->closed_below).load(std::memory_order_relaxed))
+        [[unlikely]] {
+      note(t0.view.state->late_records);
+      return;
+    }
     const std::uint32_t i = LogHistogram::bucket_of(value);
-    for (std::uint32_t k = 0; k < tiers_; ++k) count(tier_[k], column, i, ts);
+    count(t0, column, i);
+    for (std::uint32_t k = 1; k < tiers_; ++k) {
+      Tier& t = tier_[k];
+      if (ts - t.cached_start >= t.view.interval) [[unlikely]] locate(t, ts);
+      count(t, column, i);
+    }
   }
 
  private:
@@ -52,12 +69,15 @@ class QuantileRecorder {
     std::uint64_t cached_offset;  // of the bucket's histogram within a series' ring
   };
 
-  [[gnu::always_inline]] void count(Tier& t, std::uint32_t column, std::uint32_t i, Timestamp ts) noexcept {
-    if (ts - t.cached_start >= t.view.interval) [[unlikely]] locate(t, ts);
+  [[gnu::always_inline]] void count(Tier& t, std::uint32_t column, std::uint32_t i) noexcept {
     std::byte* h = t.view.histograms + std::uint64_t{column} * t.view.ring * t.view.stride + t.cached_offset;
     auto* head = reinterpret_cast<HistogramHead*>(h);
+    // Ours while it names the open bucket: the pass touches closed ones only.
     if (head->bucket != t.cached_bucket) [[unlikely]] {
-      if (!claim(t, head, t.cached_bucket)) return;
+      if (!claim(head, t.cached_bucket)) {
+        note(tier_[0].view.state->dropped_records);
+        return;
+      }
     }
     std::uint32_t& c = reinterpret_cast<std::uint32_t*>(h + sizeof(HistogramHead))[i];
     std::atomic_ref<std::uint32_t>(c).store(c + (c != ~std::uint32_t{0}), std::memory_order_relaxed);
@@ -70,19 +90,22 @@ class QuantileRecorder {
     t.cached_offset = (bucket % t.view.ring) * t.view.stride;
   }
 
-  // The first record of a bucket into its histogram: clear it for the
-  // bucket, unless it holds a newer one (a late record: dropped, counted).
-  // The tag reads kHistClearing while the counts are cleared, so the pass
-  // never mistakes half-cleared counts for a bucket's.
-  [[gnu::noinline]] static bool claim(Tier& t, HistogramHead* head, std::uint64_t bucket) noexcept {
-    const std::uint64_t held = head->bucket;
-    if (held != kNoBucket && held != kHistClearing && held > bucket) {
-      std::atomic_ref<std::uint64_t>(t.view.state->dropped_records).fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
+  [[gnu::noinline]] static void note(std::uint64_t& counter) noexcept {
+    std::atomic_ref<std::uint64_t>(counter).fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // The first record of a bucket: take its histogram. A free one only needs
+  // its tag; one still holding an older bucket (the pass is late) is taken
+  // from the pass by compare-and-swap and cleared here. False when the pass
+  // is clearing it at this moment.
+  [[gnu::noinline]] static bool claim(HistogramHead* head, std::uint64_t bucket) noexcept {
     std::atomic_ref<std::uint64_t> tag(head->bucket);
-    tag.store(kHistClearing, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
+    std::uint64_t held = tag.load(std::memory_order_acquire);
+    if (held == kNoBucket) {
+      tag.store(bucket, std::memory_order_release);
+      return true;
+    }
+    if (held == kHistClearing || held > bucket || !tag.compare_exchange_strong(held, kHistClearing)) return false;
     auto* counts = reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
     for (std::uint32_t j = 0; j < LogHistogram::kBuckets; ++j) {
       std::atomic_ref<std::uint32_t>(counts[j]).store(0, std::memory_order_relaxed);
@@ -93,6 +116,7 @@ class QuantileRecorder {
 
   Tier tier_[kMaxTiers] = {};
   std::uint32_t tiers_ = 0;
+  SlabState* tier0_ = nullptr;
 };
 
 }  // namespace rondo::detail
