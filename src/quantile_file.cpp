@@ -1,6 +1,7 @@
 #include "quantile_file.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -152,23 +153,17 @@ void QuantileFile::recover() noexcept {
     auto* head = reinterpret_cast<HistogramHead*>(hist_ + i * header_.hist_stride);
     const std::uint64_t b = head->bucket;
     if (b != kHistClearing && (b == kNoBucket || next == kNoBucket || b >= next)) continue;
-    clear(head);
+    clear_histogram(head);
   }
-}
-
-void QuantileFile::clear(HistogramHead* head) noexcept {
-  auto* counts = reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
-  for (std::uint32_t i = 0; i < LogHistogram::kBuckets; ++i) {
-    std::atomic_ref<std::uint32_t>(counts[i]).store(0, std::memory_order_relaxed);
-  }
-  std::atomic_ref<std::uint64_t>(head->bucket).store(kNoBucket, std::memory_order_release);
 }
 
 void QuantileFile::free_histogram(std::uint32_t column, std::uint64_t bucket) noexcept {
   if (column >= header_.max_series) return;
   auto* head = reinterpret_cast<HistogramHead*>(histogram(column, bucket));
   std::uint64_t expected = bucket;
-  if (std::atomic_ref<std::uint64_t>(head->bucket).compare_exchange_strong(expected, kHistClearing)) clear(head);
+  if (std::atomic_ref<std::uint64_t>(head->bucket).compare_exchange_strong(expected, kHistClearing)) {
+    clear_histogram(head);
+  }
 }
 
 QuantileRecorder::TierView QuantileFile::recorder_view() const {
@@ -184,13 +179,20 @@ std::uint64_t QuantileFile::histogram_bucket(std::uint32_t column, std::uint64_t
   return load(reinterpret_cast<const HistogramHead*>(histogram(column, bucket))->bucket);
 }
 
-bool QuantileFile::read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts) const noexcept {
+bool QuantileFile::read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts,
+                                  std::uint64_t* touched) const noexcept {
   if (column >= header_.max_series) return false;
-  std::byte* h = histogram(column, bucket);
-  std::atomic_ref<std::uint64_t> tag(reinterpret_cast<HistogramHead*>(h)->bucket);
+  auto* head = reinterpret_cast<HistogramHead*>(histogram(column, bucket));
+  std::atomic_ref<std::uint64_t> tag(head->bucket);
   if (tag.load(std::memory_order_acquire) != bucket) return false;
-  const auto* src = reinterpret_cast<const std::uint32_t*>(h + sizeof(HistogramHead));
-  for (std::uint32_t i = 0; i < LogHistogram::kBuckets; ++i) counts[i] = load(src[i]);
+  const std::uint32_t* src = histogram_counts(head);
+  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+    touched[w] = load(head->touched[w]);
+    for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) counts[i] = load(src[i]);
+    }
+  }
   std::atomic_thread_fence(std::memory_order_acquire);
   return tag.load(std::memory_order_relaxed) == bucket;
 }

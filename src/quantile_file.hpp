@@ -46,10 +46,12 @@ class QuantileFile {
   QuantileState& state() const { return *state_; }
   QuantileRecorder::TierView recorder_view() const;
 
-  // Copies the counts of `bucket`'s histogram of a series into counts
-  // (LogHistogram::kBuckets); false when the histogram holds another bucket
-  // (or was reused while it was read).
-  bool read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts) const noexcept;
+  // Copies the touched lines of `bucket`'s histogram of a series into
+  // counts (LogHistogram::kBuckets; the caller keeps the rest zero) and its
+  // bitmap into touched (kHistTouchedWords); false when the histogram holds
+  // another bucket (or was taken back while it was read).
+  bool read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts,
+                      std::uint64_t* touched) const noexcept;
   // The tag of the histogram that `bucket` of a series uses (HistogramHead).
   std::uint64_t histogram_bucket(std::uint32_t column, std::uint64_t bucket) const noexcept;
   // The pass, once the bucket's cells are written: frees its histogram
@@ -65,8 +67,6 @@ class QuantileFile {
 
  private:
   void recover() noexcept;
-  // Zeroes the counts, then marks the histogram free.
-  static void clear(HistogramHead* head) noexcept;
   std::byte* histogram(std::uint32_t column, std::uint64_t bucket) const noexcept;
 
   File file_;

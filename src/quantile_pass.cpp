@@ -2,6 +2,7 @@
 // closed gets its quantiles, computed from the histogram record() filled with
 // that bucket's raw records (never from a finer tier's quantiles).
 #include <algorithm>
+#include <bit>
 #include <vector>
 
 #include "store_impl.hpp"
@@ -34,9 +35,17 @@ std::size_t quantile_tier(QuantileFile& file, const Ring& tier0, std::uint32_t s
     bool lost = false;
     for (std::uint32_t col = 0; col < series_count; ++col) {
       double* out = values.data() + std::size_t{col} * nq;
-      if (file.read_histogram(col, next, counts.data())) {
-        LogHistogram::quantiles(counts.data(), file.quantiles(), nq, out);
-      } else {
+      std::uint64_t touched[kHistTouchedWords] = {};
+      const bool read = file.read_histogram(col, next, counts.data(), touched);
+      if (read) LogHistogram::quantiles(counts.data(), file.quantiles(), nq, out, touched);
+      // Back to all zero for the next series (only the touched lines changed).
+      for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+        for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+          const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+          std::fill_n(counts.begin() + line * 16, std::min<std::uint32_t>(16, LogHistogram::kBuckets - line * 16), 0);
+        }
+      }
+      if (!read) {
         std::fill(out, out + nq, kMissing);
         // Reused for a newer bucket before this pass came: the pass ran
         // later than the ring allows (quantile_format.hpp).

@@ -3,7 +3,9 @@
 // ---- Contract ------------------------------------------------------------------
 // Storage. A store is a directory: meta.json (the schemas), series_index.bin
 // (which series exist), counter_totals.bin (running totals of counter and
-// events series) and, per schema, one pre-allocated slab file per tier.
+// events series) and, per schema, one pre-allocated slab file per tier, and
+// per tier one quantile file (its histograms and quantile cells) if the
+// schema keeps quantiles.
 // Files are created at their final size and never grow; all data is
 // reached through a shared memory map.
 //
@@ -38,6 +40,14 @@
 // system. Do not fork() and keep using a Store in the child. Do not open the
 // same store for writing twice in one process. Handles are valid only for the
 // store directory that issued them.
+//
+// Quantiles. A schema that keeps them (SchemaConfig::quantiles) has, for
+// every bucket of every tier, the quantiles of that bucket's own records:
+// record() counts each value in its bucket's histogram in every tier, and
+// consolidate() writes a bucket's quantile cells once it has closed (so it
+// must run within two tier-0 intervals; docs/design.md). What survives a
+// crash is as for cells: a record() that returned is counted in every open
+// histogram; a record into a closed bucket is not in its quantiles.
 //
 // Errors. Cold paths throw rondo::Error (see error.hpp); record() and
 // record_batch() never throw and never allocate.

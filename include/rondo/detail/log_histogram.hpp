@@ -63,13 +63,23 @@ struct LogHistogram {
   }
 
   // Quantiles qs[0..nq) (ascending) of the counts (kBuckets of them) into
-  // out, in one pass; NaN when the counts are all zero.
-  static void quantiles(const std::uint32_t* counts, const double* qs, std::uint32_t nq, double* out) noexcept {
+  // out, in one pass; NaN when the counts are all zero. `lines`, if given,
+  // has a bit per 16 counts that may be non-zero: the others are skipped.
+  static void quantiles(const std::uint32_t* counts, const double* qs, std::uint32_t nq, double* out,
+                        const std::uint64_t* lines = nullptr) noexcept {
+    auto used = [lines](std::uint32_t i) { return !lines || (lines[i >> 10] >> ((i >> 4) & 63) & 1) != 0; };
     std::uint64_t n = 0;
-    for (std::uint32_t i = 0; i < kBuckets; ++i) n += counts[i];
+    for (std::uint32_t i = 0; i < kBuckets; i += 16) {
+      if (!used(i)) continue;
+      for (std::uint32_t k = i; k < i + 16 && k < kBuckets; ++k) n += counts[k];
+    }
     std::uint32_t j = 0;
     std::uint64_t seen = 0;
     for (std::uint32_t i = 0; i < kBuckets && n > 0 && j < nq; ++i) {
+      if ((i & 15) == 0 && !used(i)) {
+        i += 15;
+        continue;
+      }
       seen += counts[i];
       while (j < nq && seen >= rank(qs[j], n)) out[j++] = value_of(i);
     }

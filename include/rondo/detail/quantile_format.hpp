@@ -9,7 +9,8 @@
 //   POS 4  cells           f32, per series, per quantile, slot_count of them
 //                          (series-major; NaN = no data). Written a whole slot
 //                          at a time, like a slab's tiers above 0.
-//   POS 5  histograms      per series, hist_ring of them: HistogramHead, then
+//   POS 5  histograms      per series, hist_ring of them: HistogramHead (the
+//                          bucket, a bitmap of touched count lines), then
 //                          LogHistogram::kBuckets u32 counts, padded to 64 bytes.
 //                          Histogram j of a series holds a tier bucket b with
 //                          b % hist_ring == j; its head names b, or kNoBucket
@@ -28,6 +29,9 @@
 // Every region starts on a 64-byte boundary; little-endian, fixed width.
 #pragma once
 
+#include <atomic>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 
 #include "rondo/detail/log_histogram.hpp"
@@ -84,11 +88,39 @@ struct QuantileState {
 };
 static_assert(sizeof(QuantileState) == 64);
 
+// The counts are 16 to a 64-byte line; `touched` has a bit per line that
+// holds a non-zero count (set before the count), so the pass reads and
+// clears only those lines, not 10 KB per histogram.
+inline constexpr std::uint32_t kHistLines = (LogHistogram::kBuckets + 15) / 16;
+inline constexpr std::uint32_t kHistTouchedWords = (kHistLines + 63) / 64;
+
 struct HistogramHead {
-  std::uint64_t bucket;  // the tier bucket counted here, kNoBucket (never used) or kHistClearing
-  std::uint64_t pad;
+  std::uint64_t bucket;  // the tier bucket counted here, kNoBucket (free) or kHistClearing
+  std::uint64_t touched[kHistTouchedWords];
+  std::uint64_t pad[8 - 1 - kHistTouchedWords];
 };
-static_assert(sizeof(HistogramHead) == 16);
+static_assert(sizeof(HistogramHead) == 64);
+
+inline std::uint32_t* histogram_counts(HistogramHead* head) noexcept {
+  return reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
+}
+
+// Zeroes the touched lines, then the bitmap, then marks the histogram free
+// (a crash in between leaves kHistClearing, which recovery clears again).
+inline void clear_histogram(HistogramHead* head) noexcept {
+  std::uint32_t* counts = histogram_counts(head);
+  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+    std::atomic_ref<std::uint64_t> word(head->touched[w]);
+    for (std::uint64_t bits = word.load(std::memory_order_relaxed); bits != 0; bits &= bits - 1) {
+      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) {
+        std::atomic_ref<std::uint32_t>(counts[i]).store(0, std::memory_order_relaxed);
+      }
+    }
+    word.store(0, std::memory_order_relaxed);
+  }
+  std::atomic_ref<std::uint64_t>(head->bucket).store(kNoBucket, std::memory_order_release);
+}
 
 struct QuantileLayout {
   std::uint64_t state_offset, slot_seq_offset, slot_time_offset, cells_offset, hist_offset, hist_stride, file_size;

@@ -79,7 +79,10 @@ class QuantileRecorder {
         return;
       }
     }
-    std::uint32_t& c = reinterpret_cast<std::uint32_t*>(h + sizeof(HistogramHead))[i];
+    std::uint64_t& touched = head->touched[i >> 10];
+    std::atomic_ref<std::uint64_t>(touched).store(touched | std::uint64_t{1} << ((i >> 4) & 63),
+                                                  std::memory_order_relaxed);
+    std::uint32_t& c = histogram_counts(head)[i];
     std::atomic_ref<std::uint32_t>(c).store(c + (c != ~std::uint32_t{0}), std::memory_order_relaxed);
   }
 
@@ -106,10 +109,7 @@ class QuantileRecorder {
       return true;
     }
     if (held == kHistClearing || held > bucket || !tag.compare_exchange_strong(held, kHistClearing)) return false;
-    auto* counts = reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
-    for (std::uint32_t j = 0; j < LogHistogram::kBuckets; ++j) {
-      std::atomic_ref<std::uint32_t>(counts[j]).store(0, std::memory_order_relaxed);
-    }
+    clear_histogram(head);
     tag.store(bucket, std::memory_order_release);
     return true;
   }
