@@ -194,7 +194,7 @@ namespace {
 
 void scan_quantile(const detail::QuantileFile& file, std::uint32_t column, std::uint32_t qi, Timestamp start,
                    Timestamp end, bool include_missing, std::vector<Point>& out) {
-  const std::uint64_t head = file.state().head;
+  const std::uint64_t head = detail::load_state(file.state().head);
   if (head == detail::kNoBucket || end < start) return;
   const std::uint64_t oldest = head >= file.slots() - 1 ? head - (file.slots() - 1) : 0;
   const std::uint64_t first = std::max(start / file.interval(), oldest);
@@ -239,13 +239,14 @@ QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp en
   struct Candidate {
     std::size_t tier;
     Timestamp window;  // oldest bucket start
+    std::uint64_t head;
   };
   std::vector<Candidate> tiers;
   for (std::size_t k = 0; k < files->size(); ++k) {
     const detail::QuantileFile& f = (*files)[k];
-    const std::uint64_t head = f.state().head;
+    const std::uint64_t head = detail::load_state(f.state().head);  // read once: the writer moves it
     if (head == detail::kNoBucket) continue;
-    tiers.push_back({k, (head >= f.slots() - 1 ? head - (f.slots() - 1) : 0) * f.interval()});
+    tiers.push_back({k, (head >= f.slots() - 1 ? head - (f.slots() - 1) : 0) * f.interval(), head});
   }
   QueryResult result;
   if (tiers.empty() || end < start) return result;
@@ -262,7 +263,7 @@ QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp en
     Timestamp until = end;
     if (i > 0) {
       const std::uint64_t step = f.interval();
-      const Timestamp covered_end = (f.state().head + 1) * step;
+      const Timestamp covered_end = (tiers[i].head + 1) * step;
       const Timestamp finer = tiers[i - 1].window;
       const Timestamp boundary = (finer + step - 1) / step * step;
       const Timestamp handover = boundary <= covered_end ? boundary : std::max(covered_end, finer);
