@@ -2,6 +2,8 @@
 // (The latency distribution against the alternatives is bench_write_latency.)
 #include <benchmark/benchmark.h>
 
+#include <random>
+
 #include "bench_util.hpp"
 
 using namespace rondo;
@@ -22,6 +24,41 @@ static void BM_Record(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Record);
+
+// Latencies (log-normal, median ~8 µs) into 30 series, the pattern above,
+// with and without stored quantiles (p50, p90, p99, p99.9 at every tier):
+// what quantiles add to record(). consolidate() runs once per simulated
+// second, as the application's tick would, outside the timed part.
+static void record_latencies(benchmark::State& state, std::vector<double> quantiles, bool spread = true) {
+  ScratchStore s(30, std::move(quantiles));
+  Store& store = s.store();
+  const auto& h = s.handles();
+  std::mt19937_64 rng(1);
+  std::lognormal_distribution<double> latency(9.0, 1.0);
+  std::vector<double> values(4096);
+  for (double& v : values) v = spread ? latency(rng) : 8000.0;
+  Timestamp ts = kT0;
+  std::size_t i = 0, n = 0;
+  for (auto _ : state) {
+    ts += 1'000'003;
+    benchmark::DoNotOptimize(store.record(h[i], values[n & 4095], ts));
+    if (++i == h.size()) i = 0;
+    if (++n % 1000 == 0) {
+      state.PauseTiming();
+      store.consolidate();
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+static void BM_RecordLatency(benchmark::State& state) { record_latencies(state, {}); }
+static void BM_RecordLatencyQuantiles(benchmark::State& state) { record_latencies(state, kDefaultQuantiles); }
+static void BM_RecordConstQ(benchmark::State& state) { record_latencies(state, kDefaultQuantiles, false); }
+static void BM_RecordConst(benchmark::State& state) { record_latencies(state, {}, false); }
+BENCHMARK(BM_RecordConst);
+BENCHMARK(BM_RecordConstQ);
+BENCHMARK(BM_RecordLatency);
+BENCHMARK(BM_RecordLatencyQuantiles);
 
 // 30 series at one timestamp, as an exit handler updating several counters.
 static void BM_RecordBatch30(benchmark::State& state) {

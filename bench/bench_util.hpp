@@ -18,7 +18,8 @@ inline constexpr Timestamp kT0 = 1'800'000'000ULL * kSecond;
 
 class ScratchStore {
  public:
-  explicit ScratchStore(std::uint32_t max_series) {
+  // quantiles: SchemaConfig::quantiles of the one schema (none by default).
+  explicit ScratchStore(std::uint32_t max_series, std::vector<double> quantiles = {}) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "rondo-bench-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) std::abort();
     dir_ = tmpl;
@@ -26,7 +27,7 @@ class ScratchStore {
     schemas_ = {SchemaConfig{"events", LabelMatcher::any(),
                              {TierConfig{1s, 10min, {F::Sum, F::Count, F::Max}}, TierConfig{10s, 6h, {}},
                               TierConfig{5min, 24h * 7, {}}},
-                             max_series}};
+                             max_series, std::move(quantiles)}};
     store_ = std::make_unique<Store>(Store::open(dir_, schemas_));
     for (std::uint32_t i = 0; i < max_series; ++i) {
       // (std::to_string, not "s" + ...: GCC 12 at -O3 warns falsely about the latter, bug 105329)

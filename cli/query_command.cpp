@@ -38,7 +38,7 @@ struct QueryArgs {
 // One matched series and what the query returned for it.
 struct SeriesResult {
   SeriesInfo series;
-  ConsolidationFn fn;
+  std::string fn;  // "max", "p99": what was queried
   std::vector<Point> points;
   std::vector<TierSpan> plan;
 };
@@ -53,11 +53,21 @@ std::optional<std::size_t> parse_tier(const std::string& text) {
   return tier;
 }
 
-std::optional<ConsolidationFn> parse_fn(const std::string& text) {
-  if (text.empty()) return std::nullopt;
+// What --fn asks for: a stored function, or a stored quantile ("p99").
+struct FnRequest {
+  std::optional<ConsolidationFn> fn;
+  std::optional<Quantile> quantile;
+};
+
+FnRequest parse_fn(const std::string& text) {
+  if (text.empty()) return {};
+  if (const auto q = parse_quantile(text)) return {std::nullopt, q};
   const auto fn = parse_consolidation_fn(text);
-  if (!fn) throw usage_error(fmt::format("bad --fn '{}': expected avg, min, max, last, sum or count", text));
-  return fn;
+  if (!fn) {
+    throw usage_error(fmt::format(
+        "bad --fn '{}': expected avg, min, max, last, sum, count or a stored quantile such as p99", text));
+  }
+  return {fn, std::nullopt};
 }
 
 // Whether a tier can answer fn: the library's rule (rondo::function_source).
@@ -111,21 +121,35 @@ std::pair<std::optional<Timestamp>, std::chrono::nanoseconds> newest_point(const
   return {newest, interval};
 }
 
+// One series: a stored quantile, or the function choose_fn picks.
+template <typename What>
+void run_one(const Store& store, const SeriesInfo& s, std::optional<std::size_t> tier, What what, TimeRange range,
+             rondo::QueryOptions options, SeriesResult& r) {
+  if (tier) {
+    r.points = store.query(s.handle, *tier, range.start, range.end, what, options);
+    r.plan = {TierSpan{*tier, range.start, range.end}};
+  } else {
+    QueryResult q = store.query_auto(s.handle, range.start, range.end, what, options);
+    r.points = std::move(q.points);
+    r.plan = std::move(q.plan);
+  }
+}
+
 std::vector<SeriesResult> run_queries(const Store& store, const std::vector<SeriesInfo>& series,
-                                      std::optional<std::size_t> tier, std::optional<ConsolidationFn> fn,
-                                      TimeRange range, bool include_missing) {
+                                      std::optional<std::size_t> tier, FnRequest asked, TimeRange range,
+                                      bool include_missing) {
   std::vector<SeriesResult> results;
   const rondo::QueryOptions options{include_missing};
   for (const SeriesInfo& s : series) {
-    SeriesResult r{s, choose_fn(store, s, tier, fn), {}, {}};
+    SeriesResult r{s, {}, {}, {}};
     try {
-      if (tier) {
-        r.points = store.query(s.handle, *tier, range.start, range.end, r.fn, options);
-        r.plan = {TierSpan{*tier, range.start, range.end}};
+      if (asked.quantile) {
+        r.fn = to_string(*asked.quantile);
+        run_one(store, s, tier, *asked.quantile, range, options, r);
       } else {
-        QueryResult q = store.query_auto(s.handle, range.start, range.end, r.fn, options);
-        r.points = std::move(q.points);
-        r.plan = std::move(q.plan);
+        const ConsolidationFn fn = choose_fn(store, s, tier, asked.fn);
+        r.fn = std::string(to_string(fn));
+        run_one(store, s, tier, fn, range, options, r);
       }
     } catch (const Error& e) {
       if (e.code() == ErrorCode::InvalidArgument || e.code() == ErrorCode::NotFound) throw usage_error(e.what());
@@ -159,7 +183,7 @@ std::string explain_text(const Store& store, const SeriesResult& r) {
 }
 
 std::string header_text(const SeriesResult& r, std::optional<std::size_t> tier) {
-  return fmt::format("{}  fn {}  tier {}  {} points\n", series_label(r.series), to_string(r.fn),
+  return fmt::format("{}  fn {}  tier {}  {} points\n", series_label(r.series), r.fn,
                      tier ? std::to_string(*tier) : "auto", r.points.size());
 }
 
@@ -215,7 +239,7 @@ void print_json(const Store& store, const std::vector<SeriesResult>& results, co
     writer.add(nlohmann::ordered_json{{"name", r.series.name},
                 {"labels", json_labels(r.series.labels)},
                 {"schema", store.schemas()[r.series.schema].name},
-                {"fn", to_string(r.fn)},
+                {"fn", r.fn},
                 {"plan", plan_json(store, r)},
                 {"points", points}});
   }
@@ -245,7 +269,7 @@ int run_query(const QueryArgs& o, std::ostream& out) {
   const auto tier = parse_tier(o.tier);
   const auto fn = parse_fn(o.fn);
   const std::vector<SeriesInfo> series = select_series(store, o.selector);
-  for (const SeriesInfo& s : series) choose_fn(store, s, tier, fn);  // usage errors before any output
+  for (const SeriesInfo& s : series) choose_fn(store, s, tier, fn.fn);  // usage errors before any output
 
   const auto [newest, interval] = newest_point(store, series, tier.value_or(0));
   const TimeRange range = resolve_range(o.range, TimeAnchors{wall_clock_now(), newest}, interval);
@@ -283,7 +307,9 @@ void add_query_command(CLI::App& app, CommandAction& selected) {
   cmd->add_option("--end", o->range.end, "End (inclusive), same forms as --start; default: the newest point");
   cmd->add_option("--tier", o->tier, "Tier number (0 = finest) or auto: the finest tier holding each part")
       ->capture_default_str();
-  cmd->add_option("--fn", o->fn, "Stored function: avg, min, max, last, sum, count (default: the tier's first)");
+  cmd->add_option("--fn", o->fn,
+                  "Stored function: avg, min, max, last, sum, count, or a stored quantile such as p50, p99, p99.9 "
+                  "(default: the tier's first function)");
   cmd->add_option("--format", o->format, "Output format")
       ->check(CLI::IsMember({"table", "csv", "json", "chart"}))
       ->capture_default_str();

@@ -26,7 +26,19 @@ json schema_json(const SchemaConfig& s) {
                      {"consolidation", functions_json(t.consolidation)},
                      {"xff", t.xff}});
   }
-  return {{"name", s.name}, {"matcher", s.matcher.to_string()}, {"max_series", s.max_series}, {"tiers", tiers}};
+  json j = {{"name", s.name}, {"matcher", s.matcher.to_string()}, {"max_series", s.max_series}, {"tiers", tiers}};
+  // Only when kept: a schema without quantiles has the JSON (and so the
+  // schema hash in its slabs) it had before quantiles existed.
+  if (!s.quantiles.empty()) j["quantiles"] = s.quantiles;
+  return j;
+}
+
+// "quantiles": [0.5, 0.99] or true (kDefaultQuantiles).
+std::vector<double> quantiles_from_json(const json& j) {
+  if (j.is_boolean()) return j.get<bool>() ? kDefaultQuantiles : std::vector<double>{};
+  std::vector<double> out;
+  for (const json& q : j) out.push_back(q.get<double>());
+  return out;
 }
 
 SchemaConfig schema_from_json(const json& j) {
@@ -46,6 +58,7 @@ SchemaConfig schema_from_json(const json& j) {
     }
     s.tiers.push_back(std::move(tier));
   }
+  if (j.contains("quantiles")) s.quantiles = quantiles_from_json(j.at("quantiles"));
   validate(s);
   return s;
 }
@@ -54,6 +67,12 @@ std::string fns_text(const std::vector<ConsolidationFn>& fns) {
   std::string out;
   for (ConsolidationFn fn : fns) out += (out.empty() ? "" : ",") + std::string(to_string(fn));
   return "{" + out + "}";
+}
+
+std::string quantiles_text(const std::vector<double>& qs) {
+  std::string out;
+  for (double q : qs) out += (out.empty() ? "" : ",") + json(q).dump();
+  return "[" + out + "]";
 }
 
 }  // namespace
@@ -132,6 +151,7 @@ std::string describe_difference(std::span<const SchemaConfig> stored, std::span<
     if (a.max_series != b.max_series) {
       return differs("max_series", std::to_string(a.max_series), std::to_string(b.max_series));
     }
+    if (a.quantiles != b.quantiles) return differs("quantiles", quantiles_text(a.quantiles), quantiles_text(b.quantiles));
     if (a.tiers.size() != b.tiers.size()) {
       return differs("tier count", std::to_string(a.tiers.size()), std::to_string(b.tiers.size()));
     }

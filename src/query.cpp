@@ -1,5 +1,6 @@
 // Reading a store: per-tier queries, automatic tier selection, drain.
 #include <algorithm>
+#include <cmath>
 
 #include "store_impl.hpp"
 
@@ -201,6 +202,96 @@ QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp en
     }
     scan(*c.ring, handle.column(), c.view, from, until, options.include_missing, result.points);
     result.plan.push_back({c.tier, from, until});
+    if (until >= end) break;
+    from = until + 1;
+  }
+  return result;
+}
+
+// ---- stored quantiles ----------------------------------------------------------
+
+namespace {
+
+void scan_quantile(const detail::QuantileFile& file, std::uint32_t column, std::uint32_t qi, Timestamp start,
+                   Timestamp end, bool include_missing, std::vector<Point>& out) {
+  const std::uint64_t head = detail::load_state(file.state().head);
+  if (head == detail::kNoBucket || end < start) return;
+  const std::uint64_t oldest = head >= file.slots() - 1 ? head - (file.slots() - 1) : 0;
+  const std::uint64_t first = std::max(start / file.interval(), oldest);
+  const std::uint64_t last = std::min(end / file.interval(), head);
+  for (std::uint64_t b = first; b <= last && first <= last; ++b) {
+    const double v = file.read(column, b, qi);
+    if (!std::isnan(v) || include_missing) out.push_back({b * file.interval(), v});
+  }
+}
+
+}  // namespace
+
+std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> Store::Impl::quantile_files(SeriesHandle handle,
+                                                                                               Quantile q) const {
+  const SchemaConfig& config = meta.schemas[handle.schema()];
+  const int qi = quantile_index(config, q.q);
+  if (qi < 0) {
+    std::string kept;
+    for (double x : config.quantiles) kept += (kept.empty() ? "" : ", ") + to_string(Quantile{x});
+    throw Error(ErrorCode::NotFound, "schema '" + config.name + "' does not keep " + to_string(q) +
+                                         (kept.empty() ? " (it keeps no quantiles)" : " (it keeps " + kept + ")"));
+  }
+  return {&quantiles[handle.schema()], static_cast<std::uint32_t>(qi)};
+}
+
+std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, Quantile q,
+                                QueryOptions options) const {
+  impl_->check_tier(handle, tier, id_);
+  const auto [files, qi] = impl_->quantile_files(handle, q);
+  std::vector<Point> out;
+  scan_quantile((*files)[tier], handle.column(), qi, start, end, options.include_missing, out);
+  return out;
+}
+
+// The same stitching rule as for a function, over the quantile cells: a
+// tier's window is that of its quantile cells, whose newest bucket is the
+// last one the quantile pass wrote.
+QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp end, Quantile q,
+                              QueryOptions options) const {
+  impl_->check(handle, id_);
+  const auto [files, qi] = impl_->quantile_files(handle, q);
+  struct Candidate {
+    std::size_t tier;
+    Timestamp window;  // oldest bucket start
+    std::uint64_t head;
+  };
+  std::vector<Candidate> tiers;
+  for (std::size_t k = 0; k < files->size(); ++k) {
+    const detail::QuantileFile& f = (*files)[k];
+    const std::uint64_t head = detail::load_state(f.state().head);  // read once: the writer moves it
+    if (head == detail::kNoBucket) continue;
+    tiers.push_back({k, (head >= f.slots() - 1 ? head - (f.slots() - 1) : 0) * f.interval(), head});
+  }
+  QueryResult result;
+  if (tiers.empty() || end < start) return result;
+  std::size_t coarsest = tiers.size() - 1;
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].window <= start) {
+      coarsest = i;
+      break;
+    }
+  }
+  Timestamp from = start;
+  for (std::size_t i = coarsest + 1; i-- > 0;) {
+    const detail::QuantileFile& f = (*files)[tiers[i].tier];
+    Timestamp until = end;
+    if (i > 0) {
+      const std::uint64_t step = f.interval();
+      const Timestamp covered_end = (tiers[i].head + 1) * step;
+      const Timestamp finer = tiers[i - 1].window;
+      const Timestamp boundary = (finer + step - 1) / step * step;
+      const Timestamp handover = boundary <= covered_end ? boundary : std::max(covered_end, finer);
+      if (handover <= from) continue;
+      until = std::min(end, handover - 1);
+    }
+    scan_quantile(f, handle.column(), qi, from, until, options.include_missing, result.points);
+    result.plan.push_back({tiers[i].tier, from, until});
     if (until >= end) break;
     from = until + 1;
   }

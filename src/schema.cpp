@@ -1,10 +1,14 @@
 #include "rondo/schema.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
+#include "rondo/detail/quantile_format.hpp"
+#include "rondo/detail/quantile_recorder.hpp"
 #include "rondo/detail/slab_format.hpp"
 #include "rondo/error.hpp"
+#include "rondo/series_kind.hpp"
 
 namespace rondo {
 
@@ -15,6 +19,20 @@ namespace {
 }
 
 std::string tier_name(std::size_t k) { return "tier " + std::to_string(k); }
+
+void validate_quantiles(const SchemaConfig& s) {
+  if (s.quantiles.empty()) return;
+  if (s.quantiles.size() > detail::kMaxQuantiles) invalid(s, "at most 8 quantiles");
+  if (s.tiers.size() > detail::QuantileRecorder::kMaxTiers) invalid(s, "quantiles need at most 8 tiers");
+  for (std::size_t i = 0; i < s.quantiles.size(); ++i) {
+    const double q = s.quantiles[i];
+    if (!(q >= 0.0 && q <= 1.0)) invalid(s, "quantile " + std::to_string(q) + " is not within [0, 1]");
+    if (i > 0 && !(q > s.quantiles[i - 1])) invalid(s, "quantiles must be strictly ascending");
+  }
+  if (series_kind(s) != SeriesKind::Events) {
+    invalid(s, "quantiles need an events schema (tier 0 stores sum and count: every record one observation)");
+  }
+}
 
 }  // namespace
 
@@ -50,6 +68,14 @@ void validate(const SchemaConfig& s) {
       }
     }
   }
+  validate_quantiles(s);
+}
+
+int quantile_index(const SchemaConfig& s, double q) {
+  for (std::size_t i = 0; i < s.quantiles.size(); ++i) {
+    if (std::abs(s.quantiles[i] - q) <= 1e-9) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 FunctionSource function_source(std::span<const ConsolidationFn> stored, ConsolidationFn fn) noexcept {

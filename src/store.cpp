@@ -19,6 +19,23 @@ fs::path slab_path(const fs::path& dir, std::size_t schema, std::size_t tier) {
   return schema_dir(dir, schema) / ("tier_" + std::to_string(tier) + ".slab");
 }
 
+fs::path quantile_path(const fs::path& dir, std::size_t schema, std::size_t tier) {
+  return schema_dir(dir, schema) / ("tier_" + std::to_string(tier) + ".quantiles");
+}
+
+detail::QuantileIdentity quantile_identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
+  const SchemaConfig& s = meta.schemas[schema];
+  const TierConfig& t = s.tiers[tier];
+  return {meta.store_id,
+          detail::schema_hash(s),
+          static_cast<std::uint32_t>(schema),
+          static_cast<std::uint32_t>(tier),
+          static_cast<std::uint64_t>(t.interval.count()),
+          static_cast<std::uint64_t>(t.duration.count() / t.interval.count()),
+          s.max_series,
+          s.quantiles};
+}
+
 detail::SlabIdentity identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
   const SchemaConfig& s = meta.schemas[schema];
   const TierConfig& t = s.tiers[tier];
@@ -64,7 +81,9 @@ void check_creatable(const fs::path& dir) {
       for (const auto& file : fs::directory_iterator(entry.path())) {
         const std::string inner = file.path().filename().string();
         if (inner.ends_with(".tmp")) continue;
-        if (!file.is_regular_file() || !detail::SlabFile::never_written(file.path())) data.push_back(name + "/" + inner);
+        const bool untouched = inner.ends_with(".quantiles") ? detail::QuantileFile::never_written(file.path())
+                                                              : detail::SlabFile::never_written(file.path());
+        if (!file.is_regular_file() || !untouched) data.push_back(name + "/" + inner);
       }
     } else if (name == kIndexFile && entry.is_regular_file()) {
       if (!detail::SeriesIndex::holds_no_series(entry.path())) data.push_back(name);
@@ -89,6 +108,9 @@ void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
     fs::create_directories(schema_dir(dir, s));
     for (std::size_t t = 0; t < meta.schemas[s].tiers.size(); ++t) {
       detail::SlabFile::create(slab_path(dir, s, t), identity(meta, s, t));
+      if (!meta.schemas[s].quantiles.empty()) {
+        detail::QuantileFile::create(quantile_path(dir, s, t), quantile_identity(meta, s, t));
+      }
     }
   }
   // Its directory fsync also makes the schema_N entries durable, before
@@ -136,6 +158,11 @@ std::string display_name(std::string_view name, std::span<const Label> labels) {
 Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::move(impl)) {
   if (impl_->writable) {
     for (auto& tiers : impl_->slabs) hot_.push_back(tiers[0].ring());
+    for (std::size_t s = 0; s < impl_->quantiles.size(); ++s) {
+      detail::QuantileRecorder& recorder = quant_hot_.emplace_back();
+      recorder.watch(&impl_->slabs[s][0].ring().state());
+      for (const detail::QuantileFile& file : impl_->quantiles[s]) recorder.add_tier(file.recorder_view());
+    }
   }
   impl_->adopt_new_entries(id_);
 }
@@ -157,6 +184,13 @@ std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
       tiers.push_back(detail::SlabFile::open(path, identity(impl->meta, s, t), writable));
     }
     detail::check_positions(tiers);
+    auto& quantiles = impl->quantiles.emplace_back();
+    if (impl->meta.schemas[s].quantiles.empty()) continue;
+    for (std::size_t t = 0; t < impl->meta.schemas[s].tiers.size(); ++t) {
+      const fs::path path = quantile_path(dir, s, t);
+      if (!fs::exists(path)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + path.string());
+      quantiles.push_back(detail::QuantileFile::open(path, quantile_identity(impl->meta, s, t), writable));
+    }
   }
   const fs::path index = dir / kIndexFile;
   if (!fs::exists(index)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + index.string());
@@ -299,6 +333,7 @@ std::size_t Store::consolidate() {
       count = impl_->index.count(static_cast<std::uint32_t>(s));
     }
     produced += detail::consolidate_schema(impl_->slabs[s], impl_->meta.schemas[s], count);
+    detail::compute_quantiles(impl_->quantiles[s], impl_->slabs[s][0].ring(), count);  // not counted: no new bucket
     impl_->slabs[s][0].ring().sum_closed();  // tier 0's closed buckets get their checksums
   }
   impl_->update_totals();
@@ -321,6 +356,9 @@ void Store::flush() {
   if (!impl_->writable) return;
   for (auto& tiers : impl_->slabs) {
     for (auto& slab : tiers) slab.sync();
+  }
+  for (auto& files : impl_->quantiles) {
+    for (auto& file : files) file.sync();
   }
   impl_->totals.sync();
   std::shared_lock lock(impl_->series_mu);

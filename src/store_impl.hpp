@@ -11,6 +11,7 @@
 #include "counter_totals.hpp"
 #include "file.hpp"
 #include "meta.hpp"
+#include "quantile_file.hpp"
 #include "rondo/store.hpp"
 #include "series_index.hpp"
 #include "slab_file.hpp"
@@ -23,6 +24,8 @@ struct Store::Impl {
   detail::StoreMeta meta;
   std::optional<detail::File> lock;           // held for the writer's lifetime
   std::vector<std::vector<detail::SlabFile>> slabs;  // [schema][tier]
+  // [schema][tier]; empty for a schema that keeps no quantiles.
+  std::vector<std::vector<detail::QuantileFile>> quantiles;
   // Mutable: a read-only store refreshes its copy of the writer's index.
   mutable detail::SeriesIndex index;
   mutable std::vector<SeriesInfo> series;     // same order as index entries
@@ -39,6 +42,10 @@ struct Store::Impl {
   void check(SeriesHandle handle, std::uint32_t store_id) const;
   // check(), and that the handle's schema has `tier`; returns the schema.
   const SchemaConfig& check_tier(SeriesHandle handle, std::size_t tier, std::uint32_t store_id) const;
+  // The quantile files of the handle's schema and the position of q in
+  // them; throws NotFound when the schema does not keep q.
+  std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> quantile_files(SeriesHandle handle,
+                                                                                    Quantile q) const;
   // Throws InvalidArgument on a read-only store: for the writer's calls.
   void require_writable() const;
   // Read-only stores pick up series registered by the writer since.
@@ -88,6 +95,11 @@ void check_positions(const std::vector<SlabFile>& tiers);
 void close_through_coarsest(std::vector<SlabFile>& tiers);
 
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
+
+// The quantile pass (quantile_pass.cpp): writes the quantiles of every
+// bucket, in every tier, that has closed since the last pass; returns how
+// many buckets it wrote.
+std::size_t compute_quantiles(std::vector<QuantileFile>& tiers, const Ring& tier0, std::uint32_t series_count);
 
 }  // namespace detail
 }  // namespace rondo

@@ -1,4 +1,8 @@
 // Names of the small enums in the public API.
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
 #include "rondo/error.hpp"
 #include "rondo/types.hpp"
 
@@ -23,6 +27,26 @@ std::optional<ConsolidationFn> parse_consolidation_fn(std::string_view name) noe
     if (to_string(fn) == name) return fn;
   }
   return std::nullopt;
+}
+
+std::optional<Quantile> parse_quantile(std::string_view name) noexcept {
+  if (name.size() < 2 || name[0] != 'p') return std::nullopt;
+  const std::string_view digits = name.substr(1);
+  double percent = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), percent);
+  if (ec != std::errc() || end != digits.data() + digits.size() || !(percent >= 0 && percent <= 100)) {
+    return std::nullopt;
+  }
+  return Quantile{percent / 100.0};
+}
+
+std::string to_string(Quantile q) {
+  char buf[32];
+  for (int decimals = 0; decimals <= 12; ++decimals) {
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, q.q * 100.0);
+    if (auto back = parse_quantile(std::string("p") + buf); back && std::abs(back->q - q.q) <= 1e-12) break;
+  }
+  return std::string("p") + buf;
 }
 
 std::string_view to_string(WriteStatus status) noexcept {

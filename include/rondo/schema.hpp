@@ -37,7 +37,17 @@ struct SchemaConfig {
   LabelMatcher matcher;  // series that match go to this schema (first match wins)
   std::vector<TierConfig> tiers;
   std::uint32_t max_series;
+  // Quantiles kept for each bucket of every tier (e.g. kDefaultQuantiles),
+  // strictly ascending, within [0, 1], at most 8; empty: none. Only for
+  // events schemas (tier 0 stores Sum and Count: every record is one
+  // observation). Each tier's quantiles come from the raw records of its
+  // bucket, within LogHistogram's bound (rondo/detail/log_histogram.hpp:
+  // 0.78 % relative for values in [1, 2^40)).
+  std::vector<double> quantiles = {};
 };
+
+// p50, p90, p99 and p99.9.
+inline const std::vector<double> kDefaultQuantiles = {0.5, 0.9, 0.99, 0.999};
 
 // Checks one schema; throws Error(InvalidArgument) saying what is wrong.
 void validate(const SchemaConfig& schema);
@@ -45,6 +55,9 @@ void validate(const SchemaConfig& schema);
 // The functions a tier actually stores, in on-disk column order
 // (tier 0's empty list becomes {Last}; an empty list elsewhere inherits).
 std::vector<ConsolidationFn> stored_functions(const SchemaConfig& schema, std::size_t tier);
+
+// Position of quantile q in the schema's list, or -1 (q compared within 1e-9).
+int quantile_index(const SchemaConfig& schema, double q);
 
 // How a tier answers a function: the one rule, which Store::query, the CLI's
 // default function and the exporter's choice of aggregates all use.

@@ -3,7 +3,9 @@
 // ---- Contract ------------------------------------------------------------------
 // Storage. A store is a directory: meta.json (the schemas), series_index.bin
 // (which series exist), counter_totals.bin (running totals of counter and
-// events series) and, per schema, one pre-allocated slab file per tier.
+// events series) and, per schema, one pre-allocated slab file per tier, and
+// per tier one quantile file (its histograms and quantile cells) if the
+// schema keeps quantiles.
 // Files are created at their final size and never grow; all data is
 // reached through a shared memory map.
 //
@@ -39,6 +41,14 @@
 // same store for writing twice in one process. Handles are valid only for the
 // store directory that issued them.
 //
+// Quantiles. A schema that keeps them (SchemaConfig::quantiles) has, for
+// every bucket of every tier, the quantiles of that bucket's own records:
+// record() counts each value in its bucket's histogram in every tier, and
+// consolidate() writes a bucket's quantile cells once it has closed (so it
+// must run within two tier-0 intervals; docs/design.md). What survives a
+// crash is as for cells: a record() that returned is counted in every open
+// histogram; a record into a closed bucket is not in its quantiles.
+//
 // Errors. Cold paths throw rondo::Error (see error.hpp); record() and
 // record_batch() never throw and never allocate.
 // ---------------------------------------------------------------------------------
@@ -55,6 +65,7 @@
 #include <utility>
 #include <vector>
 
+#include "rondo/detail/quantile_recorder.hpp"
 #include "rondo/detail/ring.hpp"
 #include "rondo/error.hpp"
 #include "rondo/export_cursor.hpp"
@@ -261,6 +272,16 @@ class Store {
   // or overlap (docs/design.md states the rule).
   QueryResult query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,
                          QueryOptions options = {}) const;
+  // Stored quantiles (SchemaConfig::quantiles): the buckets of one tier, or
+  // of the finest tiers as query_auto stitches them, with quantile q of each
+  // (NaN-free unless include_missing). A bucket's quantiles are written by
+  // consolidate() once it has closed, so tier 0's newest buckets have none
+  // yet. Throws NotFound when the schema does not keep q.
+  std::vector<Point> query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, Quantile q,
+                           QueryOptions options = {}) const;
+  QueryResult query_auto(SeriesHandle handle, Timestamp start, Timestamp end, Quantile q,
+                         QueryOptions options = {}) const;
+
   // The newest bucket of the series in a tier that has data.
   std::optional<Point> latest(SeriesHandle handle, std::size_t tier, ConsolidationFn fn) const;
 
@@ -305,6 +326,7 @@ class Store {
 
   std::uint32_t id_ = 0;
   std::vector<detail::Ring> hot_;  // tier 0 of each schema, for the inline hot path
+  std::vector<detail::QuantileRecorder> quant_hot_;  // per schema; inactive without quantiles
   std::unique_ptr<Impl> impl_;
 };
 
@@ -314,7 +336,10 @@ inline WriteStatus Store::record(SeriesHandle handle, double value, Timestamp ts
   }
   detail::Ring& ring = hot_[handle.schema_];
   if (handle.column_ >= ring.max_series()) [[unlikely]] return WriteStatus::InvalidHandle;
-  return ring.record(handle.column_, value, ts);
+  const WriteStatus status = ring.record(handle.column_, value, ts);
+  // Quantiles: after the cell, so a record that returned is in both.
+  if (status == WriteStatus::Ok) quant_hot_[handle.schema_].record(handle.column_, value, ts);
+  return status;
 }
 
 inline WriteStatus Store::record_batch(std::span<const std::pair<SeriesHandle, double>> entries,

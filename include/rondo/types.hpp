@@ -42,6 +42,16 @@ std::string_view to_string(ConsolidationFn fn) noexcept;
 // Accepts the short names above and "average"; nullopt for anything else.
 std::optional<ConsolidationFn> parse_consolidation_fn(std::string_view name) noexcept;
 
+// One of the quantiles a schema keeps (SchemaConfig::quantiles), q in
+// [0, 1]: Quantile{0.99} is p99.
+struct Quantile {
+  double q;
+};
+// "p50", "p99", "p99.9" (a percentile, 0 to 100); nullopt for anything else.
+std::optional<Quantile> parse_quantile(std::string_view name) noexcept;
+// "p50", "p99.9": the shortest percentile text that parses back to q.
+std::string to_string(Quantile q);
+
 // Result of a write on the hot path. Writes never throw.
 enum class WriteStatus : std::uint8_t {
   Ok,             // stored

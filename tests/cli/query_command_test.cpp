@@ -1,5 +1,6 @@
 // `rondo query` on real stores, checked against the fixture's formulas;
 // and while another process writes the store.
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -313,4 +314,56 @@ TEST_CASE("JSON output stays valid when the store's path is not UTF-8") {
   INFO(i.err);
   REQUIRE(i.exit_code == 0);
   CHECK_NOTHROW(nlohmann::json::parse(i.out));
+}
+
+TEST_CASE("query --fn p99 reads a stored quantile at a tier and across tiers") {
+  TempDir dir;
+  {
+    using namespace std::chrono_literals;
+    rondo::SchemaConfig schema{"lat", rondo::LabelMatcher::any(),
+                               {{1s, 10min, {rondo::ConsolidationFn::Sum, rondo::ConsolidationFn::Count}},
+                                {10s, 1h, {}}},
+                               2,
+                               {0.5, 0.99}};
+    rondo::Store store = rondo::Store::open(dir.path(), std::span(&schema, 1));
+    const rondo::SeriesHandle h = store.register_series("lat_ns");
+    // Second k: the values 1..100 times (k % 3 + 1), so p50 = 50 (k % 3 + 1), p99 = 99 (k % 3 + 1).
+    for (std::uint64_t k = 0; k < 60; ++k) {
+      for (int v = 1; v <= 100; ++v) store.record(h, v * static_cast<double>(k % 3 + 1), kFixtureStart + k * kSecond);
+      store.consolidate();
+    }
+    store.finish();
+    store.consolidate();
+  }
+  const std::string path = dir.path().string();
+  const auto r = run_rondo({"query", path, "lat_ns", "--tier", "0", "--fn", "p99", "--start", fixture_time(10),
+                            "--end", fixture_time(19), "--format", "csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto rows = parse_csv(r.out);
+  REQUIRE(rows.size() == 11);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const std::uint64_t k = second_of(rows[i][2]);
+    CHECK(std::stod(rows[i][3]) == Approx(99.0 * static_cast<double>(k % 3 + 1)).epsilon(0.008));
+  }
+  // Tier 1 (10 s): the p50 of each 10 s bucket's 1000 records, not of the 1 s p50s.
+  const auto auto_r = run_rondo({"query", path, "lat_ns", "--fn", "p50", "--start", fixture_time(0), "--end",
+                                 fixture_time(59), "--format", "json", "--tier", "1"});
+  REQUIRE(auto_r.exit_code == 0);
+  const auto j = nlohmann::json::parse(auto_r.out);
+  CHECK(j["series"][0]["fn"] == "p50");
+  CHECK(j["series"][0]["points"].size() == 6);
+  for (const auto& p : j["series"][0]["points"]) {
+    const std::uint64_t first = (p[0].get<std::uint64_t>() - kFixtureStart) / kSecond;
+    std::vector<double> values;
+    for (std::uint64_t k = first; k < first + 10; ++k) {
+      for (int v = 1; v <= 100; ++v) values.push_back(v * static_cast<double>(k % 3 + 1));
+    }
+    std::sort(values.begin(), values.end());
+    CHECK(p[1].get<double>() == Approx(values[499]).epsilon(0.008));  // rank 500 of 1000
+  }
+  // A quantile the schema does not keep is a usage error naming those it keeps.
+  const auto bad = run_rondo({"query", path, "lat_ns", "--fn", "p90"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("does not keep p90") && Catch::Contains("p50, p99"));
 }

@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "rondo/detail/quantile_format.hpp"
 #include "rondo/detail/slab_format.hpp"
 #include "test_util.hpp"
 
@@ -218,4 +219,86 @@ TEST_CASE("a reader in another process never sees a torn cell or a wrong timesta
   INFO(cells << " cells read");
   CHECK(cells > 1000);
   CHECK(bad == 0);
+}
+
+namespace {
+
+// Total count in the histogram of `bucket` of series `column` in a quantile
+// file, read straight from the file; 0 when that histogram holds an older
+// bucket (none of this bucket's records reached it yet).
+std::int64_t histogram_total(const std::filesystem::path& file, std::uint32_t column, std::uint64_t bucket) {
+  std::ifstream f(file, std::ios::binary);
+  detail::QuantileHeader h{};
+  f.read(reinterpret_cast<char*>(&h), sizeof(h));
+  f.seekg(static_cast<std::streamoff>(h.hist_offset + (column * h.hist_ring + bucket % h.hist_ring) * h.hist_stride));
+  detail::HistogramHead head{};
+  f.read(reinterpret_cast<char*>(&head), sizeof(head));
+  if (head.bucket != bucket) {
+    CHECK((head.bucket < bucket || head.bucket == detail::kNoBucket));
+    return 0;
+  }
+  std::vector<std::uint32_t> counts(h.hist_buckets);
+  f.read(reinterpret_cast<char*>(counts.data()), static_cast<std::streamsize>(counts.size() * 4));
+  std::int64_t total = 0;
+  for (std::uint32_t c : counts) total += c;
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("a writer killed with SIGKILL leaves every open histogram consistent with its cells", "[crash][quantile]") {
+  // 1000 records per 1 s bucket; tier 1 (10 s) is filled by the same record()s.
+  SchemaConfig schema{"events", LabelMatcher::any(),
+                      {TierConfig{1s, 10h, {F::Sum, F::Count}}, TierConfig{10s, 10h, {}}}, 2, kDefaultQuantiles};
+  std::mt19937 rng(777);
+  Progress* progress = shared_progress();
+  for (int round = 0; round < 8; ++round) {
+    TempDir dir;
+    progress->returned = -1;
+    const pid_t child = spawn([&] {
+      Store store = Store::open(dir.path(), std::span(&schema, 1));
+      SeriesHandle h = store.register_series("n");
+      for (std::int64_t i = 0;; ++i) {
+        if (store.record(h, static_cast<double>(i % 5000 + 1), kT0 + static_cast<Timestamp>(i) * 1'000'000) ==
+            WriteStatus::Ok) {
+          progress->returned.store(i, std::memory_order_release);
+        }
+        if (i % 1000 == 999) store.consolidate();
+      }
+    });
+    while (progress->returned.load() < 0) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(100, 40'000)(rng)));
+    ::kill(child, SIGKILL);
+    wait_for(child);
+    const std::int64_t returned = progress->returned.load();
+
+    Store store = Store::open(dir.path(), std::span(&schema, 1));  // repairs what the kill cut short
+    SeriesHandle h = store.register_series("n");
+    const auto counts = store.query(h, 0, 0, ~Timestamp{0}, F::Count);
+    REQUIRE(!counts.empty());
+    const std::uint64_t head = counts.back().time / kSecond;
+    const auto head_count = static_cast<std::int64_t>(counts.back().value);
+    // The records of the head bucket that returned: from its first index to `returned`.
+    const std::int64_t head_returned = returned - static_cast<std::int64_t>((head - kT0 / kSecond) * 1000) + 1;
+    const std::int64_t in_hist = histogram_total(dir / "schema_0/tier_0.quantiles", 0, head);
+    INFO("round " << round << ": " << head_returned << " returned into the head bucket, cell counts " << head_count
+                  << ", histogram " << in_hist);
+    CHECK(in_hist >= head_returned);  // every record that returned is counted once...
+    CHECK(in_hist <= head_count);     // ...and none more than the cell holds
+    CHECK(in_hist >= head_count - 1);  // the cell may hold the one in flight, the histogram not yet
+    // Tier 1's open histogram holds exactly the records of its tier-0 buckets.
+    const std::uint64_t head1 = head / 10;
+    std::int64_t cells1 = 0;
+    for (const Point& p : counts) cells1 += p.time / kSecond / 10 == head1 ? static_cast<std::int64_t>(p.value) : 0;
+    const std::int64_t in_hist1 = histogram_total(dir / "schema_0/tier_1.quantiles", 0, head1);
+    CHECK(in_hist1 <= cells1);
+    CHECK(in_hist1 >= cells1 - 1);
+    // Recording goes on, and the bucket's quantiles come out of the histogram.
+    CHECK(store.record(h, 1.0, counts.back().time) == WriteStatus::Ok);
+    store.seal();
+    store.consolidate();
+    const auto p50 = store.query(h, 0, counts.back().time, counts.back().time, Quantile{0.5});
+    REQUIRE(p50.size() == 1);
+    CHECK(p50[0].value > 0);
+  }
 }

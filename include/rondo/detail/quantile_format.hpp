@@ -1,0 +1,142 @@
+// The quantile file format, defined once: one file per tier of a schema that
+// keeps quantiles (schema_<s>/tier_<k>.quantiles), beside the tier's slab,
+// which it leaves untouched. docs/storage-format.md explains it.
+//
+//   POS 0  QuantileHeader  written once at creation, CRC-protected
+//   POS 1  QuantileState   mutable: the quantile pass's position and counters
+//   POS 2  slot_seq        u64 x slot_count   seqlock counter per slot (odd = being written)
+//   POS 3  slot_time       u64 x slot_count   start of the bucket whose quantiles the slot holds
+//   POS 4  cells           f32, per series, per quantile, slot_count of them
+//                          (series-major; NaN = no data). Written a whole slot
+//                          at a time, like a slab's tiers above 0.
+//   POS 5  histograms      per series, hist_ring of them: HistogramHead (the
+//                          bucket, a bitmap of touched count lines), then
+//                          LogHistogram::kBuckets u32 counts, padded to 64 bytes.
+//                          Histogram j of a series holds a tier bucket b with
+//                          b % hist_ring == j; its head names b, or kNoBucket
+//                          when the histogram is free (all counts zero).
+//
+// Who owns a histogram. record() counts only into its open bucket (tier 0's
+// head, not sealed; a record into a closed bucket is not in its quantiles),
+// taking a free histogram for a new bucket by writing its tag. Once the
+// bucket has closed, the quantile pass reads it, writes the bucket's cells,
+// moves its position past the bucket and frees the histogram (tag
+// kHistClearing, zero counts, tag kNoBucket). Should the pass run too late,
+// record() takes the histogram back itself; either side takes a histogram
+// that is not free by a compare-and-swap of its tag to kHistClearing, so one
+// of them clears it, and the pass, which checks the tag again after reading
+// the counts, never uses counts being cleared.
+// Every region starts on a 64-byte boundary; little-endian, fixed width.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "rondo/detail/log_histogram.hpp"
+#include "rondo/detail/slab_format.hpp"
+
+namespace rondo::detail {
+
+inline constexpr char kQuantileMagic[8] = {'R', 'O', 'N', 'D', 'O', 'Q', 'N', 'T'};
+inline constexpr std::uint32_t kQuantileVersion = 1;
+inline constexpr std::uint32_t kMaxQuantiles = 8;
+// How many buckets of a tier keep a histogram: the one being filled and
+// those the quantile pass (Store::consolidate) has not read yet. Tier 0
+// allows the pass to run two intervals late, coarser tiers one interval.
+inline constexpr std::uint32_t kHistRingTier0 = 3;
+inline constexpr std::uint32_t kHistRingCoarse = 2;
+// A histogram head's tag while record() clears it for a new bucket.
+inline constexpr std::uint64_t kHistClearing = kNoBucket - 1;
+
+struct QuantileHeader {
+  char magic[8];               // kQuantileMagic
+  std::uint32_t version;       // kQuantileVersion
+  std::uint32_t header_crc;    // CRC-32C of this struct with header_crc = 0
+  std::uint64_t store_id;
+  std::uint64_t schema_hash;
+  std::uint32_t schema_index;
+  std::uint32_t tier_index;
+  std::uint64_t interval_ns;
+  std::uint64_t slot_count;
+  std::uint32_t max_series;
+  std::uint32_t quantile_count;
+  double quantiles[kMaxQuantiles];  // strictly ascending, within [0, 1]; unused entries 0
+  std::uint32_t hist_ring;
+  std::uint32_t hist_buckets;   // LogHistogram::kBuckets
+  std::uint32_t hist_sub_bits;  // LogHistogram::kSubBits
+  std::uint32_t hist_octaves;   // LogHistogram::kOctaves
+  std::uint64_t hist_stride;    // bytes per histogram
+  std::uint64_t file_size;
+  std::uint64_t state_offset;
+  std::uint64_t slot_seq_offset;
+  std::uint64_t slot_time_offset;
+  std::uint64_t cells_offset;
+  std::uint64_t hist_offset;
+  std::uint8_t reserved[56];    // zero
+};
+static_assert(sizeof(QuantileHeader) == 256);
+
+struct QuantileState {
+  std::uint64_t head;            // newest bucket whose quantiles a slot holds, or kNoBucket
+  std::uint64_t next_bucket;     // the quantile pass's next bucket, or kNoBucket before its first run
+  std::uint64_t lost_buckets;    // closed buckets whose histogram record() took back before the pass read it
+  std::uint64_t late_records;    // tier 0 file: records into a closed bucket (not in its quantiles)
+  std::uint64_t dropped_records; // tier 0 file: records that found their histogram being cleared
+  std::uint64_t pad[3];
+};
+static_assert(sizeof(QuantileState) == 64);
+
+// The counts are 16 to a 64-byte line; `touched` has a bit per line that
+// holds a non-zero count (set before the count), so the pass reads and
+// clears only those lines, not 10 KB per histogram.
+inline constexpr std::uint32_t kHistLines = (LogHistogram::kBuckets + 15) / 16;
+inline constexpr std::uint32_t kHistTouchedWords = (kHistLines + 63) / 64;
+
+struct HistogramHead {
+  std::uint64_t bucket;  // the tier bucket counted here, kNoBucket (free) or kHistClearing
+  std::uint64_t touched[kHistTouchedWords];
+  std::uint64_t pad[8 - 1 - kHistTouchedWords];
+};
+static_assert(sizeof(HistogramHead) == 64);
+
+inline std::uint32_t* histogram_counts(HistogramHead* head) noexcept {
+  return reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
+}
+
+// Zeroes the touched lines, then the bitmap, then marks the histogram free
+// (a crash in between leaves kHistClearing, which recovery clears again).
+inline void clear_histogram(HistogramHead* head) noexcept {
+  std::uint32_t* counts = histogram_counts(head);
+  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+    std::atomic_ref<std::uint64_t> word(head->touched[w]);
+    for (std::uint64_t bits = word.load(std::memory_order_relaxed); bits != 0; bits &= bits - 1) {
+      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) {
+        std::atomic_ref<std::uint32_t>(counts[i]).store(0, std::memory_order_relaxed);
+      }
+    }
+    word.store(0, std::memory_order_relaxed);
+  }
+  std::atomic_ref<std::uint64_t>(head->bucket).store(kNoBucket, std::memory_order_release);
+}
+
+struct QuantileLayout {
+  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, cells_offset, hist_offset, hist_stride, file_size;
+
+  static constexpr QuantileLayout compute(std::uint64_t slots, std::uint32_t max_series, std::uint32_t quantiles,
+                                          std::uint32_t hist_ring) {
+    QuantileLayout l{};
+    l.state_offset = align_up(sizeof(QuantileHeader), kRegionAlign);
+    l.slot_seq_offset = align_up(l.state_offset + sizeof(QuantileState), kRegionAlign);
+    l.slot_time_offset = align_up(l.slot_seq_offset + slots * 8, kRegionAlign);
+    l.cells_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
+    l.hist_offset = align_up(l.cells_offset + slots * quantiles * std::uint64_t{max_series} * 4, kRegionAlign);
+    l.hist_stride = align_up(sizeof(HistogramHead) + LogHistogram::kBuckets * 4, kRegionAlign);
+    l.file_size = l.hist_offset + l.hist_stride * hist_ring * max_series;
+    return l;
+  }
+};
+
+}  // namespace rondo::detail

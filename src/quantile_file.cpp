@@ -1,0 +1,245 @@
+#include "quantile_file.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <thread>
+
+#include "crc32c.hpp"
+#include "rondo/error.hpp"
+
+namespace rondo::detail {
+
+namespace {
+
+constexpr int kMaxReadTries = 10'000;
+
+std::uint32_t header_crc(QuantileHeader h) {
+  h.header_crc = 0;
+  return crc32c(std::as_bytes(std::span(&h, 1)));
+}
+
+[[noreturn]] void corrupt(const std::filesystem::path& path, const std::string& what) {
+  throw Error(ErrorCode::Corrupt, "quantile file " + path.string() + ": " + what);
+}
+
+template <typename T>
+T load(const T& v) {
+  return std::atomic_ref<T>(const_cast<T&>(v)).load(std::memory_order_acquire);
+}
+
+QuantileHeader make_header(const QuantileIdentity& id) {
+  QuantileHeader h{};
+  std::memcpy(h.magic, kQuantileMagic, sizeof(h.magic));
+  h.version = kQuantileVersion;
+  h.store_id = id.store_id;
+  h.schema_hash = id.schema_hash;
+  h.schema_index = id.schema_index;
+  h.tier_index = id.tier_index;
+  h.interval_ns = id.interval_ns;
+  h.slot_count = id.slot_count;
+  h.max_series = id.max_series;
+  h.quantile_count = static_cast<std::uint32_t>(std::min<std::size_t>(id.quantiles.size(), kMaxQuantiles));
+  for (std::uint32_t i = 0; i < h.quantile_count; ++i) h.quantiles[i] = id.quantiles[i];
+  h.hist_ring = id.tier_index == 0 ? kHistRingTier0 : kHistRingCoarse;
+  h.hist_buckets = LogHistogram::kBuckets;
+  h.hist_sub_bits = LogHistogram::kSubBits;
+  h.hist_octaves = LogHistogram::kOctaves;
+  const auto l = QuantileLayout::compute(h.slot_count, h.max_series, h.quantile_count, h.hist_ring);
+  h.hist_stride = l.hist_stride;
+  h.file_size = l.file_size;
+  h.state_offset = l.state_offset;
+  h.slot_seq_offset = l.slot_seq_offset;
+  h.slot_time_offset = l.slot_time_offset;
+  h.cells_offset = l.cells_offset;
+  h.hist_offset = l.hist_offset;
+  h.header_crc = header_crc(h);
+  return h;
+}
+
+}  // namespace
+
+void QuantileFile::create(const std::filesystem::path& path, const QuantileIdentity& id) {
+  const QuantileHeader h = make_header(id);
+  replace_file_durably(path, [&](File& file) {
+    file.allocate(h.file_size);
+    MappedFile map(file, h.file_size, true);
+    std::byte* base = map.data();
+    std::memcpy(base, &h, sizeof(h));
+    QuantileState state{};
+    state.head = kNoBucket;
+    state.next_bucket = kNoBucket;
+    std::memcpy(base + h.state_offset, &state, sizeof(state));
+    auto* times = reinterpret_cast<std::uint64_t*>(base + h.slot_time_offset);
+    std::fill(times, times + h.slot_count, kNoTime);
+    // Every cell starts missing, so a series registered late reads as
+    // missing in slots written before it.
+    auto* cells = reinterpret_cast<float*>(base + h.cells_offset);
+    std::fill(cells, cells + h.slot_count * h.quantile_count * h.max_series, std::numeric_limits<float>::quiet_NaN());
+    for (std::uint64_t i = 0; i < std::uint64_t{h.max_series} * h.hist_ring; ++i) {
+      reinterpret_cast<HistogramHead*>(base + h.hist_offset + i * h.hist_stride)->bucket = kNoBucket;
+    }
+    map.sync();
+  });
+}
+
+bool QuantileFile::never_written(const std::filesystem::path& path) {
+  try {
+    File file(path, File::Mode::ReadOnly);
+    QuantileHeader h{};
+    file.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
+    if (std::memcmp(h.magic, kQuantileMagic, sizeof(h.magic)) != 0 || h.header_crc != header_crc(h)) return false;
+    if (file.size() != h.file_size || h.state_offset > h.file_size - sizeof(QuantileState)) return false;
+    QuantileState st{};
+    file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
+    if (st.head != kNoBucket || st.next_bucket != kNoBucket) return false;
+    for (std::uint64_t i = 0; i < std::uint64_t{h.max_series} * h.hist_ring; ++i) {
+      HistogramHead head{};
+      file.read_at(h.hist_offset + i * h.hist_stride, std::as_writable_bytes(std::span(&head, 1)));
+      if (head.bucket != kNoBucket) return false;
+    }
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+QuantileFile QuantileFile::open(const std::filesystem::path& path, const QuantileIdentity& id, bool writable) {
+  QuantileFile q;
+  q.file_ = File(path, writable ? File::Mode::ReadWrite : File::Mode::ReadOnly);
+  const std::uint64_t actual = q.file_.size();
+  if (actual < sizeof(QuantileHeader)) corrupt(path, "truncated: " + std::to_string(actual) + " bytes");
+  QuantileHeader& h = q.header_;
+  q.file_.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
+  if (std::memcmp(h.magic, kQuantileMagic, sizeof(h.magic)) != 0) corrupt(path, "not a rondo quantile file");
+  if (h.version != kQuantileVersion) corrupt(path, "unsupported format version " + std::to_string(h.version));
+  if (h.header_crc != header_crc(h)) corrupt(path, "header checksum mismatch");
+  const QuantileHeader want = make_header(id);
+  if (h.store_id != want.store_id) corrupt(path, "belongs to another store");
+  if (std::memcmp(&h, &want, sizeof(h)) != 0) corrupt(path, "header differs from its schema in meta.json");
+  if (actual != h.file_size) {
+    corrupt(path, "size is " + std::to_string(actual) + " bytes, expected " + std::to_string(h.file_size));
+  }
+  q.map_ = MappedFile(q.file_, h.file_size, writable);
+  std::byte* base = q.map_.data();
+  q.state_ = reinterpret_cast<QuantileState*>(base + h.state_offset);
+  q.seq_ = reinterpret_cast<std::uint64_t*>(base + h.slot_seq_offset);
+  q.time_ = reinterpret_cast<std::uint64_t*>(base + h.slot_time_offset);
+  q.cells_ = reinterpret_cast<float*>(base + h.cells_offset);
+  q.hist_ = base + h.hist_offset;
+  const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / h.interval_ns - 1;
+  for (std::uint64_t b : {load(q.state_->head), load(q.state_->next_bucket)}) {
+    if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket " + std::to_string(b));
+  }
+  if (writable) q.recover();
+  return q;
+}
+
+// A slot cut short reads as missing (the pass, whose position has not moved,
+// writes it again). A histogram cut short while being cleared, or whose
+// bucket the pass had passed when the crash came, is freed.
+void QuantileFile::recover() noexcept {
+  for (std::uint64_t s = 0; s < header_.slot_count; ++s) {
+    if (!(seq_[s] & 1)) continue;
+    time_[s] = kNoTime;
+    ++seq_[s];
+  }
+  const std::uint64_t next = state_->next_bucket;
+  for (std::uint64_t i = 0; i < std::uint64_t{header_.max_series} * header_.hist_ring; ++i) {
+    auto* head = reinterpret_cast<HistogramHead*>(hist_ + i * header_.hist_stride);
+    const std::uint64_t b = head->bucket;
+    if (b != kHistClearing && (b == kNoBucket || next == kNoBucket || b >= next)) continue;
+    clear_histogram(head);
+  }
+}
+
+void QuantileFile::free_histogram(std::uint32_t column, std::uint64_t bucket) noexcept {
+  if (column >= header_.max_series) return;
+  auto* head = reinterpret_cast<HistogramHead*>(histogram(column, bucket));
+  std::uint64_t expected = bucket;
+  if (std::atomic_ref<std::uint64_t>(head->bucket).compare_exchange_strong(expected, kHistClearing)) {
+    clear_histogram(head);
+  }
+}
+
+QuantileRecorder::TierView QuantileFile::recorder_view() const {
+  return {hist_, header_.hist_stride, header_.hist_ring, header_.interval_ns, state_};
+}
+
+std::byte* QuantileFile::histogram(std::uint32_t column, std::uint64_t bucket) const noexcept {
+  return hist_ + (std::uint64_t{column} * header_.hist_ring + bucket % header_.hist_ring) * header_.hist_stride;
+}
+
+std::uint64_t QuantileFile::histogram_bucket(std::uint32_t column, std::uint64_t bucket) const noexcept {
+  if (column >= header_.max_series) return kNoBucket;
+  return load(reinterpret_cast<const HistogramHead*>(histogram(column, bucket))->bucket);
+}
+
+bool QuantileFile::read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts,
+                                  std::uint64_t* touched) const noexcept {
+  if (column >= header_.max_series) return false;
+  auto* head = reinterpret_cast<HistogramHead*>(histogram(column, bucket));
+  std::atomic_ref<std::uint64_t> tag(head->bucket);
+  if (tag.load(std::memory_order_acquire) != bucket) return false;
+  const std::uint32_t* src = histogram_counts(head);
+  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+    touched[w] = load(head->touched[w]);
+    for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) counts[i] = load(src[i]);
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return tag.load(std::memory_order_relaxed) == bucket;
+}
+
+void QuantileFile::write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept {
+  const std::uint64_t slots = header_.slot_count;
+  const std::uint32_t nq = header_.quantile_count;
+  const std::uint64_t slot = bucket % slots;
+  std::atomic_ref<std::uint64_t> seq(seq_[slot]);
+  const std::uint64_t odd = seq_[slot] + 1;
+  seq.store(odd, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::atomic_ref<std::uint64_t>(time_[slot]).store(kNoTime, std::memory_order_relaxed);
+  for (std::uint32_t col = 0; col < std::min(series_count, header_.max_series); ++col) {
+    for (std::uint32_t qi = 0; qi < nq; ++qi) {
+      std::atomic_ref<float>(cells_[(std::uint64_t{col} * nq + qi) * slots + slot])
+          .store(static_cast<float>(values[col * nq + qi]), std::memory_order_relaxed);
+    }
+  }
+  std::atomic_ref<std::uint64_t>(time_[slot]).store(bucket * header_.interval_ns, std::memory_order_relaxed);
+  seq.store(odd + 1, std::memory_order_release);
+  const std::uint64_t head = state_->head;
+  if (head == kNoBucket || bucket > head) std::atomic_ref<std::uint64_t>(state_->head).store(bucket, std::memory_order_release);
+}
+
+double QuantileFile::read(std::uint32_t column, std::uint64_t bucket, std::uint32_t qi) const noexcept {
+  constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  if (column >= header_.max_series || qi >= header_.quantile_count) return kNone;
+  const std::uint64_t slots = header_.slot_count;
+  const std::uint64_t slot = bucket % slots;
+  for (int tries = 0; tries < kMaxReadTries; ++tries) {
+    const std::uint64_t head = load(state_->head);
+    if (head == kNoBucket || bucket > head || bucket + slots <= head) return kNone;
+    std::atomic_ref<std::uint64_t> seq(seq_[slot]);
+    const std::uint64_t before = seq.load(std::memory_order_acquire);
+    if (before & 1) {
+      if (tries > 100) std::this_thread::yield();
+      continue;
+    }
+    const std::uint64_t time = std::atomic_ref<std::uint64_t>(time_[slot]).load(std::memory_order_relaxed);
+    const float v = std::atomic_ref<float>(cells_[(std::uint64_t{column} * header_.quantile_count + qi) * slots + slot])
+                        .load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq.load(std::memory_order_relaxed) != before) continue;
+    return time == bucket * header_.interval_ns ? static_cast<double>(v) : kNone;
+  }
+  return kNone;
+}
+
+}  // namespace rondo::detail

@@ -1,0 +1,82 @@
+// QuantileFile: creates, validates and maps one tier's quantile file
+// (rondo/detail/quantile_format.hpp), and reads and writes its cells and
+// histograms. record()'s side is QuantileRecorder; the quantile pass that
+// turns closed histograms into cells is quantile_pass.cpp.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "file.hpp"
+#include "rondo/detail/quantile_format.hpp"
+#include "rondo/detail/quantile_recorder.hpp"
+
+namespace rondo::detail {
+
+// Everything the header says; what the store expects the file to be.
+struct QuantileIdentity {
+  std::uint64_t store_id;
+  std::uint64_t schema_hash;
+  std::uint32_t schema_index;
+  std::uint32_t tier_index;
+  std::uint64_t interval_ns;
+  std::uint64_t slot_count;
+  std::uint32_t max_series;
+  std::vector<double> quantiles;
+};
+
+class QuantileFile {
+ public:
+  static void create(const std::filesystem::path& path, const QuantileIdentity& id);
+  // Throws Error(Corrupt) naming the file and the first check that failed.
+  // A writable open repairs what a crash cut short (a slot or a histogram
+  // being cleared).
+  static QuantileFile open(const std::filesystem::path& path, const QuantileIdentity& id, bool writable);
+  // True only for a complete file that no write ever touched.
+  static bool never_written(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return file_.path(); }
+  std::uint64_t size() const { return map_.size(); }
+  void sync() { map_.sync(); }
+
+  std::uint32_t quantile_count() const { return header_.quantile_count; }
+  const double* quantiles() const { return header_.quantiles; }
+  std::uint64_t interval() const { return header_.interval_ns; }
+  std::uint64_t slots() const { return header_.slot_count; }
+  QuantileState& state() const { return *state_; }
+  QuantileRecorder::TierView recorder_view() const;
+
+  // Copies the touched lines of `bucket`'s histogram of a series into
+  // counts (LogHistogram::kBuckets; the caller keeps the rest zero) and its
+  // bitmap into touched (kHistTouchedWords); false when the histogram holds
+  // another bucket (or was taken back while it was read).
+  bool read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts,
+                      std::uint64_t* touched) const noexcept;
+  // The tag of the histogram that `bucket` of a series uses (HistogramHead).
+  std::uint64_t histogram_bucket(std::uint32_t column, std::uint64_t bucket) const noexcept;
+  // The pass, once the bucket's cells are written: frees its histogram
+  // unless record() has taken it back meanwhile.
+  void free_histogram(std::uint32_t column, std::uint64_t bucket) noexcept;
+  // The quantile pass: a whole slot, quantile_count() values per series
+  // (series-major, NaN = none), then the head moves to it if newer.
+  void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
+  // Quantile qi of a series in `bucket`: NaN when the slot does not hold
+  // that bucket (never written, another lap, outside the window, being
+  // written for longer than a reader waits).
+  double read(std::uint32_t column, std::uint64_t bucket, std::uint32_t qi) const noexcept;
+
+ private:
+  void recover() noexcept;
+  std::byte* histogram(std::uint32_t column, std::uint64_t bucket) const noexcept;
+
+  File file_;
+  MappedFile map_;
+  QuantileHeader header_{};
+  QuantileState* state_ = nullptr;
+  std::uint64_t* seq_ = nullptr;
+  std::uint64_t* time_ = nullptr;
+  float* cells_ = nullptr;
+  std::byte* hist_ = nullptr;
+};
+
+}  // namespace rondo::detail
