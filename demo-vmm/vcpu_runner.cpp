@@ -61,6 +61,7 @@ void VcpuRunner::run() {
     const std::uint64_t handled = wall_clock_ns();
     ++exits_[static_cast<std::size_t>(exit.reason)];
     if (observer_) observer_->on_exit(exit.reason, run_start, run_end, handled);
+    timing_.add(wall_clock_ns() - run_end);  // before a HLT's sleep: that is the guest's time
 
     if (action == ExitAction::Halt) {
       wait_for_wakeup();
