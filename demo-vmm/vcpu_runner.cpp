@@ -36,6 +36,7 @@ void VcpuRunner::install_kick_handler() {
 
 void VcpuRunner::run() {
   thread_ = pthread_self();
+  pthread_setname_np(thread_, "vcpu0");  // the guest's thread, told apart by bench/fleet
   started_.store(true, std::memory_order_release);
   sigset_t kick_only;
   sigemptyset(&kick_only);
