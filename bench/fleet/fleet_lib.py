@@ -221,13 +221,22 @@ def rss_bytes(pid):
         return int(f.read().split()[1]) * PAGE
 
 
-def write_bytes(pid):
-    """Bytes this process caused to be written to storage (/proc/<pid>/io)."""
+def io_field(pid, field):
     with open(f"/proc/{pid}/io") as f:
         for line in f:
-            if line.startswith("write_bytes:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def write_bytes(pid):
+    """Bytes this process caused to be written to storage (/proc/<pid>/io)."""
+    return io_field(pid, "write_bytes")
+
+
+def read_chars(pid):
+    """Bytes this process read through read()-like calls, sockets included (rchar)."""
+    return io_field(pid, "rchar")
 
 
 def loopback_tx_bytes():
