@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "demo.hpp"
+#include "micro_guest.hpp"
 #include "rondo/error.hpp"
 #include "vmm_error.hpp"
 
@@ -74,13 +75,31 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   std::uint32_t halt_tick_ms = 10;
-  app.add_option("--halt-tick-ms", halt_tick_ms, "a halted vCPU is woken on this tick")
+  auto* halt_tick_option = app.add_option("--halt-tick-ms", halt_tick_ms, "a halted vCPU is woken on this tick")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
   app.add_option("--remote-write", o.remote_write_url, "also push tier 0 to this remote-write URL");
+  app.add_option("--metrics", o.metrics,
+                 "on: record into the store; off: skip every record() (Benchmark D); "
+                 "prometheus-cpp: prometheus-cpp counters and its exposer on --http (Benchmark B)")
+      ->check(CLI::IsMember({"on", "off", "prometheus-cpp"}))
+      ->capture_default_str();
+  app.add_option("--stats-json", o.stats_json,
+                 "at exit, write exits, exit-handling time (median, p99) and the disk's request "
+                 "counts here as JSON");
+  std::string workload = "default";
+  app.add_option("--workload", workload,
+                 "micro guest: light = mostly halted, a few writes per second (100 VMs on 2 cores); "
+                 "sets --burst-rounds 2000 --idle-halts 50 --writes 8 --batch 8 and, unless given, "
+                 "--halt-tick-ms 100")
+      ->check(CLI::IsMember({"default", "light"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (workload == "light") {
+    o.micro = rondo::vmm::light_workload(o.micro.cycles);
+    if (halt_tick_option->count() == 0) halt_tick_ms = rondo::vmm::kLightWorkloadHaltTickMs;
+  }
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   o.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));

@@ -13,6 +13,8 @@ packages=(
   libre2-dev  # the =~ regex engine, Prometheus' own syntax (linear time, no recursion)
   # alternatives measured by the benchmarks
   prometheus-cpp-dev
+  prometheus-node-exporter  # the conventional stack's host exporter in bench/fleet/run (Benchmark B)
+  gnuplot-nox  # bench/fleet/plot draws docs/*.png from the fleet harnesses' JSON
   # the Rust bindings (bindings/rust/): Debian's cargo/rustc 1.63, offline, no crates
   cargo
   # real servers for the integration tests

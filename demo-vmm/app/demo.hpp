@@ -31,12 +31,24 @@ struct DemoOptions {
   std::chrono::milliseconds halt_tick{10};
   std::chrono::milliseconds maintenance_period{1000};
   std::string remote_write_url;  // empty: no exporter
+  // on: VmmMetrics records into the store. off: every hook runs and skips its
+  // records on one branch (Benchmark D's baseline). prometheus-cpp: the
+  // conventional alternative, PrometheusCppMetrics with its exposer on --http
+  // instead of the store's HTTP API (Benchmark B). docs/benchmarks.md.
+  std::string metrics = "on";
+  std::filesystem::path stats_json;  // empty: none; else a JSON object at exit (below)
 };
 
 // The loader for options.guest; `auto` runs the long-mode probe, which forks,
 // so call it before any thread is started. Logs which kind and why. Throws
 // VmmError for an unknown kind, a missing or unreadable image.
 std::unique_ptr<GuestLoader> make_guest_loader(const DemoOptions& options);
+
+// The stats JSON (--stats-json), one object written when the VM has stopped:
+//   {"metrics":"on","seconds":S,"exits":N,"exit_handling_ns":{"median":..,"p99":..,
+//    "mean":..,"overflow":..},"blk_requests":N,"blk_bytes_written":B}
+// exit_handling_ns is ExitTiming (vcpu_runner.hpp); blk_* are the device's own
+// counters, kept whatever --metrics says: the guest's progress.
 
 // Returns the process exit code: 0 when the VM ended cleanly (guest
 // shutdown, --duration, SIGINT/SIGTERM), 1 when it failed. Set-up errors

@@ -98,6 +98,7 @@ void VmmMetrics::on_vcpu_thread_start() noexcept {
 
 void VmmMetrics::on_exit(ExitReason reason, std::uint64_t run_start, std::uint64_t run_end,
                          std::uint64_t handled) noexcept {
+  if (!recording_) return;
   check(store_.record(run_duration_, static_cast<double>(run_end - run_start), run_end));
   check(store_.record(exits_[static_cast<std::size_t>(reason)], 1.0, handled));
   check(store_.record(exit_duration_, static_cast<double>(handled - run_end), handled));
@@ -107,10 +108,12 @@ void VmmMetrics::on_exit(ExitReason reason, std::uint64_t run_start, std::uint64
 }
 
 void VmmMetrics::on_notify(std::uint32_t queue_depth, std::uint64_t at_ns) noexcept {
+  if (!recording_) return;
   check(store_.record(blk_depth_, queue_depth, at_ns));
 }
 
 void VmmMetrics::on_request(const BlkRequest& r) noexcept {
+  if (!recording_) return;
   const auto op = static_cast<std::size_t>(r.op);
   if (r.op != BlkOp::Other) check(store_.record(blk_requests_[op], 1.0, r.end_ns));
   if (r.status == BlkStatus::IoErr) check(store_.record(blk_ioerr_, 1.0, r.end_ns));
@@ -131,6 +134,7 @@ void VmmMetrics::publish(const ProcessSample& sample, std::uint64_t at_ns) noexc
 }
 
 void VmmMetrics::record_published() noexcept {
+  if (!recording_) return;
   // A tick publishing meanwhile may mix two consecutive samples: harmless
   // for independent gauges, and the sequence check records the newer next time.
   recorded_seq_ = published_seq_.load(std::memory_order_acquire);

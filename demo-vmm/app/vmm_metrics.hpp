@@ -60,6 +60,11 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
   // is the store's writer now (the vCPU thread, or main after joining it).
   void record_published() noexcept;
 
+  // `rondo-demo-vmm --metrics off` (Benchmark D's baseline): every hook
+  // still runs up to its first line, one branch that skips the records.
+  // Call before the vCPU thread starts.
+  void disable_recording() noexcept { recording_ = false; }
+
   // record() calls that did not return Ok; any thread may read it (the
   // health endpoint, the tick that warns about it).
   std::uint64_t failed_records() const noexcept { return failed_records_.load(std::memory_order_relaxed); }
@@ -87,6 +92,8 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
   std::atomic<std::uint64_t> published_at_{0};
   std::atomic<std::uint64_t> published_rss_{0};
   std::atomic<std::uint64_t> published_fds_{0};
+
+  bool recording_ = true;
 
   // vCPU thread only.
   std::uint64_t recorded_seq_ = 0;

@@ -41,6 +41,16 @@ kvm_segment flat_segment(std::uint16_t selector, std::uint8_t type) {
 
 }  // namespace
 
+MicroGuestParams light_workload(std::uint32_t cycles) {
+  MicroGuestParams p;
+  p.cycles = cycles;
+  p.burst_iterations = 2'000;
+  p.idle_halts = 50;
+  p.writes_per_cycle = 8;
+  p.batch = 8;
+  return p;
+}
+
 kvm_sregs flat_protected_mode(const kvm_sregs& reset) {
   kvm_sregs s = reset;
   s.cs = flat_segment(0x08, 0x0b);                    // execute/read, accessed

@@ -20,6 +20,13 @@ struct MicroGuestParams {
   std::uint32_t batch = 8;
 };
 
+// The light workload (--workload light, which also sets a 100 ms halt tick):
+// a short burst, 50 halts (5 s), 8 writes in one batch, a flush, 8 reads and
+// the guest's serial report: one cycle every ~5 s, ~100 exits/s (most of them
+// the report's port writes), so that 100 VMs fit on two cores (Benchmark B).
+MicroGuestParams light_workload(std::uint32_t cycles);
+inline constexpr std::uint32_t kLightWorkloadHaltTickMs = 100;
+
 // Flat 32-bit code/data segments (base 0, limit 4 GiB), CR0.PE set, paging
 // and long mode off; everything else as KVM reset it. Pure.
 kvm_sregs flat_protected_mode(const kvm_sregs& reset);

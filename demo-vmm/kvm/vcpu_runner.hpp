@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "bus.hpp"
+#include "exit_timing.hpp"
 #include "kvm.hpp"
 #include "stop_request.hpp"
 #include "vm_exit.hpp"
@@ -53,6 +54,8 @@ class VcpuRunner {
 
   // Exits seen, by reason. Read after run() returned.
   const std::array<std::uint64_t, kExitReasonCount>& exit_counts() const { return exits_; }
+  // Time out of the guest per exit, observer included. Read after run() returned.
+  const ExitTiming& exit_timing() const { return timing_; }
 
  private:
   void wait_for_wakeup();
@@ -71,6 +74,7 @@ class VcpuRunner {
   std::mutex halt_mutex_;
   std::condition_variable halt_cv_;
   std::array<std::uint64_t, kExitReasonCount> exits_{};
+  ExitTiming timing_;
 };
 
 }  // namespace rondo::vmm

@@ -72,3 +72,16 @@ TEST_CASE("MicroGuestLoader refuses what cannot run", "[vmm][micro_guest]") {
   const GuestMemory small = GuestMemory::allocate(2 << 20);
   CHECK_THROWS_WITH(big.load(small, kvm_sregs{}), Catch::Contains("does not fit"));
 }
+
+TEST_CASE("the light workload is mostly idle and still writes, flushes and reads", "[vmm][micro_guest]") {
+  const MicroGuestParams p = light_workload(7);
+  CHECK(p.cycles == 7);
+  CHECK(p.idle_halts * kLightWorkloadHaltTickMs >= 5000);  // >= 5 s halted per cycle
+  CHECK(p.burst_iterations < MicroGuestParams{}.burst_iterations / 10);
+  CHECK(p.writes_per_cycle >= 8);  // the guest's read-back needs 8 blocks
+  CHECK(p.batch >= 1);
+  CHECK(p.batch <= 64);
+  testing::TempDir dir;
+  std::ofstream(dir / "micro.bin", std::ios::binary) << "\xf4";
+  CHECK_NOTHROW(MicroGuestLoader(dir / "micro.bin", p));  // the loader accepts it
+}

@@ -102,3 +102,23 @@ TEST_CASE("published process samples are recorded by the writer thread only", "[
   metrics.on_exit(ExitReason::IoIn, start + 5 * kSecond, start + 5 * kSecond, start + 5 * kSecond);
   CHECK(store.query(*rss, 0, 0, UINT64_MAX).size() == 1);
 }
+
+TEST_CASE("disable_recording leaves the store untouched by every hook", "[vmm][metrics]") {
+  testing::TempDir dir;
+  rondo::Store store = rondo::Store::open(dir / "store", VmmMetrics::schemas());
+  VmmMetrics metrics(store, 32 << 20, 1, 1);
+  metrics.disable_recording();
+  const rondo::Timestamp t = 1'700'000'000 * kSecond;
+  metrics.on_exit(ExitReason::IoOut, t, t + 500, t + 800);
+  metrics.on_notify(3, t);
+  metrics.on_request({BlkOp::Write, BlkStatus::Ok, 4096, t, t + 2000});
+  metrics.publish(ProcessSample{1 << 20, 7}, t);
+  metrics.record_published();
+  // Each schema's tier 0 keeps Sum (counters, events) or Last (gauges).
+  for (const rondo::SeriesInfo& s : store.series()) {
+    INFO(s.name);
+    const auto fn = s.schema == 2 ? rondo::ConsolidationFn::Last : rondo::ConsolidationFn::Sum;
+    CHECK(store.query(s.handle, 0, 0, UINT64_MAX, fn).empty());
+  }
+  CHECK(metrics.failed_records() == 0);
+}
