@@ -10,25 +10,52 @@ namespace {
 // writer may have died in the middle of a write (the next writable open
 // repairs it), and a reader must not hang on that.
 constexpr int kMaxReadTries = 10'000;
+
+bool is(const SlabHeader& h, std::initializer_list<ConsolidationFn> fns) {
+  if (h.function_count != fns.size()) return false;
+  std::uint32_t f = 0;
+  for (ConsolidationFn fn : fns) {
+    if (h.functions[f++] != static_cast<std::uint8_t>(fn)) return false;
+  }
+  return true;
+}
 }  // namespace
 
 Ring::Ring(std::byte* base, const SlabHeader& header)
-    : state_(reinterpret_cast<SlabState*>(base + header.state_offset)),
+    : max_series_(header.max_series),
+      state_(reinterpret_cast<SlabState*>(base + header.state_offset)),
       seq_(reinterpret_cast<std::uint64_t*>(base + header.slot_seq_offset)),
       time_(reinterpret_cast<std::uint64_t*>(base + header.slot_time_offset)),
       columns_(reinterpret_cast<std::uint64_t*>(base + header.columns_offset)),
       interval_(header.interval_ns),
       slots_(header.slot_count),
-      series_stride_((header.function_count + header.stamped) * header.slot_count),
-      value_offset_(header.stamped ? header.slot_count : 0),
-      max_series_(header.max_series),
       nfn_(header.function_count),
       stamped_(header.stamped != 0) {
-  for (std::uint64_t& a : at_) a = kAbsent;
+  for (std::uint8_t& a : at_) a = kAbsent;
+  if (stamped_) {
+    cell_words_ = static_cast<std::uint8_t>(tier0_cell_words(nfn_));
+    column_stride_ = cell_words_;
+    slot_stride_ = std::uint64_t{max_series_} * cell_words_;
+  } else {
+    column_stride_ = std::uint64_t{nfn_} * slots_;
+    slot_stride_ = 1;
+  }
   for (std::uint32_t f = 0; f < nfn_; ++f) {
     fns_[f] = static_cast<ConsolidationFn>(header.functions[f]);
-    offset_[f] = f * slots_;
-    at_[header.functions[f]] = offset_[f];
+    offset_[f] = stamped_ ? 1 + f : f * slots_;
+    if (stamped_) at_[header.functions[f]] = static_cast<std::uint8_t>(1 + f);
+  }
+  if (stamped_) {
+    if (is(header, {ConsolidationFn::Last})) {
+      writer_ = CellWriter::Last;
+    } else if (is(header, {ConsolidationFn::Sum, ConsolidationFn::Count, ConsolidationFn::Max})) {
+      writer_ = CellWriter::SumCountMax;
+    } else {
+      writer_ = CellWriter::Wide;
+    }
+    const bool one_store = cell_words_ == 2 || (cell_words_ == 4 && cpu_stores_32_bytes()) ||
+                           (cell_words_ == 8 && cpu_stores_64_bytes());
+    if (!one_store) writer_ = CellWriter::Undo;
   }
 }
 
@@ -39,35 +66,103 @@ int Ring::column_of(ConsolidationFn fn) const noexcept {
   return -1;
 }
 
-void Ring::start_bucket(std::uint32_t column, std::uint64_t slot, std::uint64_t bucket, double value) noexcept {
-  std::uint64_t* base = cell_base(column, slot);
-  double* cell = values(base);
-  save_undo(column, slot, cell);
+void Ring::open_bucket(std::uint64_t bucket) noexcept {
+  open_slot_ = bucket % slots_;
+  open_start_ = bucket * interval_;
+  open_width_ = interval_;
+  open_bucket_ = bucket;
+  open_cells_ = cell_base(0, open_slot_);
+  open_seq_ = seq_ + open_slot_;
+}
+
+// Not the open bucket: a newer one (it becomes the head and the open
+// bucket), an older one still in the window, or the head after seal() or a
+// reopen. Only here can a record be too old or late.
+WriteStatus Ring::record_elsewhere(std::uint32_t column, double value, Timestamp ts) noexcept {
+  const std::uint64_t bucket = ts / interval_;
+  const std::uint64_t head = state_->head;  // only this thread writes it
+  if (head != kNoBucket && bucket + slots_ <= head) return WriteStatus::TooOld;
+  const std::uint64_t slot = bucket % slots_;
+  write_cell(cell_base(column, slot), seq_ + slot, column, slot, bucket, value);
+  if (head == kNoBucket || bucket > head) {
+    advance_head(bucket);
+    open_bucket(bucket);  // nothing closes a bucket above the old head's successor
+    return WriteStatus::Ok;
+  }
+  if (bucket < load_word(&state_->closed_below)) {
+    // Only this thread writes the count: a load and a store, no locked add.
+    store_word(&state_->late_records, load_word(&state_->late_records) + 1);
+  } else if (bucket == head) {
+    open_bucket(bucket);  // consolidation never closes the head: only seal() does, on this thread
+  }
+  return WriteStatus::Ok;
+}
+
+void Ring::fold_image(const std::uint64_t* cell, std::uint64_t bucket, double value,
+                      std::uint64_t* img) const noexcept {
+  for (unsigned w = 0; w < cell_words_; ++w) img[w] = cell[w];
+  auto get = [&](ConsolidationFn fn) { return std::bit_cast<double>(img[at_[static_cast<int>(fn)]]); };
+  auto set = [&](ConsolidationFn fn, double v) { img[at_[static_cast<int>(fn)]] = std::bit_cast<std::uint64_t>(v); };
+  auto has = [&](ConsolidationFn fn) { return at_[static_cast<int>(fn)] != kAbsent; };
+  if (img[0] != bucket) {  // an earlier lap's cell, or never written: the bucket starts here
+    img[0] = bucket;
+    for (std::uint32_t f = 0; f < nfn_; ++f) img[1 + f] = std::bit_cast<std::uint64_t>(value);
+    if (has(ConsolidationFn::Count)) set(ConsolidationFn::Count, 1.0);
+    return;
+  }
+  double n = 1.0;
+  if (has(ConsolidationFn::Count)) {
+    n = get(ConsolidationFn::Count) + 1.0;
+    set(ConsolidationFn::Count, n);
+  }
+  if (has(ConsolidationFn::Sum)) set(ConsolidationFn::Sum, get(ConsolidationFn::Sum) + value);
+  if (has(ConsolidationFn::Max)) set(ConsolidationFn::Max, std::max(get(ConsolidationFn::Max), value));
+  if (has(ConsolidationFn::Min)) set(ConsolidationFn::Min, std::min(get(ConsolidationFn::Min), value));
+  if (has(ConsolidationFn::Last)) set(ConsolidationFn::Last, value);
+  if (has(ConsolidationFn::Average)) {
+    const double mean = get(ConsolidationFn::Average);
+    set(ConsolidationFn::Average, mean + (value - mean) / n);  // running mean; Count is required beside it
+  }
+}
+
+void Ring::write_other(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column, std::uint64_t slot,
+                       std::uint64_t bucket, double value) noexcept {
+  alignas(64) std::uint64_t img[8];
+  fold_image(cell, bucket, value, img);
+  if (writer_ == CellWriter::Wide) {
+    const std::uint64_t odd = begin_write(seq);
+    store_cell_image(cell, img, cell_words_);
+    end_write(seq, odd);
+    return;
+  }
+  // CellWriter::Undo: several stores, so first a copy a crash can be undone from.
   UndoRecord& u = state_->undo;
-  u.stamp = *stamp(base);
-  u.slot_time = time_[slot];
-  u.restore_stamp = 1;
-  const std::uint64_t seq = begin_write(slot);
-  reset(cell, value);  // whatever the cell held was an earlier lap
-  publish(*stamp(base), bucket);
-  const std::uint64_t start = bucket * interval_;
-  if (time_[slot] == kNoTime || time_[slot] < start) publish(time_[slot], start);
-  end_write(slot, seq);
-  const std::uint64_t head = state_->head;
-  if (head == kNoBucket || bucket > head) advance_head(bucket);
+  u.slot = slot;
+  u.stamp = cell[0];
+  for (std::uint32_t f = 0; f < nfn_; ++f) u.values[f] = std::bit_cast<double>(cell[1 + f]);
+  u.column = column;
+  __atomic_thread_fence(__ATOMIC_RELEASE);  // the copy is whole before the slot turns odd
+  const std::uint64_t odd = begin_write(seq);
+  for (unsigned w = 0; w < cell_words_; ++w) store_word(cell + w, img[w]);
+  end_write(seq, odd);
+}
+
+void Ring::advance_head(std::uint64_t bucket) noexcept {
+  if (state_->first_bucket == kNoBucket) publish(state_->first_bucket, bucket);
+  publish(state_->head, bucket);
 }
 
 void Ring::write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* in) noexcept {
   const std::uint64_t slot = bucket % slots_;
-  const std::uint64_t seq = begin_write(slot);
+  const std::uint64_t seq = begin_write(seq_ + slot);
   // Invalid while half-written: a crash here leaves a slot that reads as missing.
   publish(time_[slot], kNoTime);
   for (std::uint32_t col = 0; col < series_count; ++col) {
-    double* c = values(cell_base(col, slot));
+    std::uint64_t* c = cell_base(col, slot);
     for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, in[col * nfn_ + f]);
   }
   publish(time_[slot], bucket * interval_);
-  end_write(slot, seq);
+  end_write(seq_ + slot, seq);
   const std::uint64_t head = state_->head;
   if (head == kNoBucket || bucket > head) advance_head(bucket);
 }
@@ -80,21 +175,18 @@ bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const n
     const std::uint64_t head = load(state_->head);
     if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return false;
 
-    std::atomic_ref<std::uint64_t> seq(seq_[slot]);
-    const std::uint64_t before = seq.load(std::memory_order_acquire);
+    const std::uint64_t before = load(seq_[slot]);
     if (before & 1) {
       if (tries > 100) std::this_thread::yield();
       continue;
     }
-    const std::uint64_t time = std::atomic_ref<std::uint64_t>(time_[slot]).load(std::memory_order_relaxed);
-    const std::uint64_t cell_stamp =
-        stamped_ ? std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(*base)).load(std::memory_order_relaxed)
-                 : bucket;
-    const double* c = values(const_cast<std::uint64_t*>(base));
-    for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(c, f);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (seq.load(std::memory_order_relaxed) != before) continue;
-    return time == start && cell_stamp == bucket && !std::isnan(out[0]);
+    // Tier 0: the stamp inside the cell says which bucket it holds. Above:
+    // the slot's time, since a whole slot is written at once.
+    const std::uint64_t owner = stamped_ ? load_word(base) : load_word(time_ + slot);
+    for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(base, f);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (load_word(seq_ + slot) != before) continue;
+    return owner == (stamped_ ? bucket : start) && !std::isnan(out[0]);
   }
   return false;
 }
@@ -103,20 +195,24 @@ void Ring::recover() noexcept {
   const UndoRecord& u = state_->undo;
   for (std::uint64_t s = 0; s < slots_; ++s) {
     if (!(seq_[s] & 1)) continue;
-    if (stamped_ && s == u.slot && u.column < max_series_) {
-      std::uint64_t* base = cell_base(u.column, s);
-      double* c = values(base);
-      for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, u.values[f]);
-      if (u.restore_stamp) {
-        *stamp(base) = u.stamp;
-        time_[s] = u.slot_time;
+    if (stamped_) {
+      // Cut short between the odd and the even counter. Written by one store
+      // (every CellWriter but Undo), the cell is whole: old or new, both
+      // consistent. Written word by word, the undo record restores it.
+      if (u.column < max_series_ && u.slot == s) {
+        std::uint64_t* base = cell_base(u.column, s);
+        base[0] = u.stamp;
+        for (std::uint32_t f = 0; f < nfn_; ++f) put(base, f, u.values[f]);
       }
     } else {
       time_[s] = kNoTime;  // a consolidated slot cut short: consolidation redoes it
     }
     ++seq_[s];
   }
-  cached_start_ = kNoTime;
+  // Nothing left to undo: a record written by one store after this open
+  // must never be "restored" from an older copy.
+  if (stamped_) state_->undo.column = kNoColumn;
+  forget_open_bucket();
 }
 
 }  // namespace rondo::detail

@@ -46,7 +46,8 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
   h.function_count = static_cast<std::uint32_t>(id.functions.size());
   for (std::size_t i = 0; i < id.functions.size(); ++i) h.functions[i] = static_cast<std::uint8_t>(id.functions[i]);
   h.stamped = id.tier_index == 0 ? 1 : 0;
-  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count + h.stamped);
+  const auto layout = SlabLayout::compute(id.slot_count, id.max_series,
+                                          h.stamped ? tier0_cell_words(h.function_count) : h.function_count);
   h.file_size = layout.file_size;
   h.state_offset = layout.state_offset;
   h.slot_seq_offset = layout.slot_seq_offset;
@@ -71,6 +72,7 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
     state.head = kNoBucket;
     state.first_bucket = kNoBucket;
     state.next_bucket = kNoBucket;
+    state.undo.column = kNoColumn;
     std::memcpy(base + header.state_offset, &state, sizeof(state));
     auto fill = [&](std::uint64_t offset, std::uint64_t count, std::uint64_t value) {
       auto* p = reinterpret_cast<std::uint64_t*>(base + offset);
@@ -80,14 +82,12 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
     // Every value starts missing (NaN), every stamp as "no bucket", so a
     // series registered late reads as missing in slots written before it.
     const std::uint64_t nan_bits = std::bit_cast<std::uint64_t>(std::numeric_limits<double>::quiet_NaN());
-    const std::uint64_t column_bytes = header.slot_count * 8;
-    for (std::uint64_t col = 0; col < header.max_series; ++col) {
-      std::uint64_t offset = header.columns_offset + col * (header.function_count + header.stamped) * column_bytes;
-      if (header.stamped) {
-        fill(offset, header.slot_count, kNoBucket);
-        offset += column_bytes;
-      }
-      fill(offset, header.slot_count * header.function_count, nan_bits);
+    const std::uint64_t words = (header.file_size - header.columns_offset) / 8;
+    fill(header.columns_offset, words, nan_bits);
+    if (header.stamped) {
+      auto* cells = reinterpret_cast<std::uint64_t*>(base + header.columns_offset);
+      const std::uint32_t cell_words = tier0_cell_words(header.function_count);
+      for (std::uint64_t w = 0; w < words; w += cell_words) cells[w] = kNoBucket;  // word 0 of a cell: its stamp
     }
     map.sync();
   }
@@ -104,6 +104,12 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   SlabHeader h{};
   slab.file_.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
   if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0) corrupt(path, "not a rondo slab (bad magic)");
+  if (h.version == 1) {
+    throw Error(ErrorCode::Corrupt, "slab file " + path.string() +
+                                        ": format version 1 (rondo before the one-store cell, tier-0 cells laid out "
+                                        "as columns) is no longer read; export what you need with an older rondo "
+                                        "and create the store again");
+  }
   if (h.version != kSlabVersion) corrupt(path, "unsupported format version " + std::to_string(h.version));
   if (h.header_crc != header_crc(h)) corrupt(path, "header checksum mismatch");
 

@@ -13,15 +13,21 @@
 //   POS 1  SlabState   mutable: head, consolidation position, counters, undo
 //   POS 2  slot_seq    u64 x slot_count   seqlock counter per slot (odd = being written)
 //   POS 3  slot_time   u64 x slot_count   start time of the bucket each slot holds
-//   POS 4  columns     per series, series-major (all of series 0, then series 1...):
-//                        tier 0: a u64 stamp column, then one f64 column per function
-//                        tier>0: one f64 column per function
+//                                         (tier>0; unused in tier 0, all ones)
+//   POS 4  cells       tier 0: slot-major (every series of slot 0, then slot 1...),
+//                        one contiguous cell per series: u64 stamp, then one f64
+//                        per function, padded with NaN to 2, 4 or 8 words
+//                        (16, 32 or 64 bytes, aligned to their size)
+//                      tier>0: per series, series-major, one f64 column per function
 // Every region starts on a 64-byte boundary. Fields are fixed-width and
 // little-endian (the only byte order rondo builds for).
 //
 // Why tier 0 has stamps: record() writes one series at a time, so a slot can
 // hold series A's value for bucket b while series B's cell there is still
 // from an earlier lap; the stamp tells them apart in O(1), with no clearing.
+// Why the stamp is inside the cell, and the cell a power of two: record()
+// publishes a whole cell, stamp included, with one aligned store instruction
+// (docs/design.md, "Writing"), so a crash can never leave it half-written.
 // Tiers above are written a whole slot at a time (every series, NaN where
 // missing), so the slot's time alone says which bucket its cells hold.
 #pragma once
@@ -37,7 +43,9 @@ static_assert(std::endian::native == std::endian::little,
               "the slab format is little-endian; port the codec before building here");
 
 inline constexpr char kSlabMagic[8] = {'R', 'O', 'N', 'D', 'O', 'S', 'L', 'B'};
-inline constexpr std::uint32_t kSlabVersion = 1;
+// 2: tier-0 cells contiguous (stamp + values, one store wide); version 1
+// stores are refused with an error that says so.
+inline constexpr std::uint32_t kSlabVersion = 2;
 inline constexpr std::uint64_t kNoBucket = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::uint64_t kNoTime = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::size_t kMaxFunctions = 6;
@@ -66,16 +74,26 @@ struct SlabHeader {
 };
 static_assert(sizeof(SlabHeader) == 256);
 
-// The writer saves a cell here before changing it. A crash leaves the slot's
-// seq odd; the next writable open restores the cell from this record.
+// Words in one tier-0 cell: the stamp and one per function, rounded up to a
+// power of two so that one aligned store instruction covers the cell.
+inline constexpr std::uint32_t tier0_cell_words(std::uint32_t function_count) {
+  return function_count + 1 <= 2 ? 2 : function_count + 1 <= 4 ? 4 : 8;
+}
+
+// Only on a CPU with no store instruction as wide as a tier-0 cell (no AVX
+// for 32 bytes, no AVX-512 for 64) does record() change a cell in several
+// stores; it saves the cell here first. A crash leaves the slot's seq odd and
+// the next writable open restores the cell from this record, then disarms it
+// (column = kNoColumn). Every other write needs no undo (docs/design.md).
 // (Tiers above 0 need none: a slot cut short is simply invalidated, and
 // consolidation, which had not yet advanced its position, redoes it.)
+inline constexpr std::uint32_t kNoColumn = 0xffffffffu;
 struct UndoRecord {
   std::uint64_t slot;
-  std::uint32_t column;         // series column
-  std::uint32_t restore_stamp;  // 1: the write started a new bucket; stamp and slot_time are saved
+  std::uint32_t column;         // series column, or kNoColumn: nothing to undo
+  std::uint32_t reserved0;      // zero
   std::uint64_t stamp;          // the cell's stamp before the write
-  std::uint64_t slot_time;      // the slot's time before the write
+  std::uint64_t reserved1;      // zero
   double values[kMaxFunctions];
 };
 static_assert(sizeof(UndoRecord) == 80);
@@ -102,15 +120,15 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
 struct SlabLayout {
   std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, file_size;
 
-  // columns_per_series = function_count, plus 1 for the stamp column in tier 0.
+  // words_per_cell: tier0_cell_words(function_count) in tier 0, else function_count.
   static constexpr SlabLayout compute(std::uint64_t slots, std::uint32_t max_series,
-                                      std::uint32_t columns_per_series) {
+                                      std::uint32_t words_per_cell) {
     SlabLayout l{};
     l.state_offset = align_up(sizeof(SlabHeader), kRegionAlign);
     l.slot_seq_offset = align_up(l.state_offset + sizeof(SlabState), kRegionAlign);
     l.slot_time_offset = align_up(l.slot_seq_offset + slots * 8, kRegionAlign);
     l.columns_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
-    l.file_size = l.columns_offset + slots * columns_per_series * std::uint64_t{max_series} * 8;
+    l.file_size = l.columns_offset + slots * words_per_cell * std::uint64_t{max_series} * 8;
     return l;
   }
 };
