@@ -36,6 +36,11 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
     cell_words_ = static_cast<std::uint8_t>(tier0_cell_words(nfn_));
     column_stride_ = cell_words_;
     slot_stride_ = std::uint64_t{max_series_} * cell_words_;
+    if (tier0_counter_per_cell(nfn_)) {
+      seq_slot_stride_ = max_series_;
+      seq_column_stride_ = 1;
+    }
+    atomic16_ = cpu_stores_32_bytes();  // AVX
   } else {
     column_stride_ = std::uint64_t{nfn_} * slots_;
     slot_stride_ = 1;
@@ -46,7 +51,7 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
     if (stamped_) at_[header.functions[f]] = static_cast<std::uint8_t>(1 + f);
   }
   if (stamped_) {
-    if (is(header, {ConsolidationFn::Last})) {
+    if (is(header, {ConsolidationFn::Last}) && cpu_stores_32_bytes()) {  // AVX: 16-byte stores are atomic
       writer_ = CellWriter::Last;
     } else if (is(header, {ConsolidationFn::Sum, ConsolidationFn::Count, ConsolidationFn::Max})) {
       writer_ = CellWriter::SumCountMax;
@@ -72,7 +77,7 @@ void Ring::open_bucket(std::uint64_t bucket) noexcept {
   open_width_ = interval_;
   open_bucket_ = bucket;
   open_cells_ = cell_base(0, open_slot_);
-  open_seq_ = seq_ + open_slot_;
+  open_seq_ = seq_of(0, open_slot_);
 }
 
 // Not the open bucket: a newer one (it becomes the head and the open
@@ -83,7 +88,7 @@ WriteStatus Ring::record_elsewhere(std::uint32_t column, double value, Timestamp
   const std::uint64_t head = state_->head;  // only this thread writes it
   if (head != kNoBucket && bucket + slots_ <= head) return WriteStatus::TooOld;
   const std::uint64_t slot = bucket % slots_;
-  write_cell(cell_base(column, slot), seq_ + slot, column, slot, bucket, value);
+  write_cell(cell_base(column, slot), seq_of(column, slot), column, slot, bucket, value);
   if (head == kNoBucket || bucket > head) {
     advance_head(bucket);
     open_bucket(bucket);  // nothing closes a bucket above the old head's successor
@@ -130,10 +135,8 @@ void Ring::write_other(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t co
   alignas(64) std::uint64_t img[8];
   fold_image(cell, bucket, value, img);
   if (writer_ == CellWriter::Wide) {
-    const std::uint64_t odd = begin_write(seq);
-    store_cell_image(cell, img, cell_words_);
-    end_write(seq, odd);
-    return;
+    if (cell_words_ == 2 && atomic16_) return store_cell_2(cell, img[0], img[1]);  // atomic: no counter
+    return publish_cell_image(seq, cell, img, cell_words_);
   }
   // CellWriter::Undo: several stores, so first a copy a crash can be undone from.
   UndoRecord& u = state_->undo;
@@ -171,47 +174,68 @@ bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const n
   const std::uint64_t slot = bucket % slots_;
   const std::uint64_t start = bucket * interval_;
   const std::uint64_t* base = cell_base(column, slot);
+  const std::uint64_t* counter = seq_of(column, slot);
   for (int tries = 0; tries < kMaxReadTries; ++tries) {
     const std::uint64_t head = load(state_->head);
     if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return false;
 
-    const std::uint64_t before = load(seq_[slot]);
+    const std::uint64_t before = load(*counter);
     if (before & 1) {
       if (tries > 100) std::this_thread::yield();
       continue;
     }
     // Tier 0: the stamp inside the cell says which bucket it holds. Above:
-    // the slot's time, since a whole slot is written at once.
-    const std::uint64_t owner = stamped_ ? load_word(base) : load_word(time_ + slot);
-    for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(base, f);
+    // the slot's time, since a whole slot is written at once. A 16-byte cell
+    // is read with one load: CellWriter::Last publishes it with one store and
+    // no counter.
+    std::uint64_t owner;
+    if (cell_words_ == 2) {
+      std::uint64_t w[2];
+      load_cell_2(base, w);
+      owner = w[0];
+      out[0] = std::bit_cast<double>(w[1]);
+    } else {
+      owner = stamped_ ? load_word(base) : load_word(time_ + slot);
+      for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(base, f);
+    }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (load_word(seq_ + slot) != before) continue;
+    if (load_word(counter) != before) continue;
     return owner == (stamped_ ? bucket : start) && !std::isnan(out[0]);
   }
   return false;
 }
 
 void Ring::recover() noexcept {
+  if (!stamped_) {
+    for (std::uint64_t s = 0; s < slots_; ++s) {
+      if (!(seq_[s] & 1)) continue;
+      time_[s] = kNoTime;  // a consolidated slot cut short: consolidation redoes it
+      ++seq_[s];
+    }
+    return;
+  }
+  // Tier 0: a cell cut short between its odd and even counter. Written by
+  // one store (every CellWriter but Undo), it is whole: old or new, both
+  // consistent. Written word by word (Undo: per-cell counters only), the undo
+  // record restores it.
   const UndoRecord& u = state_->undo;
-  for (std::uint64_t s = 0; s < slots_; ++s) {
-    if (!(seq_[s] & 1)) continue;
-    if (stamped_) {
-      // Cut short between the odd and the even counter. Written by one store
-      // (every CellWriter but Undo), the cell is whole: old or new, both
-      // consistent. Written word by word, the undo record restores it.
-      if (u.column < max_series_ && u.slot == s) {
-        std::uint64_t* base = cell_base(u.column, s);
+  const std::uint64_t counters = seq_column_stride_ ? slots_ * max_series_ : slots_;
+  for (std::uint64_t i = 0; i < counters; ++i) {
+    if (!(seq_[i] & 1)) continue;
+    if (seq_column_stride_) {
+      const std::uint64_t slot = i / max_series_;
+      const auto column = static_cast<std::uint32_t>(i % max_series_);
+      if (u.column == column && u.slot == slot) {
+        std::uint64_t* base = cell_base(column, slot);
         base[0] = u.stamp;
         for (std::uint32_t f = 0; f < nfn_; ++f) put(base, f, u.values[f]);
       }
-    } else {
-      time_[s] = kNoTime;  // a consolidated slot cut short: consolidation redoes it
     }
-    ++seq_[s];
+    ++seq_[i];
   }
   // Nothing left to undo: a record written by one store after this open
   // must never be "restored" from an older copy.
-  if (stamped_) state_->undo.column = kNoColumn;
+  state_->undo.column = kNoColumn;
   forget_open_bucket();
 }
 

@@ -46,8 +46,7 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
   h.function_count = static_cast<std::uint32_t>(id.functions.size());
   for (std::size_t i = 0; i < id.functions.size(); ++i) h.functions[i] = static_cast<std::uint8_t>(id.functions[i]);
   h.stamped = id.tier_index == 0 ? 1 : 0;
-  const auto layout = SlabLayout::compute(id.slot_count, id.max_series,
-                                          h.stamped ? tier0_cell_words(h.function_count) : h.function_count);
+  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count, h.stamped != 0);
   h.file_size = layout.file_size;
   h.state_offset = layout.state_offset;
   h.slot_seq_offset = layout.slot_seq_offset;

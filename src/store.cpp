@@ -111,6 +111,7 @@ std::string display_name(std::string_view name, std::span<const Label> labels) {
 Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::move(impl)) {
   if (impl_->writable) {
     for (auto& tiers : impl_->slabs) hot_.push_back(tiers[0].ring());
+    hot_count_ = hot_.size();
   }
   impl_->adopt_new_entries(id_);
 }

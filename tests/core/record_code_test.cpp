@@ -92,7 +92,9 @@ void walk(const std::map<std::string, Function>& code, const std::string& fn, Fi
   static const std::regex branch(R"(^(call\S*|j\S+)\s+[0-9a-f]+ <(.*)>$)");
   for (const std::string& ins : it->second.instructions) {
     const std::string mnemonic = ins.substr(0, ins.find_first_of(" \t"));
-    if (mnemonic == "lock" || starts_with(mnemonic, "xchg") || starts_with(mnemonic, "cmpxchg") ||
+    // xchg with memory is locked implicitly; "xchg %ax,%ax" is a 2-byte nop (padding).
+    const bool memory_xchg = starts_with(mnemonic, "xchg") && ins.find('(') != std::string::npos;
+    if (mnemonic == "lock" || memory_xchg || starts_with(mnemonic, "cmpxchg") ||
         mnemonic == "syscall" || mnemonic == "sysenter" || starts_with(mnemonic, "int")) {
       f.problems.push_back(fn + ": " + ins);
     }

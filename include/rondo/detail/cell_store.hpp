@@ -16,8 +16,6 @@
 // of the store towards other CPUs is assumed (Intel guarantees it for aligned
 // 16-byte SSE/AVX accesses on CPUs with AVX, not for 32 or 64 bytes).
 //
-// Each asm clobbers "memory": it is a compiler barrier, so the seqlock's odd
-// and even counter stores stay on either side of it.
 #pragma once
 
 #include <bit>
@@ -39,57 +37,110 @@ bool cpu_stores_64_bytes() noexcept;
 // or 64) for rings opened from now on, so the fallback paths run here too.
 void limit_cell_store_width_for_testing(unsigned bytes) noexcept;
 
-// 16 bytes {w0, w1} at p (16-byte aligned): SSE2, every x86-64 CPU.
+// Each function publishes one cell inside its slot's seqlock, in one asm
+// block: the counter made odd, the cell written by ONE store, the counter made
+// even. The asm names exactly the memory it writes (the counter and the cell),
+// so it is no barrier for anything else the compiler keeps in registers, and
+// the three stores stay in this order (x86-64 makes them visible in it, too).
+namespace cell_bytes {
+struct B16 { std::uint64_t w[2]; };
+struct B32 { std::uint64_t w[4]; };
+struct B64 { std::uint64_t w[8]; };
+}  // namespace cell_bytes
+
+// 16 bytes {w0, w1} at p (16-byte aligned), with no seqlock: on a CPU with
+// AVX an aligned 16-byte SSE store is single-copy atomic (Intel SDM vol. 3A
+// 9.1.1; AMD documents the same; GCC's libatomic builds its 16-byte atomics on
+// it), so a reader's load_cell_2 sees it whole. Only when cpu_stores_32_bytes().
 [[gnu::always_inline]] inline void store_cell_2(std::uint64_t* p, std::uint64_t w0, std::uint64_t w1) noexcept {
   const __m128i v = _mm_set_epi64x(static_cast<long long>(w1), static_cast<long long>(w0));
-  asm volatile("movdqa %1, %0" : "=m"(*reinterpret_cast<__m128i*>(p)) : "x"(v) : "memory");
+  asm volatile("movdqa %[v], %[cell]" : [cell] "=m"(*reinterpret_cast<cell_bytes::B16*>(p)) : [v] "x"(v));
+}
+
+// The reader's side: 16 bytes at p in one load, into out[0..1].
+[[gnu::always_inline]] inline void load_cell_2(const std::uint64_t* p, std::uint64_t* out) noexcept {
+  __m128i v;
+  asm volatile("movdqa %[cell], %[v]" : [v] "=x"(v) : [cell] "m"(*reinterpret_cast<const cell_bytes::B16*>(p)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
 }
 
 // 32 bytes {w0, a, b, c} at p (32-byte aligned): AVX. Only when cpu_stores_32_bytes().
-[[gnu::always_inline]] inline void store_cell_4(std::uint64_t* p, std::uint64_t w0, double a, double b,
-                                                double c) noexcept {
+[[gnu::always_inline]] inline void publish_cell_4(std::uint64_t* seq, std::uint64_t* p, std::uint64_t w0, double a,
+                                                  double b, double c) noexcept {
   const __m128i low = _mm_set_epi64x(static_cast<long long>(std::bit_cast<std::uint64_t>(a)),
                                      static_cast<long long>(w0));
   const __m128d high = _mm_set_pd(c, b);
+  std::uint64_t n = *seq + 1;
 #if defined(__AVX__)
   const __m256i v = _mm256_set_m128i(_mm_castpd_si128(high), low);
-  asm volatile("vmovdqa %1, %0" : "=m"(*reinterpret_cast<__m256i*>(p)) : "x"(v) : "memory");
+  asm volatile(
+      "movq %[n], %[seq]\n\t"
+      "vmovdqa %[v], %[cell]\n\t"
+      "addq $1, %[n]\n\t"
+      "movq %[n], %[seq]"
+      : [seq] "+m"(*seq), [cell] "=m"(*reinterpret_cast<cell_bytes::B32*>(p)), [n] "+r"(n)
+      : [v] "x"(v));
 #else
-  // The compiler does not know ymm registers here, so none of its values live
+  // The compiler does not use ymm registers here, so none of its values live
   // in an upper half; vzeroupper avoids the SSE/AVX transition penalty after.
   asm volatile(
-      "vinsertf128 $1, %2, %t1, %%ymm15\n\t"
-      "vmovdqa %%ymm15, %0\n\t"
+      "vinsertf128 $1, %[high], %t[low], %%ymm15\n\t"
+      "movq %[n], %[seq]\n\t"
+      "vmovdqa %%ymm15, %[cell]\n\t"
+      "addq $1, %[n]\n\t"
+      "movq %[n], %[seq]\n\t"
       "vzeroupper"
-      : "=m"(*reinterpret_cast<__m256i*>(p))
-      : "x"(low), "x"(high)
-      : "xmm15", "memory");
+      : [seq] "+m"(*seq), [cell] "=m"(*reinterpret_cast<cell_bytes::B32*>(p)), [n] "+r"(n)
+      : [low] "x"(low), [high] "x"(high)
+      : "xmm15");
 #endif
 }
 
-// Copies the cell image at src to p, both aligned to their size, with one
-// load and ONE store of `words` words (2, 4 or 8). 4 needs
-// cpu_stores_32_bytes(), 8 cpu_stores_64_bytes().
-inline void store_cell_image(std::uint64_t* p, const std::uint64_t* src, unsigned words) noexcept {
+// The cell image at src (`words` words: 2, 4 or 8, aligned to its size) to p.
+// 4 needs cpu_stores_32_bytes(), 8 cpu_stores_64_bytes().
+inline void publish_cell_image(std::uint64_t* seq, std::uint64_t* p, const std::uint64_t* src,
+                               unsigned words) noexcept {
+  using namespace cell_bytes;
+  std::uint64_t n = *seq + 1;
   switch (words) {
     case 2:
-      asm volatile("movdqa (%1), %%xmm15\n\tmovdqa %%xmm15, (%0)" : : "r"(p), "r"(src) : "xmm15", "memory");
-      break;
+      asm volatile(
+          "movdqa %[src], %%xmm15\n\t"
+          "movq %[n], %[seq]\n\t"
+          "movdqa %%xmm15, %[cell]\n\t"
+          "addq $1, %[n]\n\t"
+          "movq %[n], %[seq]"
+          : [seq] "+m"(*seq), [cell] "=m"(*reinterpret_cast<B16*>(p)), [n] "+r"(n)
+          : [src] "m"(*reinterpret_cast<const B16*>(src))
+          : "xmm15");
+      return;
     case 4:
-#if defined(__AVX__)
-      asm volatile("vmovdqa (%1), %%ymm15\n\tvmovdqa %%ymm15, (%0)" : : "r"(p), "r"(src) : "xmm15", "memory");
-#else
-      asm volatile("vmovdqa (%1), %%ymm15\n\tvmovdqa %%ymm15, (%0)\n\tvzeroupper" : : "r"(p), "r"(src)
-                   : "xmm15", "memory");
+      asm volatile(
+          "vmovdqa %[src], %%ymm15\n\t"
+          "movq %[n], %[seq]\n\t"
+          "vmovdqa %%ymm15, %[cell]\n\t"
+          "addq $1, %[n]\n\t"
+          "movq %[n], %[seq]\n\t"
+#if !defined(__AVX__)
+          "vzeroupper"
 #endif
-      break;
+          : [seq] "+m"(*seq), [cell] "=m"(*reinterpret_cast<B32*>(p)), [n] "+r"(n)
+          : [src] "m"(*reinterpret_cast<const B32*>(src))
+          : "xmm15");
+      return;
     default:
-#if defined(__AVX512F__)
-      asm volatile("vmovdqa64 (%1), %%zmm15\n\tvmovdqa64 %%zmm15, (%0)" : : "r"(p), "r"(src) : "xmm15", "memory");
-#else
-      asm volatile("vmovdqa64 (%1), %%zmm15\n\tvmovdqa64 %%zmm15, (%0)\n\tvzeroupper" : : "r"(p), "r"(src)
-                   : "xmm15", "memory");
+      asm volatile(
+          "vmovdqa64 %[src], %%zmm15\n\t"
+          "movq %[n], %[seq]\n\t"
+          "vmovdqa64 %%zmm15, %[cell]\n\t"
+          "addq $1, %[n]\n\t"
+          "movq %[n], %[seq]\n\t"
+#if !defined(__AVX512F__)
+          "vzeroupper"
 #endif
+          : [seq] "+m"(*seq), [cell] "=m"(*reinterpret_cast<B64*>(p)), [n] "+r"(n)
+          : [src] "m"(*reinterpret_cast<const B64*>(src))
+          : "xmm15");
   }
 }
 

@@ -2,8 +2,11 @@
 //
 // Writes come from exactly one thread per ring (record() for tier 0,
 // consolidation for the others). Reads may come from any thread or process.
-// Each slot has a seqlock counter: the writer makes it odd, changes the slot,
-// makes it even again; a reader retries when it saw it odd or changed.
+// Seqlock counters guard every write: the writer makes one odd, changes what
+// it guards, makes it even again; a reader retries when it saw it odd or
+// changed. Tier 0 has one per cell when cells are 32 or 64 bytes (records of
+// different series never wait on each other's counter); 16-byte cells on an
+// AVX CPU need none. Otherwise one per slot.
 // record() computes a tier-0 cell's new stamp and values in registers and
 // publishes them with ONE aligned store instruction (cell_store.hpp): a
 // process killed between two instructions cannot leave a cell half-written,
@@ -31,7 +34,8 @@ namespace rondo::detail {
 // one well-predicted switch instead of a branch per function). A new stored
 // function family (quantiles, issue 16) adds its own kind here.
 enum class CellWriter : std::uint8_t {
-  Last,         // {Last}: 16 bytes {stamp, value}, one SSE2 store; the old cell is not even read
+  Last,         // {Last} on a CPU with AVX: 16 bytes {stamp, value}, one SSE store that is
+                //   atomic for readers too, so no seqlock; the old cell is not even read
   SumCountMax,  // {Sum, Count, Max} in this order: 32 bytes, folded in registers, one AVX store
   Wide,         // any other set: folded in a local copy, one 16/32/64-byte store
   Undo,         // the CPU has no store as wide as the cell: undo copy, then word by word
@@ -113,6 +117,10 @@ class Ring {
   std::uint64_t* cell_base(std::uint32_t column, std::uint64_t slot) const noexcept {
     return columns_ + column * column_stride_ + slot * slot_stride_;
   }
+  // The seqlock counter guarding cell (column, slot): the cell's own, or the slot's.
+  std::uint64_t* seq_of(std::uint32_t column, std::uint64_t slot) const noexcept {
+    return seq_ + slot * seq_slot_stride_ + column * seq_column_stride_;
+  }
   double get(const std::uint64_t* base, std::uint32_t f) const noexcept {
     return std::bit_cast<double>(load_word(base + offset_[f]));
   }
@@ -138,8 +146,12 @@ class Ring {
   void forget_open_bucket() noexcept { open_width_ = 0; }  // ts - start < 0 never holds
   // A record outside the open bucket: a new head, an older bucket, a sealed one.
   WriteStatus record_elsewhere(std::uint32_t column, double value, Timestamp ts) noexcept;
-  // Writes one record into `cell` (series `column`, slot `slot`) of `bucket`,
-  // the way this ring's CellWriter says.
+  // One record into `cell` (series `column`, slot `slot`) of `bucket`. Each
+  // computes the cell's new value in registers and publishes it with
+  // cell_store.hpp's one store inside the slot's seqlock.
+  static void write_last(std::uint64_t* cell, std::uint64_t bucket, double value) noexcept;
+  static void write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq, std::uint64_t bucket,
+                                  double value) noexcept;
   void write_cell(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column, std::uint64_t slot,
                   std::uint64_t bucket, double value) noexcept;
   // CellWriter::Wide and ::Undo (out of line: any function set, any CPU).
@@ -155,7 +167,7 @@ class Ring {
   std::uint64_t open_width_ = 0;     // its width, or 0 when no bucket is open
   std::uint64_t open_bucket_ = 0;
   std::uint64_t* open_cells_ = nullptr;  // the open slot's cells (series 0's)
-  std::uint64_t* open_seq_ = nullptr;    // the open slot's seqlock counter
+  std::uint64_t* open_seq_ = nullptr;    // the open slot's seqlock counters (series 0's)
   std::uint64_t open_slot_ = 0;
   CellWriter writer_ = CellWriter::None;
   std::uint8_t cell_words_ = 0;      // tier 0: 2, 4 or 8
@@ -170,6 +182,9 @@ class Ring {
   std::uint64_t slots_ = 1;
   std::uint64_t column_stride_ = 0;  // words from one series' cell to the next one's
   std::uint64_t slot_stride_ = 0;    // words from one slot's cell to the next one's
+  std::uint64_t seq_slot_stride_ = 1;    // counters from one slot's to the next one's
+  std::uint64_t seq_column_stride_ = 0;  // 1: a counter per cell; 0: per slot
+  bool atomic16_ = false;            // tier 0, CPU with AVX: a 16-byte cell needs no counter
   std::uint32_t nfn_ = 0;
   bool stamped_ = false;
   ConsolidationFn fns_[kMaxFunctions] = {};
@@ -184,36 +199,46 @@ class Ring {
 inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts) noexcept {
   if (std::isnan(value)) [[unlikely]] return WriteStatus::NotANumber;
   if (ts - open_start_ >= open_width_) [[unlikely]] return record_elsewhere(column, value, ts);
-  write_cell(open_cells_ + std::uint64_t{column} * cell_words_, open_seq_, column, open_slot_, open_bucket_, value);
+  // The cell's size is known in each case: no multiplication by cell_words_.
+  switch (writer_) {
+    case CellWriter::Last:
+      write_last(open_cells_ + std::uint64_t{column} * 2, open_bucket_, value);
+      break;
+    case CellWriter::SumCountMax:
+      write_sum_count_max(open_cells_ + std::uint64_t{column} * 4, open_seq_ + column, open_bucket_, value);  // 32 bytes: per-cell counters
+      break;
+    default:
+      write_other(open_cells_ + std::uint64_t{column} * cell_words_, open_seq_ + column * seq_column_stride_, column,
+                  open_slot_, open_bucket_, value);
+  }
   return WriteStatus::Ok;
 }
 
-// One record into one cell of `bucket`: the new cell is computed in
-// registers, then published inside the slot's seqlock by one store.
+// {stamp, value}: the old cell does not matter, and the one store needs no seqlock.
+[[gnu::always_inline]] inline void Ring::write_last(std::uint64_t* cell, std::uint64_t bucket, double value) noexcept {
+  store_cell_2(cell, bucket, std::bit_cast<std::uint64_t>(value));
+}
+
+// {stamp, sum, count, max}, folded in registers.
+[[gnu::always_inline]] inline void Ring::write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq,
+                                                             std::uint64_t bucket, double value) noexcept {
+  double sum = value, count = 1.0, max = value;
+  if (cell[0] == bucket) [[likely]] {  // else the cell is an earlier lap's: start afresh
+    const double old_max = std::bit_cast<double>(cell[3]);
+    sum += std::bit_cast<double>(cell[1]);
+    count += std::bit_cast<double>(cell[2]);
+    max = value > old_max ? value : old_max;
+  }
+  publish_cell_4(seq, cell, bucket, sum, count, max);
+}
+
+// One record into one cell of `bucket`, the way this ring's CellWriter says.
 [[gnu::always_inline]] inline void Ring::write_cell(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column,
                                                     std::uint64_t slot, std::uint64_t bucket, double value) noexcept {
   switch (writer_) {
-    case CellWriter::Last: {  // {stamp, value}: the old cell does not matter
-      const std::uint64_t odd = begin_write(seq);
-      store_cell_2(cell, bucket, std::bit_cast<std::uint64_t>(value));
-      end_write(seq, odd);
-      return;
-    }
-    case CellWriter::SumCountMax: {  // {stamp, sum, count, max}
-      double sum = value, count = 1.0, max = value;
-      if (cell[0] == bucket) [[likely]] {  // else the cell is an earlier lap's: start afresh
-        const double old_max = std::bit_cast<double>(cell[3]);
-        sum += std::bit_cast<double>(cell[1]);
-        count += std::bit_cast<double>(cell[2]);
-        max = value > old_max ? value : old_max;
-      }
-      const std::uint64_t odd = begin_write(seq);
-      store_cell_4(cell, bucket, sum, count, max);
-      end_write(seq, odd);
-      return;
-    }
-    default:
-      write_other(cell, seq, column, slot, bucket, value);
+    case CellWriter::Last: return write_last(cell, bucket, value);
+    case CellWriter::SumCountMax: return write_sum_count_max(cell, seq, bucket, value);
+    default: return write_other(cell, seq, column, slot, bucket, value);
   }
 }
 

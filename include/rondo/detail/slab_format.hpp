@@ -11,7 +11,9 @@
 // A slab file is one tier of one schema, laid out in this order:
 //   POS 0  SlabHeader  written once at creation, CRC-protected
 //   POS 1  SlabState   mutable: head, consolidation position, counters, undo
-//   POS 2  slot_seq    u64 x slot_count   seqlock counter per slot (odd = being written)
+//   POS 2  seq         seqlock counters (odd = being written): one per cell in tier 0
+//                        when cells are 32 or 64 bytes, u64 x slot_count x max_series,
+//                        slot-major like the cells; else one per slot, u64 x slot_count
 //   POS 3  slot_time   u64 x slot_count   start time of the bucket each slot holds
 //                                         (tier>0; unused in tier 0, all ones)
 //   POS 4  cells       tier 0: slot-major (every series of slot 0, then slot 1...),
@@ -80,6 +82,14 @@ inline constexpr std::uint32_t tier0_cell_words(std::uint32_t function_count) {
   return function_count + 1 <= 2 ? 2 : function_count + 1 <= 4 ? 4 : 8;
 }
 
+// A tier-0 cell of 32 or 64 bytes has its own seqlock counter, so records of
+// different series never wait on one counter. A 16-byte cell needs none on a
+// CPU with AVX (its one store is atomic for readers too); elsewhere it shares
+// its slot's counter, as the cells of the tiers above do.
+inline constexpr bool tier0_counter_per_cell(std::uint32_t function_count) {
+  return tier0_cell_words(function_count) > 2;
+}
+
 // Only on a CPU with no store instruction as wide as a tier-0 cell (no AVX
 // for 32 bytes, no AVX-512 for 64) does record() change a cell in several
 // stores; it saves the cell here first. A crash leaves the slot's seq odd and
@@ -120,13 +130,17 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
 struct SlabLayout {
   std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, file_size;
 
-  // words_per_cell: tier0_cell_words(function_count) in tier 0, else function_count.
-  static constexpr SlabLayout compute(std::uint64_t slots, std::uint32_t max_series,
-                                      std::uint32_t words_per_cell) {
+  // Tier 0 (stamped): cells of tier0_cell_words(function_count) words, a
+  // counter per cell when tier0_counter_per_cell. Otherwise a counter per slot
+  // (and, above tier 0, function_count words per cell).
+  static constexpr SlabLayout compute(std::uint64_t slots, std::uint32_t max_series, std::uint32_t function_count,
+                                      bool stamped) {
+    const std::uint64_t words_per_cell = stamped ? tier0_cell_words(function_count) : function_count;
+    const std::uint64_t counters = stamped && tier0_counter_per_cell(function_count) ? slots * max_series : slots;
     SlabLayout l{};
     l.state_offset = align_up(sizeof(SlabHeader), kRegionAlign);
     l.slot_seq_offset = align_up(l.state_offset + sizeof(SlabState), kRegionAlign);
-    l.slot_time_offset = align_up(l.slot_seq_offset + slots * 8, kRegionAlign);
+    l.slot_time_offset = align_up(l.slot_seq_offset + counters * 8, kRegionAlign);
     l.columns_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
     l.file_size = l.columns_offset + slots * words_per_cell * std::uint64_t{max_series} * 8;
     return l;
