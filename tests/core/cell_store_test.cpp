@@ -5,6 +5,8 @@
 
 #include <bit>
 #include <cmath>
+#include <cstddef>
+#include <fstream>
 #include <random>
 
 #include "rondo/detail/cell_store.hpp"
@@ -147,5 +149,36 @@ TEST_CASE("every cell writer folds the same records into the same cell", "[cell]
       differ += !(std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y) || (std::isnan(x) && std::isnan(y)));
     }
     CHECK(differ == 0);
+  }
+}
+
+TEST_CASE("a store written before the one-store cells (slab format 1) is refused, saying why", "[cell]") {
+  TempDir dir;
+  SchemaConfig schema = ring_schema(10, {F::Sum, F::Count});
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    store.record(store.register_series("x"), 1.0, kT0);
+  }
+  {
+    std::fstream f(dir / "schema_0/tier_0.slab", std::ios::in | std::ios::out | std::ios::binary);
+    const std::uint32_t v1 = 1;
+    f.seekp(offsetof(detail::SlabHeader, version));
+    f.write(reinterpret_cast<const char*>(&v1), sizeof(v1));
+  }
+  for (bool writable : {true, false}) {
+    try {
+      if (writable) {
+        Store::open(dir.path(), std::span(&schema, 1));
+      } else {
+        Store::open_read_only(dir.path());
+      }
+      FAIL("a version-1 slab was opened");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Corrupt);
+      const std::string what = e.what();
+      CHECK(what.find("tier_0.slab") != std::string::npos);
+      CHECK(what.find("format version 1") != std::string::npos);
+      CHECK(what.find("create the store again") != std::string::npos);
+    }
   }
 }

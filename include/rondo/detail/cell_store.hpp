@@ -7,15 +7,15 @@
 // (the first write to a page) is taken before any byte is written and the
 // instruction is restarted. So a cell written by one aligned store can be
 // old or new after a crash, never half of each, and needs no undo copy.
-// docs/design.md ("Writing") gives the full argument.
+// docs/design.md ("How a record is published") gives the full argument.
 //
 // These are inline asm, not intrinsics, so the optimizer can neither split a
 // store in two nor merge it with others: the one instruction is a property of
 // the code, checked by tests/core/record_code_test.cpp with objdump.
-// A reader in another process still uses the slot's seqlock, so no atomicity
-// of the store towards other CPUs is assumed (Intel guarantees it for aligned
-// 16-byte SSE/AVX accesses on CPUs with AVX, not for 32 or 64 bytes).
-//
+// For readers in other processes, a 32- or 64-byte cell is published inside
+// its seqlock, so no atomicity of the store towards other CPUs is assumed
+// (Intel guarantees it only for aligned 16-byte SSE/AVX accesses on CPUs
+// with AVX; store_cell_2 relies on exactly that, and nothing more).
 #pragma once
 
 #include <bit>

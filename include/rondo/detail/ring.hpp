@@ -136,7 +136,8 @@ class Ring {
   // Where function fn lives in a tier-0 cell (word index), or kAbsent.
   static constexpr std::uint8_t kAbsent = 0xff;
 
-  // Seqlock: begin makes the slot's counter odd and returns it; end makes it even.
+  // Seqlock in C++ (the undo fallback and write_slot): begin makes the counter
+  // odd and returns it; end makes it even.
   static std::uint64_t begin_write(std::uint64_t* seq) noexcept;
   static void end_write(std::uint64_t* seq, std::uint64_t odd) noexcept;
 
@@ -146,9 +147,10 @@ class Ring {
   void forget_open_bucket() noexcept { open_width_ = 0; }  // ts - start < 0 never holds
   // A record outside the open bucket: a new head, an older bucket, a sealed one.
   WriteStatus record_elsewhere(std::uint32_t column, double value, Timestamp ts) noexcept;
-  // One record into `cell` (series `column`, slot `slot`) of `bucket`. Each
-  // computes the cell's new value in registers and publishes it with
-  // cell_store.hpp's one store inside the slot's seqlock.
+  // One record into `cell` (series `column`, slot `slot`) of `bucket`, whose
+  // seqlock counter is `seq`. Each computes the cell's new value in registers
+  // and publishes it with cell_store.hpp's one store (inside the seqlock, but
+  // for 16-byte cells on a CPU with AVX, which need none).
   static void write_last(std::uint64_t* cell, std::uint64_t bucket, double value) noexcept;
   static void write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq, std::uint64_t bucket,
                                   double value) noexcept;
@@ -159,7 +161,6 @@ class Ring {
                    std::uint64_t bucket, double value) noexcept;
   // The cell's new image in img (cell_words_ words), from the current cell.
   void fold_image(const std::uint64_t* cell, std::uint64_t bucket, double value, std::uint64_t* img) const noexcept;
-  CellWriter choose_writer() const noexcept;
   void advance_head(std::uint64_t bucket) noexcept;
 
   // ---- the hot fields first: the record() fast path reads only these ----
