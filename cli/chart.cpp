@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
+#include <string>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -117,7 +120,17 @@ std::string time_axis(Timestamp start, Timestamp end, int plot_columns) {
 
 std::string format_axis_value(double v) {
   if (v == 0) return "0";
-  return fmt::format("{:.4g}", v);
+  if (!std::isfinite(v)) return fmt::format("{}", v);
+  // SI prefixes, so that 1,500,000 reads 1.5M, never as an exponent.
+  static constexpr std::pair<double, const char*> kPrefixes[] = {
+      {1e18, "E"}, {1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"},
+      {1, ""},     {1e-3, "m"}, {1e-6, "\u00b5"}, {1e-9, "n"}, {1e-12, "p"}};
+  const double magnitude = std::fabs(v);
+  std::size_t i = 0;
+  while (i + 1 < std::size(kPrefixes) && magnitude < kPrefixes[i].first) ++i;
+  // Four significant digits may round up to 1000 of a prefix: 999.96k is 1M.
+  if (i > 0 && std::stod(fmt::format("{:.4g}", magnitude / kPrefixes[i].first)) >= 1000) --i;
+  return fmt::format("{:.4g}{}", v / kPrefixes[i].first, kPrefixes[i].second);
 }
 
 std::string render_chart(std::span<const Point> points, Timestamp start, Timestamp end,

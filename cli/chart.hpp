@@ -21,7 +21,7 @@ struct ChartOptions {
 std::string render_chart(std::span<const Point> points, Timestamp start, Timestamp end,
                          const ChartOptions& options);
 
-// "12.5", "0.001234", "1.5e+09": short value labels for an axis.
+// "12.5", "1.5M", "-1.234m", "250n": short value labels for an axis, with SI prefixes.
 std::string format_axis_value(double v);
 
 }  // namespace rondo::cli

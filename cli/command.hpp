@@ -17,5 +17,6 @@ void add_query_command(CLI::App& app, CommandAction& selected);
 void add_dump_command(CLI::App& app, CommandAction& selected);
 void add_bench_command(CLI::App& app, CommandAction& selected);
 void add_export_command(CLI::App& app, CommandAction& selected);
+void add_verify_command(CLI::App& app, CommandAction& selected);
 
 }  // namespace rondo::cli

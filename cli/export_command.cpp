@@ -53,6 +53,9 @@ prom::ExporterOptions exporter_options(const ExportArgs& a) {
   o.naming.aggregate = a.naming == "label" ? prom::AggregateNaming::Label : prom::AggregateNaming::Suffix;
   o.max_samples_per_request = a.batch;
   if (!a.cursor_file.empty()) o.cursor_file = a.cursor_file;
+  // Two tiers sent to one receiver would otherwise be the same series twice,
+  // at two steps, and the receiver would refuse one as out of order.
+  if (a.tier > 0) o.extra_labels.push_back({"rondo_tier", std::to_string(a.tier)});
   return o;
 }
 
@@ -61,6 +64,7 @@ std::string stats_text(const prom::ExporterStats& s) {
                                 "missed buckets {}; refused series {}",
                                 s.samples_sent, s.requests_sent, s.retries, s.samples_dropped, s.batches_dropped,
                                 s.missed_buckets, s.series_refused);
+  if (s.misdirected > 0) out += fmt::format("; wrong-endpoint answers {}", s.misdirected);
   if (s.lag) out += fmt::format("; lag {}", format_duration(*s.lag));
   if (!s.last_error.empty()) out += fmt::format("; last error: {}", s.last_error);
   return out;
@@ -77,10 +81,24 @@ int export_once(prom::Exporter& exporter, const ExportArgs& a, std::ostream& out
   const prom::PassResult pass = exporter.export_pending(give_up);
   out << fmt::format("{}: {}\n", prom::to_string(pass.outcome), stats_text(exporter.stats()));
   out << fmt::format("position: {}\n", exporter.cursor_file().string());
+  // Anything but "every pending sample acknowledged" fails the command: a script must not
+  // take a wrong URL or a refused batch for a finished export.
+  const std::string last_error = exporter.stats().last_error;
   if (pass.outcome == prom::PassOutcome::GaveUp) {
+    throw CliError(ExitCode::Failure, fmt::format("export to {} kept failing for {}; nothing acknowledged was lost: {}",
+                                                  a.url, a.give_up_after, last_error));
+  }
+  if (pass.outcome == prom::PassOutcome::Misdirected) {
     throw CliError(ExitCode::Failure,
-                   fmt::format("export to {} kept failing for {}; nothing acknowledged was lost: {}", a.url,
-                               a.give_up_after, exporter.stats().last_error));
+                   fmt::format("{} is not a remote-write endpoint rondo can use ({}): check the URL's path, "
+                               "redirects and credentials; nothing was dropped and the position is kept",
+                               a.url, last_error));
+  }
+  if (pass.samples_dropped > 0) {
+    throw CliError(ExitCode::Failure,
+                   fmt::format("the receiver refused {} samples for good ({}); they are dropped and will not be "
+                               "sent again",
+                               pass.samples_dropped, last_error));
   }
   return 0;
 }

@@ -42,14 +42,20 @@ std::uint32_t total_capacity(const StoreInfo& info) {
 std::string schema_text(const SchemaInfo& schema) {
   std::string out = fmt::format("schema {}  matcher {}  series {} of {}\n", schema.name, schema.matcher,
                                 schema.series_count, schema.max_series);
-  TextTable table({"tier", "interval", "keeps", "slots", "functions", "oldest", "newest", "consolidated to",
-                   "lost", "late"});
+  // "window": what the tier can hold; "holds": the data it holds now (less, until it has run that long).
+  TextTable table({"tier", "interval", "window", "holds", "slots", "functions", "oldest", "newest",
+                   "consolidated to", "lost", "late", "refused"});
   for (std::size_t t = 0; t < schema.tiers.size(); ++t) {
     const TierInfo& tier = schema.tiers[t];
-    table.add({std::to_string(t), format_duration(tier.interval), format_duration(tier.duration),
-               std::to_string(tier.slots), function_list(tier.functions), optional_time(tier.oldest),
+    const std::string holds =
+        tier.held_from && tier.newest
+            ? format_duration(std::chrono::nanoseconds(*tier.newest - *tier.held_from) + tier.interval)
+            : "nothing";
+    table.add({std::to_string(t), format_duration(tier.interval), format_duration(tier.duration), holds,
+               std::to_string(tier.slots), function_list(tier.functions), optional_time(tier.held_from),
                optional_time(tier.newest), t == 0 ? "-" : optional_time(tier.consolidated_until),
-               std::to_string(tier.lost_buckets), std::to_string(tier.late_records)});
+               std::to_string(tier.lost_buckets), std::to_string(tier.late_records),
+               t == 0 ? std::to_string(tier.refused_records) : "-"});
   }
   return out + table.render("  ");
 }
@@ -112,14 +118,17 @@ nlohmann::json tier_json(std::size_t index, const TierInfo& tier) {
           {"slots", tier.slots},
           {"functions", functions},
           {"xff", tier.xff},
-          {"oldest", json_time(tier.oldest)},
-          {"oldest_ns", ns(tier.oldest)},
+          {"window_oldest", json_time(tier.oldest)},
+          {"window_oldest_ns", ns(tier.oldest)},
+          {"oldest", json_time(tier.held_from)},
+          {"oldest_ns", ns(tier.held_from)},
           {"newest", json_time(tier.newest)},
           {"newest_ns", ns(tier.newest)},
           {"consolidated_until", index == 0 ? nlohmann::json() : json_time(tier.consolidated_until)},
           {"consolidated_until_ns", index == 0 ? nlohmann::json() : ns(tier.consolidated_until)},
           {"lost_buckets", tier.lost_buckets},
           {"late_records", tier.late_records},
+          {"refused_records", tier.refused_records},
           {"file", tier.file.string()},
           {"file_bytes", tier.file_bytes}};
 }
@@ -177,7 +186,7 @@ int run_info(const InfoOptions& options, std::ostream& out) {
   const StoreInfo info = store.info();
   const auto drains = find_drain_positions(std::filesystem::absolute(store.path()));
   if (options.json) {
-    out << info_json(store, info, drains, options.list_series).dump(2) << "\n";
+    out << json_text(info_json(store, info, drains, options.list_series), 2) << "\n";
   } else {
     print_text(store, info, drains, options.list_series, out);
   }

@@ -1,5 +1,5 @@
 // rondo: look inside a store (info, query, dump), push it to Prometheus
-// (export), and measure the write path (bench). Wiring only: each command
+// (export), measure the write path (bench) and scrub a store (verify). Wiring only: each command
 // lives in its own <name>_command.cpp.
 #include <iostream>
 
@@ -16,6 +16,17 @@ int fail(rondo::cli::ExitCode code, std::string_view message) {
   std::cout.flush();
   std::cerr << "rondo: " << message << "\n";
   return static_cast<int>(code);
+}
+
+// CLI11's own text, prefixed like every other error; a first word that is
+// no command is named as such, with the commands there are.
+std::string usage_message(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+    return fmt::format("unknown command '{}' (commands: {}; see rondo --help)", argv[1], names);
+  }
+  return fmt::format("{} (see rondo --help)", e.what());
 }
 
 }  // namespace
@@ -36,6 +47,7 @@ int main(int argc, char** argv) {
   rondo::cli::add_dump_command(app, selected);
   rondo::cli::add_export_command(app, selected);
   rondo::cli::add_bench_command(app, selected);
+  rondo::cli::add_verify_command(app, selected);
 
   try {
     app.parse(argc, argv);
@@ -46,8 +58,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the message and a hint on stderr
-    return static_cast<int>(ExitCode::Usage);
+    return fail(ExitCode::Usage, usage_message(app, e, argc, argv));
   }
 
   try {

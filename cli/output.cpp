@@ -96,15 +96,24 @@ std::string function_list(const std::vector<ConsolidationFn>& functions) {
   return out;
 }
 
+std::string json_text(const nlohmann::ordered_json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+std::string json_text(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 JsonRowsWriter::JsonRowsWriter(std::ostream& out, const nlohmann::ordered_json& head, std::string_view key)
     : out_(out) {
   out_ << "{";
-  for (const auto& [name, value] : head.items()) out_ << nlohmann::json(name).dump() << ": " << value.dump() << ", ";
-  out_ << nlohmann::json(key).dump() << ": [";
+  for (const auto& [name, value] : head.items()) {
+    out_ << json_text(nlohmann::json(name)) << ": " << json_text(value) << ", ";
+  }
+  out_ << json_text(nlohmann::json(key)) << ": [";
 }
 
 void JsonRowsWriter::add(const nlohmann::ordered_json& row) {
-  out_ << (first_ ? "\n" : ",\n") << row.dump();
+  out_ << (first_ ? "\n" : ",\n") << json_text(row);
   first_ = false;
 }
 

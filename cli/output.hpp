@@ -26,6 +26,11 @@ std::string csv_field(std::string_view text);
 // JSON has no NaN or infinity: those become null.
 nlohmann::json json_value(double v);
 nlohmann::json json_labels(const std::vector<Label>& labels);
+// JSON text of a value. Store paths and label bytes need not be UTF-8, and nlohmann's dump()
+// throws on such text (type_error.316): every CLI JSON output goes through here, which prints
+// each invalid byte as U+FFFD instead.
+std::string json_text(const nlohmann::ordered_json& value, int indent = -1);
+std::string json_text(const nlohmann::json& value, int indent = -1);
 // {"ns": t, "time": "RFC 3339"}-style helpers: the time as text, or null.
 nlohmann::json json_time(const std::optional<Timestamp>& t);
 // "1.5 KiB", "12.0 MiB", "512 B".

@@ -13,6 +13,7 @@
 #include "cli_error.hpp"
 #include "command.hpp"
 #include "output.hpp"
+#include "promql_query.hpp"
 #include "store_access.hpp"
 #include "terminal.hpp"
 #include "time_spec.hpp"
@@ -27,6 +28,7 @@ struct QueryArgs {
   std::string tier = "auto";
   std::string fn;
   std::string format = "table";
+  std::string step;  // PromQL expressions only
   bool explain = false;
   bool missing = false;
   int width = 0;
@@ -246,6 +248,10 @@ void print_charts(const Store& store, const std::vector<SeriesResult>& results, 
 
 int run_query(const QueryArgs& o, std::ostream& out) {
   const Store store = open_store(o.store);
+  if (is_promql_expression(o.selector)) {
+    if (o.format == "chart") throw usage_error("--format chart shows plain selectors only, not PromQL expressions");
+    return run_promql_query(store, {o.selector, o.range, o.step, parse_tier(o.tier), o.format, o.explain}, out);
+  }
   const auto tier = parse_tier(o.tier);
   const auto fn = parse_fn(o.fn);
   const std::vector<SeriesInfo> series = select_series(store, o.selector);
@@ -278,8 +284,10 @@ void add_query_command(CLI::App& app, CommandAction& selected) {
   CLI::App* cmd = app.add_subcommand("query", "Points of the series a selector matches, over a time range");
   cmd->add_option("store", o->store, "Store directory")->required();
   cmd->add_option("selector", o->selector,
-                  "PromQL-like selector: name, name{label=\"v\"}, {label=~\"re.*\",other!=\"x\"}")
+                  "A selector: name, name{label=\"v\"}, {label=~\"re.*\",other!=\"x\"} (raw points), or any "
+                  "PromQL expression, e.g. 'sum by (reason) (rate(vcpu_exits_total[10s]))'")
       ->required();
+  cmd->add_option("--step", o->step, "PromQL expressions: the step of the range query (default: the range / 100, at least 1s)");
   cmd->add_option("--range", o->range.range, "Length of the range, e.g. 15m, 1h, 7d (default 1h, ending at the newest point)");
   cmd->add_option("--start", o->range.start, "Start: RFC 3339, Unix seconds, -15m (before now), newest-15m");
   cmd->add_option("--end", o->range.end, "End (inclusive), same forms as --start; default: the newest point");

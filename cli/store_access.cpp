@@ -30,10 +30,11 @@ std::vector<SeriesInfo> select_series(const Store& store, std::string_view selec
   try {
     matcher = LabelMatcher::parse(selector);
   } catch (const Error& e) {
+    // The library's message quotes the selector (shortened and printable: it may be 40 KB, or
+    // not UTF-8), so it is not repeated here.
     const std::string message = e.what();
-    // Say which selector, unless the library's message already does.
-    if (message.find(selector) != std::string::npos) throw usage_error(message);
-    throw usage_error(fmt::format("bad selector '{}': {}", selector, message));
+    if (message.starts_with("bad selector")) throw usage_error(message);
+    throw usage_error("bad selector: " + message);
   }
   std::vector<SeriesInfo> found = store.select(matcher);
   if (found.empty()) {

@@ -120,6 +120,15 @@ Timestamp parse_rfc3339(std::string_view text) {
       !expect(text, pos, '-') || !read_fixed(text, pos, 2, day)) {
     bad_time(text, "expected a date YYYY-MM-DD");
   }
+  if (pos == text.size()) {  // a date alone: its midnight, UTC
+    const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                                           std::chrono::day{static_cast<unsigned>(day)}};
+    if (!date.ok()) bad_time(text, "no such date");
+    const std::int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
+    if (days < 0) bad_time(text, "before 1970");
+    if (days > kMaxNs / kNsPerSecond / 86400 - 1) bad_time(text, "too far in the future");
+    return static_cast<Timestamp>(days) * 86400 * kNsPerSecond;
+  }
   if (!(expect(text, pos, 'T') || expect(text, pos, 't') || expect(text, pos, ' ')) ||
       !read_fixed(text, pos, 2, hour) || !expect(text, pos, ':') || !read_fixed(text, pos, 2, minute) ||
       !expect(text, pos, ':') || !read_fixed(text, pos, 2, second)) {
@@ -152,6 +161,21 @@ Timestamp parse_rfc3339(std::string_view text) {
   if (seconds < 0) bad_time(text, "before 1970");
   if (seconds > kMaxNs / kNsPerSecond - 1) bad_time(text, "too far in the future");
   return static_cast<Timestamp>(seconds * kNsPerSecond + fraction);
+}
+
+// HH:MM or HH:MM:SS, optionally with a Z: that time of day (UTC) on the day `now` falls on.
+Timestamp parse_time_of_day(std::string_view text, Timestamp now) {
+  std::size_t pos = 0;
+  int hour, minute, second = 0;
+  if (!read_fixed(text, pos, 2, hour) || !expect(text, pos, ':') || !read_fixed(text, pos, 2, minute)) {
+    bad_time(text, "expected a time of day HH:MM or HH:MM:SS");
+  }
+  if (expect(text, pos, ':') && !read_fixed(text, pos, 2, second)) bad_time(text, "expected seconds after HH:MM:");
+  if (!expect(text, pos, 'Z')) expect(text, pos, 'z');
+  if (pos != text.size()) bad_time(text, "unexpected characters at the end (times of day are UTC)");
+  if (hour > 23 || minute > 59 || second > 59) bad_time(text, "no such time of day");
+  const Timestamp midnight = now / (86400 * kNsPerSecond) * (86400 * kNsPerSecond);
+  return midnight + static_cast<Timestamp>(hour * 3600 + minute * 60 + second) * kNsPerSecond;
 }
 
 }  // namespace
@@ -191,6 +215,7 @@ Timestamp parse_time(std::string_view text, const TimeAnchors& anchors) {
   }
   if (text[0] == '-') return checked_offset(text, anchors.now, '-', text.substr(1));
   if (text.size() >= 5 && text[4] == '-') return parse_rfc3339(text);
+  if (text.size() >= 5 && text[2] == ':') return parse_time_of_day(text, anchors.now);
   if (is_digit(text[0])) return parse_unix_seconds(text);
   bad_time(text, "not a time");
 }

@@ -5,6 +5,8 @@
 //   (y = 365d), e.g. "1h", "15m", "1h30m", "500ms". No sign, no fractions.
 // Times:
 //   RFC 3339         2024-05-01T12:00:00Z, 2024-05-01T14:00:00.250+02:00
+//   a date           2024-05-01 (its midnight, UTC)
+//   a time of day    14:30, 14:30:05, 14:30Z (today, UTC: the day the command runs)
 //   Unix seconds     1714564800, 1714564800.25
 //   relative to now  -15m, now, now-1h
 //   relative to the newest point in the store   newest, newest-15m

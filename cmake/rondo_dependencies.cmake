@@ -12,3 +12,6 @@ find_package(benchmark REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)   # only the benchmarks use it, as the alternative
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# RE2: the regex engine of PromQL's =~ (linear time, no recursion: hostile patterns cannot
+# overflow the stack).
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)

@@ -11,6 +11,7 @@
 #include "guest_choice.hpp"
 #include "kvm_probe.hpp"
 #include "maintenance_tick.hpp"
+#include "promql_routes.hpp"
 #include "process_stats.hpp"
 #include "rondo/prometheus/exporter.hpp"
 #include "vcpu_runner.hpp"
@@ -100,8 +101,9 @@ void log_summary(StopCause cause, const VcpuRunner& runner, const Vm& vm, const 
       "bytes read {} written {}",
       c.requests[0], c.requests[1], c.requests[2], c.requests[3], c.ioerr, c.unsupp, c.malformed,
       c.bytes_read, c.bytes_written);
-  spdlog::info("store {}: {} bytes on disk, {} record() calls not stored", store.path().string(),
-               store.info().total_bytes, metrics.failed_records());
+  const auto level = metrics.failed_records() == 0 ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "store {}: {} bytes on disk, {} record() calls not stored", store.path().string(),
+              store.info().total_bytes, metrics.failed_records());
 }
 
 }  // namespace
@@ -157,7 +159,7 @@ int run_demo(const DemoOptions& options) {
   if (!options.remote_write_url.empty()) {
     rondo::prometheus::ExporterOptions eo;
     eo.url = options.remote_write_url;
-    eo.extra_labels = {{"job", "rondo-demo-vmm"}};
+    eo.extra_labels = export_labels();  // the query API sees the same labels
     exporter = std::make_unique<rondo::prometheus::Exporter>(store, eo);
     exporter->start(options.maintenance_period);
   }
@@ -168,6 +170,15 @@ int run_demo(const DemoOptions& options) {
       {"kick vCPU", [&runner] { runner.kick(); }},  // so the vCPU records the sample now
   };
   if (exporter) tasks.push_back({"remote write", [&exporter] { exporter->wake(); }});
+  // A store that refuses records (say, a clock far behind the store's newest
+  // bucket) would otherwise lose a whole run quietly: say so, once, loudly.
+  tasks.push_back({"watch refused records", [&metrics, &store, warned = false]() mutable {
+                     if (warned || metrics.failed_records() == 0) return;
+                     warned = true;
+                     spdlog::warn("store {}: record() is refusing values ({} so far; failed_records in "
+                                  "/metrics/health counts them)",
+                                  store.path().string(), metrics.failed_records());
+                   }});
   MaintenanceTick tick(options.maintenance_period, std::move(tasks));
 
   HttpApi http(store, [&] {
@@ -180,7 +191,8 @@ int run_demo(const DemoOptions& options) {
         {"uptime_seconds", static_cast<double>(wall_clock_ns() - start_ns) / 1e9},
         {"store", info.path.string()},
         {"store_bytes", info.total_bytes},
-        {"series", store.series().size()}};
+        {"series", store.series().size()},
+        {"failed_records", metrics.failed_records()}};
   });
   if (options.http) http.start(*options.http);
 

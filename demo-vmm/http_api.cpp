@@ -7,11 +7,15 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <string>
+#include <system_error>
 
 #include "clock.hpp"
 #include "metrics_query.hpp"
+#include "promql_routes.hpp"
 #include "rondo/prometheus/exposition.hpp"
 #include "vmm_error.hpp"
+#include "vmm_metrics.hpp"
 #include "web_assets.hpp"
 
 namespace rondo::vmm {
@@ -19,9 +23,31 @@ namespace {
 
 constexpr const char* kJson = "application/json";
 
-void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200) {
+// Label values, paths and echoed request text need not be UTF-8, and nlohmann's dump() throws
+// on such text (type_error.316, which became a 500): invalid bytes are sent as U+FFFD instead.
+std::string json_text(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void send_json_text(httplib::Response& res, std::string body, int status = 200) {
   res.status = status;
-  res.set_content(body.dump(), kJson);
+  res.set_content(std::move(body), kJson);
+}
+
+void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200) {
+  send_json_text(res, json_text(body), status);
+}
+
+// The request's parameters as one cache key (httplib keeps them sorted by name).
+std::string cache_key(const httplib::Request& req) {
+  std::string key = req.path;
+  for (const auto& [name, value] : req.params) {
+    key += '\0';
+    key += name;
+    key += '=';
+    key += value;
+  }
+  return key;
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
@@ -52,12 +78,16 @@ std::string_view content_type_for(std::string_view url) noexcept {
   return "text/html; charset=utf-8";
 }
 
-HttpApi::HttpApi(const rondo::Store& store, HealthFn health)
-    : store_(store), health_(std::move(health)), server_(std::make_unique<httplib::Server>()) {
+HttpApi::HttpApi(const rondo::Store& store, HealthFn health, HttpServerPolicy policy)
+    : store_(store),
+      health_(std::move(health)),
+      server_(std::make_unique<httplib::Server>()),
+      guard_(std::make_unique<HttpServerGuard>(*server_, policy)) {
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and silently take half the requests. SO_REUSEADDR only: a port
   // in use is an error, a port in TIME_WAIT is not.
-  server_->set_socket_options([](int sock) {
+  server_->set_socket_options([this](int sock) {
+    listen_fd_ = sock;  // the only socket httplib's server creates; start() widens its backlog
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
@@ -71,17 +101,24 @@ void HttpApi::add_routes() {
   s.Get("/metrics/query", [this](const httplib::Request& req, httplib::Response& res) {
     try {
       const std::multimap<std::string, std::string> params(req.params.begin(), req.params.end());
-      send_json(res, run_query(store_, parse_query_request(params), wall_clock_ns()));
+      const QueryRequest request = parse_query_request(params);
+      const std::uint64_t now = wall_clock_ns();
+      send_json_text(res, cache_.get(cache_key(req), now / 1'000'000'000,
+                                     [&] { return json_text(run_query(store_, request, now)); }));
     } catch (const QueryError& e) {
       send_error(res, 400, e.what());
     }
   });
   s.Get("/metrics/health",
         [this](const httplib::Request&, httplib::Response& res) { send_json(res, health_()); });
-  s.Get("/metrics/info", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, store_info_json(store_));
+  s.Get("/metrics/info", [this](const httplib::Request& req, httplib::Response& res) {
+    send_json_text(res, cache_.get(cache_key(req), wall_clock_ns() / 1'000'000'000,
+                                   [&] { return json_text(store_info_json(store_)); }));
   });
-  rondo::prometheus::mount_metrics(s, store_);
+  rondo::prometheus::ExpositionOptions exposition;
+  exposition.help = VmmMetrics::help_texts();
+  rondo::prometheus::mount_metrics(s, store_, std::move(exposition));
+  mount_promql(s, store_);  // /api/v1/...: PromQL (promql_routes.hpp)
   for (const WebAsset& asset : web_assets()) {
     s.Get(std::string(asset.url), [&asset](const httplib::Request&, httplib::Response& res) {
       res.set_content(asset.body.data(), asset.body.size(),
@@ -118,8 +155,14 @@ void HttpApi::start(const HttpEndpoint& endpoint) {
     }
     port_ = endpoint.port;
   }
+  try {
+    guard_->set_listening_socket(listen_fd_, port_);
+  } catch (const std::system_error& e) {
+    throw VmmError("HTTP: " + std::string(e.what()));
+  }
   listening_done_ = false;
   thread_ = std::thread([this] {
+    guard_->lower_this_thread_priority();  // the listener too: below the vCPU
     server_->listen_after_bind();
     listening_done_ = true;
   });

@@ -4,9 +4,12 @@
 //   GET /metrics/info                                          JSON: Store::info() + series
 //   GET /metrics                                               Prometheus text format 0.0.4
 //   GET /, /app.js, /vendor/...                                the live page (uPlot)
-// A malformed request gets 400 with a JSON {"error": "..."}; an unknown path
-// 404. Handlers run on the server's threads and only read the store (which
-// rondo allows from any thread).
+// A malformed request (also: text that is not UTF-8) gets 400 with a JSON
+// {"error": "..."}; an unknown path 404; a connection beyond the server's
+// workers 503 (http_server_policy.hpp: slow clients, limits, priority).
+// /metrics/query and /metrics/info answers are computed once per wall-clock
+// second (response_cache.hpp). Handlers run on the server's threads and only
+// read the store (which rondo allows from any thread).
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,8 @@
 #include <string>
 #include <thread>
 
+#include "http_server_policy.hpp"
+#include "response_cache.hpp"
 #include "rondo/store.hpp"
 
 namespace httplib {
@@ -37,13 +42,15 @@ class HttpApi {
  public:
   using HealthFn = std::function<nlohmann::json()>;
 
-  HttpApi(const rondo::Store& store, HealthFn health);
+  HttpApi(const rondo::Store& store, HealthFn health, HttpServerPolicy policy = {});
   ~HttpApi();  // stops
 
   // Binds (throws VmmError when it cannot) and serves on a thread of its own.
   void start(const HttpEndpoint& endpoint);
   void stop();
   std::uint16_t port() const noexcept { return port_; }
+  HttpServerCounts connection_counts() const noexcept { return guard_->counts(); }
+  const ResponseCache& cache() const noexcept { return cache_; }
 
  private:
   void add_routes();
@@ -51,9 +58,12 @@ class HttpApi {
   const rondo::Store& store_;
   HealthFn health_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<HttpServerGuard> guard_;
+  ResponseCache cache_;
   std::thread thread_;
   std::atomic<bool> listening_done_{false};
   std::uint16_t port_ = 0;
+  int listen_fd_ = -1;  // the server's socket, as httplib created it (it owns and closes it)
 };
 
 }  // namespace rondo::vmm

@@ -129,6 +129,8 @@ std::string_view to_string(LongModeSupport support) noexcept {
       return "fails";
     case LongModeSupport::NoKvm:
       return "no-kvm";
+    case LongModeSupport::Paravirtual:
+      return "paravirtual";
   }
   return "unknown";
 }
@@ -215,9 +217,15 @@ LongModeProbeResult probe_long_mode(std::chrono::milliseconds deadline) {
   WireResult w{};
   const bool answered =
       ready > 0 && ::read(read_end.get(), &w, sizeof w) == static_cast<ssize_t>(sizeof w);
+  const bool pvm = ::access("/sys/module/kvm_pvm", F_OK) == 0;
   if (answered) {
     ::waitpid(child, nullptr, 0);
-    return from_wire(w);
+    r = from_wire(w);
+    if (r.support == LongModeSupport::Runs && pvm) {
+      r.support = LongModeSupport::Paravirtual;
+      r.detail += "; but /sys/module/kvm_pvm is loaded: only PVM-enabled guest kernels boot there";
+    }
+    return r;
   }
   ::kill(child, SIGKILL);
   // A vCPU spinning inside the host kernel may take a moment to die; do not block on it.
@@ -229,7 +237,7 @@ LongModeProbeResult probe_long_mode(std::chrono::milliseconds deadline) {
                 std::to_string(deadline.count()) +
                 " ms (this host's KVM interprets or hangs on 64-bit guests; Linux cannot boot)"
           : "the probe process died without an answer";
-  if (::access("/sys/module/kvm_pvm", F_OK) == 0) r.detail += "; /sys/module/kvm_pvm is loaded";
+  if (pvm) r.detail += "; /sys/module/kvm_pvm is loaded";
   return r;
 }
 

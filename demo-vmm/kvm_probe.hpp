@@ -8,7 +8,9 @@
 //     mov rax, 0x1122334455667788 ; out 0x80, al ; hlt
 // in a throw-away VM in a child process and gives up after a deadline: 2 million
 // instructions take about 1 ms with hardware virtualization, about 70 ms in the
-// nested emulated host of tests/emulated, and about 3 s on kvm_pvm.
+// nested emulated host of tests/emulated, and about 3 s on kvm_pvm. Where the
+// loop does finish in time on kvm_pvm (it sometimes does), the verdict is
+// Paravirtual: an unmodified Linux still does not boot there.
 // `--guest auto` uses it to choose between the Linux guest and the micro guest.
 #pragma once
 
@@ -23,6 +25,10 @@ enum class LongModeSupport {
   TooSlow,  // KVM_RUN did not return before the deadline (interpreted, or hung)
   Fails,    // an ioctl failed, or the guest exited in an unexpected way
   NoKvm,    // /dev/kvm cannot be opened, or lacks what every VM needs
+  // The guest ran, but this KVM is kvm_pvm, which boots only PVM-enabled guest
+  // kernels: an unmodified Linux hangs there (seen on these machines: the probe's
+  // loop sometimes finishes in time, the kernel never gets past its first seconds).
+  Paravirtual,
 };
 
 struct LongModeProbeResult {

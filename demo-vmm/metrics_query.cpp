@@ -1,5 +1,7 @@
 #include "metrics_query.hpp"
 
+#include "rondo/series_kind.hpp"
+
 #include <charconv>
 #include <cmath>
 
@@ -174,10 +176,13 @@ json store_info_json(const rondo::Store& store) {
                        {"consolidated_until_ns", optional_time(t.consolidated_until)},
                        {"lost_buckets", t.lost_buckets},
                        {"late_records", t.late_records},
+                       {"refused_records", t.refused_records},
                        {"file", t.file.string()},
                        {"file_bytes", t.file_bytes}});
     }
+    const auto& config = store.schemas().at(schemas.size());
     schemas.push_back({{"name", s.name},
+                       {"kind", std::string(rondo::to_string(rondo::series_kind(config)))},
                        {"matcher", s.matcher},
                        {"series_count", s.series_count},
                        {"max_series", s.max_series},

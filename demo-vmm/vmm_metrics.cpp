@@ -30,6 +30,25 @@ std::vector<rondo::SchemaConfig> VmmMetrics::schemas() {
   };
 }
 
+std::map<std::string, std::string, std::less<>> VmmMetrics::help_texts() {
+  return {
+      {"vcpu_exits_total", "VM exits of the vCPU, by exit reason"},
+      {"vcpu_exit_duration_ns", "Time the VMM spent handling each VM exit"},
+      {"vcpu_run_duration_ns", "Time the guest ran in each KVM_RUN before it exited"},
+      {"vcpu_steal_ns", "Time the vCPU thread waited for a host CPU, per sample"},
+      {"blk_requests_total", "virtio-blk requests completed, by operation"},
+      {"blk_request_errors_total", "virtio-blk requests that failed, by status"},
+      {"blk_bytes_total", "Bytes moved by virtio-blk requests, by direction"},
+      {"blk_request_duration_ns", "Time from a virtio-blk request's notification to its completion"},
+      {"blk_queue_depth", "Requests waiting in the virtio-blk queue at each notification"},
+      {"guest_memory_bytes", "Memory given to the guest"},
+      {"memory_slots", "KVM memory slots in use"},
+      {"vmm_rss_bytes", "Resident memory of the VMM process"},
+      {"vmm_open_fds", "Open file descriptors of the VMM process"},
+      {"vmm_uptime_seconds", "Time since the VMM started"},
+  };
+}
+
 VmmMetrics::VmmMetrics(rondo::Store& store, std::uint64_t guest_memory_bytes,
                        std::uint32_t memory_slots, std::uint64_t start_ns)
     : store_(store),
@@ -61,7 +80,7 @@ VmmMetrics::VmmMetrics(rondo::Store& store, std::uint64_t guest_memory_bytes,
   blk_duration_ = store_.register_series("blk_request_duration_ns");
   blk_depth_ = store_.register_series("blk_queue_depth");
   guest_memory_ = store_.register_series("guest_memory_bytes");
-  memory_slots_series_ = store_.register_series("memory_slot_count");
+  memory_slots_series_ = store_.register_series("memory_slots");
   rss_ = store_.register_series("vmm_rss_bytes");
   fds_ = store_.register_series("vmm_open_fds");
   uptime_ = store_.register_series("vmm_uptime_seconds");

@@ -23,6 +23,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "process_stats.hpp"
@@ -36,6 +39,8 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
  public:
   // The store's schemas; the same on every run, so a store is reopened.
   static std::vector<rondo::SchemaConfig> schemas();
+  // What each series is, for the HELP lines of /metrics.
+  static std::map<std::string, std::string, std::less<>> help_texts();
 
   // Registers every series (cold; throws rondo::Error). The store must
   // outlive this object.
@@ -55,12 +60,14 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
   // is the store's writer now (the vCPU thread, or main after joining it).
   void record_published() noexcept;
 
-  // record() calls that did not return Ok (read after the vCPU thread ended).
-  std::uint64_t failed_records() const noexcept { return failed_records_; }
+  // record() calls that did not return Ok; any thread may read it (the
+  // health endpoint, the tick that warns about it).
+  std::uint64_t failed_records() const noexcept { return failed_records_.load(std::memory_order_relaxed); }
 
  private:
   void check(rondo::WriteStatus status) noexcept {
-    if (status != rondo::WriteStatus::Ok) ++failed_records_;
+    // Only the failure path pays for the atomic.
+    if (status != rondo::WriteStatus::Ok) [[unlikely]] failed_records_.fetch_add(1, std::memory_order_relaxed);
   }
 
   rondo::Store& store_;
@@ -86,7 +93,7 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
   ThreadSchedstat schedstat_ = ThreadSchedstat::open_for_this_thread();
   std::uint64_t last_wait_ns_ = 0;
   bool have_wait_ = false;
-  std::uint64_t failed_records_ = 0;
+  std::atomic<std::uint64_t> failed_records_{0};
 };
 
 }  // namespace rondo::vmm

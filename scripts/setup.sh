@@ -10,15 +10,20 @@ packages=(
   # libraries (the design card)
   libfmt-dev libspdlog-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev libcurl4-openssl-dev libprotobuf-dev protobuf-compiler libsnappy-dev
+  libre2-dev  # the =~ regex engine, Prometheus' own syntax (linear time, no recursion)
   # alternatives measured by the benchmarks
   prometheus-cpp-dev
+  # the Rust bindings (bindings/rust/): Debian's cargo/rustc 1.63, offline, no crates
+  cargo
   # real servers for the integration tests
   prometheus victoria-metrics curl
   # browser test of the demo page
   chromium
+  libpng-dev  # tests/vmm/web_page_test.cpp reads the page's screenshot
   # Linux guest build and its verification under emulation
   linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio xz-utils busybox-static
   qemu-system-x86 linux-image-amd64
+  strace  # tests/core/file_test.cpp checks the fsync/rename order of the real system calls
 )
 
 missing=()

@@ -9,6 +9,11 @@ namespace rondo::detail {
 
 namespace {
 
+// Consolidation runs in the writer's process, beside record(): a slot odd
+// for long means the writer thread was preempted mid-write, so it waits far
+// longer than a reader before calling the slot damaged (and skipping it).
+constexpr std::int64_t kWriterPatienceNs = 1'000'000'000;
+
 // Where each function lives in the source tier's cells (-1: not stored).
 struct SourceColumns {
   int col[kConsolidationFnCount];
@@ -106,12 +111,13 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
     for (std::uint32_t col = 0; col < series_count; ++col) {
       Accumulator acc{columns};
       for (std::uint64_t b = first; b < (next + 1) * ratio; ++b) {
-        if (src.read(col, b, cell)) acc.add(cell);
+        if (src.read_cell(col, b, cell, kWriterPatienceNs) == Ring::CellRead::Data) acc.add(cell);
       }
       const bool enough = static_cast<double>(acc.known) >= needed;
       for (std::uint32_t f = 0; f < nfn; ++f) out[col * nfn + f] = enough ? acc.value(dst.function(f)) : kMissing;
     }
     dst.write_slot(next, series_count, out.data());
+    dst.write_sums(next);  // the slot is final: checksum it now (off the hot path)
     ++next;
     ++produced;
     save_position();
@@ -121,6 +127,55 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
 }
 
 }  // namespace
+
+void check_positions(const std::vector<SlabFile>& tiers) {
+  // Consolidation and seal() close buckets up to the head's successor at
+  // most, finish() up to the end of the coarsest tier's bucket holding it.
+  for (const SlabFile& slab : tiers) {
+    const Ring& ring = slab.ring();
+    const std::uint64_t head = ring.head();
+    const std::uint64_t coarsest = tiers.back().ring().interval() / ring.interval();
+    const std::uint64_t reach = head == kNoBucket ? 0 : (head / coarsest + 1) * coarsest;
+    if (load_state(ring.state().closed_below) > reach) {
+      throw Error(ErrorCode::Corrupt, "slab file " + slab.path().string() + ": state closes buckets it never held");
+    }
+  }
+  for (std::size_t k = 1; k < tiers.size(); ++k) {
+    const Ring& src = tiers[k - 1].ring();
+    const Ring& dst = tiers[k].ring();
+    // Read in this order so that a live writer (read-only open) moving on
+    // between the loads can only make the bounds looser.
+    const std::uint64_t dst_head = dst.head();
+    const std::uint64_t next = load_state(dst.state().next_bucket);
+    if (next == kNoBucket) continue;
+    const std::uint64_t src_head = src.head();
+    const std::uint64_t ratio = dst.interval() / src.interval();
+    // Consolidation produces a bucket only once its source range has closed
+    // (by the source's head moving on, or by Store::finish), and moves past
+    // each bucket it writes.
+    const std::uint64_t closed = src_head == kNoBucket ? 0 : std::max(src_head + 1, src.first_open(src_head));
+    if (src_head == kNoBucket || next > closed / ratio || (dst_head != kNoBucket && next < dst_head)) {
+      throw Error(ErrorCode::Corrupt, "slab file " + tiers[k].path().string() + ": consolidation position " +
+                                          std::to_string(next) + " does not fit tier " + std::to_string(k - 1) +
+                                          "'s head or this tier's head (damaged state)");
+    }
+  }
+}
+
+void close_through_coarsest(std::vector<SlabFile>& tiers) {
+  const Ring& finest = tiers.front().ring();
+  const std::uint64_t head = finest.head();
+  if (head == kNoBucket) return;
+  // No bucket follows the newest: the coarse buckets holding it are complete
+  // as they are. Closing their range in every finer tier lets consolidation
+  // produce them by its one rule (a bucket whose source range has closed).
+  const std::uint64_t coarsest = tiers.back().ring().interval() / finest.interval();
+  const std::uint64_t end = (head / coarsest + 1) * coarsest;  // in tier-0 buckets
+  for (std::size_t k = 0; k + 1 < tiers.size(); ++k) {
+    Ring& ring = tiers[k].ring();
+    ring.close_below(end / (ring.interval() / finest.interval()));
+  }
+}
 
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count) {
   std::size_t produced = 0;

@@ -28,7 +28,9 @@ File::File(const std::filesystem::path& path, Mode mode) : path_(path) {
   }
   fd_ = ::open(path.c_str(), flags, 0644);
   if (fd_ < 0) {
-    if (errno == ENOENT) throw Error(ErrorCode::NotFound, "no such file: " + path.string());
+    // Creating a file in a directory that does not exist is an I/O error
+    // (the caller's setup is wrong), not a missing file.
+    if (errno == ENOENT && mode != Mode::CreateNew) throw Error(ErrorCode::NotFound, "no such file: " + path.string());
     throw_errno("cannot open", path);
   }
 }
@@ -133,22 +135,58 @@ void MappedFile::sync() {
   if (data_ && ::msync(data_, size_, MS_SYNC) != 0) throw_errno("cannot msync", path_);
 }
 
-void rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("cannot rename " + from.string() + " onto", to);
+ZeroPages::ZeroPages(std::uint64_t bytes) : size_(bytes) {
+  if (bytes == 0) return;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw_errno("cannot map " + std::to_string(bytes) + " bytes of memory for", "a slab");
+  data_ = static_cast<std::byte*>(p);
+}
+
+ZeroPages::ZeroPages(ZeroPages&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+ZeroPages& ZeroPages::operator=(ZeroPages&& other) noexcept {
+  if (this != &other) {
+    if (data_) ::munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+ZeroPages::~ZeroPages() {
+  if (data_) ::munmap(data_, size_);
+}
+
+void sync_directory(const std::filesystem::path& dir) {
+  File d(dir.empty() ? "." : dir, File::Mode::ReadOnly);
+  if (::fsync(d.fd()) != 0) throw_errno("cannot fsync directory", d.path());
+}
+
+void replace_file_durably(const std::filesystem::path& path, const std::function<void(File&)>& fill) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  try {
+    File f(tmp, File::Mode::CreateNew);
+    fill(f);
+    f.sync();
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    errno = err;
+    throw_errno("cannot rename " + tmp.string() + " onto", path);
+  }
+  sync_directory(path.parent_path());
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    File f(tmp, File::Mode::CreateNew);
-    f.write_at(0, std::as_bytes(std::span(contents.data(), contents.size())));
-    f.sync();
-  }
-  rename_file(tmp, path);
-  // Make the rename itself durable.
-  File dir(path.parent_path().empty() ? "." : path.parent_path(), File::Mode::ReadOnly);
-  ::fsync(dir.fd());
+  replace_file_durably(path, [&](File& f) { f.write_at(0, std::as_bytes(std::span(contents.data(), contents.size()))); });
 }
 
 std::string read_whole_file(const std::filesystem::path& path) {

@@ -1,11 +1,12 @@
 // The only place that makes file-system system calls: open, fallocate,
-// mmap/msync, flock, pread/pwrite, rename. Failures become rondo::Error(Io)
-// naming the file and the errno text.
+// mmap/msync, flock, pread/pwrite, rename, fsync. Failures become
+// rondo::Error(Io) naming the file and the errno text.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -59,9 +60,35 @@ class MappedFile {
   std::filesystem::path path_;
 };
 
-void rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
-// Writes `contents` to `path` atomically: a temporary file, fsync, rename.
+// Memory that reads as zeros and takes a page only where it is first
+// written (a private anonymous mapping): for large tables of which a
+// process touches little, e.g. a slab's verified-sum memo.
+class ZeroPages {
+ public:
+  ZeroPages() = default;
+  explicit ZeroPages(std::uint64_t bytes);  // throws Error(Io) if it cannot map
+  ZeroPages(ZeroPages&& other) noexcept;
+  ZeroPages& operator=(ZeroPages&& other) noexcept;
+  ~ZeroPages();
+
+  std::byte* data() const { return data_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
+// Creates or replaces `path` so that a crash or a power cut leaves either
+// the old file or the complete new one, never a part: `fill` writes a
+// temporary beside it (path + ".tmp"), which is fsync'd, renamed onto
+// `path`, and then the directory is fsync'd so the rename itself is durable.
+// Every step's result is checked; on failure the temporary is removed.
+// This is the one way the library and the exporter create a file.
+void replace_file_durably(const std::filesystem::path& path, const std::function<void(File&)>& fill);
+// replace_file_durably with `contents` as the whole file.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+// fsync of a directory: makes the entries created or renamed in it durable.
+void sync_directory(const std::filesystem::path& dir);
 std::string read_whole_file(const std::filesystem::path& path);
 [[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path);
 

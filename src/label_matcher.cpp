@@ -1,23 +1,31 @@
-// GCC 12's libstdc++ <regex> trips a false -Wmaybe-uninitialized inside std::function when built
-// with sanitizers; the pragma must precede every include to cover it.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "rondo/label_matcher.hpp"
 
-#include <algorithm>
-#include <regex>
+#include <re2/re2.h>
 
+#include <algorithm>
+
+#include "rondo/detail/utf8.hpp"
 #include "rondo/error.hpp"
+#include "prometheus_regex.hpp"
 
 namespace rondo {
 
+// RE2, not std::regex: PromQL's own syntax, linear-time matching, and a parser without recursion,
+// so a hostile pattern (20,000 nested groups) is compiled or refused, never a stack overflow.
 struct LabelMatcher::Compiled {
-  std::vector<std::regex> regexes;  // one per term; unused for (in)equality terms
+  std::vector<std::shared_ptr<const RE2>> regexes;  // one per term; null for (in)equality terms
 };
 
 namespace {
+
+using detail::excerpt;
+
+std::shared_ptr<const RE2> compile_regex(const LabelMatcher::Term& term) {
+  return detail::compile_prometheus_regex(term.value, "for label " + excerpt(term.label));
+}
+
+// Fully anchored, as PromQL's =~ is.
+bool full_match(std::string_view value, const RE2& re) { return RE2::FullMatch(value, re); }
 
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
 bool is_name_char(char c) { return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
@@ -28,6 +36,12 @@ class SelectorParser {
   explicit SelectorParser(std::string_view text) : text_(text) {}
 
   LabelMatcher parse() {
+    // PromQL strings are UTF-8; RE2 would refuse such a regex anyway, and an equality term with
+    // stray bytes could never match a value a receiver accepts.
+    if (const std::size_t bad = detail::utf8_error_offset(text_); bad != std::string_view::npos) {
+      pos_ = bad;
+      fail("not valid UTF-8");
+    }
     LabelMatcher m;
     skip_space();
     if (pos_ < text_.size() && is_name_start(text_[pos_])) m.name(identifier("metric name"));
@@ -61,7 +75,7 @@ class SelectorParser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorCode::InvalidArgument, "bad selector '" + std::string(text_) + "' at position " +
+    throw Error(ErrorCode::InvalidArgument, "bad selector '" + excerpt(text_) + "' at position " +
                                                 std::to_string(pos_ + 1) + ": " + what);
   }
   void skip_space() {
@@ -157,15 +171,8 @@ LabelMatcher& LabelMatcher::not_regex(std::string label, std::string pattern) {
 
 LabelMatcher& LabelMatcher::add(Term term) {
   auto compiled = std::make_shared<Compiled>(*compiled_);
-  std::regex re;
-  if (term.op == Op::Regex || term.op == Op::NotRegex) {
-    try {
-      re = std::regex(term.value, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      throw Error(ErrorCode::InvalidArgument, "bad regex '" + term.value + "' for label " + term.label + ": " + e.what());
-    }
-  }
-  compiled->regexes.push_back(std::move(re));
+  const bool is_regex = term.op == Op::Regex || term.op == Op::NotRegex;
+  compiled->regexes.push_back(is_regex ? compile_regex(term) : nullptr);
   compiled_ = std::move(compiled);
   terms_.push_back(std::move(term));
   return *this;
@@ -186,8 +193,8 @@ bool LabelMatcher::matches(std::string_view name, std::span<const Label> labels)
     switch (t.op) {
       case Op::Equal: ok = value == t.value; break;
       case Op::NotEqual: ok = value != t.value; break;
-      case Op::Regex: ok = std::regex_match(value.begin(), value.end(), compiled_->regexes[i]); break;
-      case Op::NotRegex: ok = !std::regex_match(value.begin(), value.end(), compiled_->regexes[i]); break;
+      case Op::Regex: ok = full_match(value, *compiled_->regexes[i]); break;
+      case Op::NotRegex: ok = !full_match(value, *compiled_->regexes[i]); break;
     }
     if (!ok) return false;
   }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "file.hpp"
 #include "rondo/error.hpp"
 
 namespace rondo::detail {
@@ -82,6 +83,25 @@ StoreMeta parse_meta(const std::string& text, const std::filesystem::path& file)
     throw Error(ErrorCode::Corrupt, file.string() + ": " + e.what());
   }
 }
+
+std::vector<SchemaConfig> parse_schemas_json(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    const json& array = j.is_object() ? j.at("schemas") : j;
+    if (!array.is_array() || array.empty()) throw Error(ErrorCode::InvalidArgument, "expected a non-empty array");
+    std::vector<SchemaConfig> schemas;
+    for (const json& s : array) schemas.push_back(schema_from_json(s));
+    return schemas;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::InvalidArgument, std::string("schemas JSON: ") + e.what());
+  }
+}
+
+void write_meta(const std::filesystem::path& file, const StoreMeta& meta) {
+  write_file_atomically(file, to_json(meta));
+}
+
+StoreMeta read_meta(const std::filesystem::path& file) { return parse_meta(read_whole_file(file), file); }
 
 std::uint64_t schema_hash(const SchemaConfig& schema) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64

@@ -49,21 +49,31 @@ detail::FunctionView view_or_throw(const detail::Ring& ring, ConsolidationFn fn,
   return *view;
 }
 
-// Appends the buckets of one tier overlapping [start, end] to out.
+// Appends the buckets of one tier overlapping [start, end] to out, in one
+// pass over the slab (Ring::scan).
 void scan(const detail::Ring& ring, std::uint32_t column, const detail::FunctionView& view, Timestamp start,
           Timestamp end, bool include_missing, std::vector<Point>& out) {
   const std::uint64_t head = ring.head();
   if (head == detail::kNoBucket || end < start) return;
   const std::uint64_t first = std::max(start / ring.interval(), ring.oldest(head));
   const std::uint64_t last = std::min(end / ring.interval(), head);
-  double cell[detail::kMaxFunctions];
-  for (std::uint64_t b = first; b <= last && b >= first; ++b) {
-    if (ring.read(column, b, cell)) {
-      out.push_back({b * ring.interval(), view(cell)});
-    } else if (include_missing) {
-      out.push_back({b * ring.interval(), detail::kMissing});
-    }
-  }
+  if (last < first) return;
+  const std::size_t had = out.size();
+  out.resize(had + (last - first + 1));
+  const std::uint64_t interval = ring.interval();
+  const detail::FunctionView v = view;
+  Point* const end_at = ring.scan(
+      column, first, last, view.first(), view.second(), out.data() + had,
+      [interval, v](Point* w, std::uint64_t b, double a, double c) {
+        *w = {b * interval, v.of(a, c)};
+        return w + 1;
+      },
+      [interval, include_missing](Point* w, std::uint64_t b) {
+        if (!include_missing) return w;
+        *w = {b * interval, detail::kMissing};
+        return w + 1;
+      });
+  out.resize(static_cast<std::size_t>(end_at - out.data()));
 }
 
 // Start time of the oldest bucket the ring holds; nullopt if empty.
@@ -114,6 +124,13 @@ std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp
   std::vector<Point> out;
   scan(ring, handle.column(), view_or_throw(ring, fn, config, tier), start, end, options.include_missing, out);
   return out;
+}
+
+void Store::query_into(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, ConsolidationFn fn,
+                       std::vector<Point>& out, QueryOptions options) const {
+  const SchemaConfig& config = impl_->check_tier(handle, tier, id_);
+  const detail::Ring& ring = impl_->ring(handle.schema(), tier);
+  scan(ring, handle.column(), view_or_throw(ring, fn, config, tier), start, end, options.include_missing, out);
 }
 
 // The rule (docs/design.md): take the finest tier whose window reaches back

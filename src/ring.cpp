@@ -1,7 +1,12 @@
 // The parts of Ring that are not on the record() fast path.
 #include "rondo/detail/ring.hpp"
 
+#include <array>
+#include <chrono>
+#include <span>
 #include <thread>
+
+#include "crc32c.hpp"
 
 namespace rondo::detail {
 
@@ -10,6 +15,53 @@ namespace {
 // writer may have died in the middle of a write (the next writable open
 // repairs it), and a reader must not hang on that.
 constexpr int kMaxReadTries = 10'000;
+
+// Slots this thread found stuck: (address of the counter, its odd value),
+// direct-mapped. A damaged page of counters then costs one wait per slot,
+// not one per cell of every series.
+struct StuckSlot {
+  const std::uint64_t* seq = nullptr;
+  std::uint64_t value = 0;
+  std::uint64_t mapping = 0;
+};
+thread_local std::array<StuckSlot, 1024> stuck_slots;
+
+StuckSlot& stuck_entry(const std::uint64_t* seq) {
+  return stuck_slots[(reinterpret_cast<std::uintptr_t>(seq) / sizeof(std::uint64_t)) % stuck_slots.size()];
+}
+
+std::atomic<std::uint64_t> next_mapping_id{1};
+
+// CRC-32C of 8-byte words: the SSE4.2 instruction where the CPU has it
+// (same polynomial as crc32c.hpp), the table otherwise.
+[[gnu::target("sse4.2")]] std::uint32_t crc_words_hw(std::uint32_t crc, const std::uint64_t* w, std::uint64_t n,
+                                                     std::uint64_t stride) {
+  std::uint64_t c = ~crc;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    c = __builtin_ia32_crc32di(c, std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(w[i * stride]))
+                                      .load(std::memory_order_relaxed));
+  }
+  return ~static_cast<std::uint32_t>(c);
+}
+
+std::uint32_t crc_words_sw(std::uint32_t crc, const std::uint64_t* w, std::uint64_t n, std::uint64_t stride) {
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t v = std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(w[i * stride]))
+                                .load(std::memory_order_relaxed);
+    crc = crc32c(std::as_bytes(std::span(&v, 1)), crc);
+  }
+  return crc;
+}
+
+std::uint32_t crc_words(std::uint32_t crc, const std::uint64_t* w, std::uint64_t n, std::uint64_t stride) {
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  return hw ? crc_words_hw(crc, w, n, stride) : crc_words_sw(crc, w, n, stride);
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 bool is(const SlabHeader& h, std::initializer_list<ConsolidationFn> fns) {
   if (h.function_count != fns.size()) return false;
@@ -25,22 +77,28 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
     : max_series_(header.max_series),
       state_(reinterpret_cast<SlabState*>(base + header.state_offset)),
       seq_(reinterpret_cast<std::uint64_t*>(base + header.slot_seq_offset)),
+      counters_(seq_),
       time_(reinterpret_cast<std::uint64_t*>(base + header.slot_time_offset)),
       columns_(reinterpret_cast<std::uint64_t*>(base + header.columns_offset)),
       interval_(header.interval_ns),
       slots_(header.slot_count),
       nfn_(header.function_count),
-      stamped_(header.stamped != 0) {
+      stamped_(header.stamped != 0),
+      sums_(reinterpret_cast<SlotSum*>(base + header.slot_sum_offset)),
+      groups_(static_cast<std::uint32_t>(detail::sum_groups(header.max_series))),
+      mapping_id_(next_mapping_id.fetch_add(1, std::memory_order_relaxed)) {
   for (std::uint8_t& a : at_) a = kAbsent;
   if (stamped_) {
     cell_words_ = static_cast<std::uint8_t>(tier0_cell_words(nfn_));
     column_stride_ = cell_words_;
     slot_stride_ = std::uint64_t{max_series_} * cell_words_;
     if (tier0_counter_per_cell(nfn_)) {
+      counters_ = reinterpret_cast<std::uint64_t*>(base + cell_counters_offset(header.slot_seq_offset, slots_));
       seq_slot_stride_ = max_series_;
       seq_column_stride_ = 1;
     }
     atomic16_ = cpu_stores_32_bytes();  // AVX
+    cell_counter_is_slots_ = cell_words_ == 2 && !atomic16_;
   } else {
     column_stride_ = std::uint64_t{nfn_} * slots_;
     slot_stride_ = 1;
@@ -82,23 +140,48 @@ void Ring::open_bucket(std::uint64_t bucket) noexcept {
 
 // Not the open bucket: a newer one (it becomes the head and the open
 // bucket), an older one still in the window, or the head after seal() or a
-// reopen. Only here can a record be too old or late.
+// reopen. Only here can a record be too old or late, and only here does a
+// record change a slot whose checksum may have been taken (a closed one, or
+// an earlier lap's), so only here does the slot's counter move: that makes
+// such a checksum stale, as it must be (docs/storage-format.md).
 WriteStatus Ring::record_elsewhere(std::uint32_t column, double value, Timestamp ts) noexcept {
   const std::uint64_t bucket = ts / interval_;
   const std::uint64_t head = state_->head;  // only this thread writes it
-  if (head != kNoBucket && bucket + slots_ <= head) return WriteStatus::TooOld;
-  const std::uint64_t slot = bucket % slots_;
-  write_cell(cell_base(column, slot), seq_of(column, slot), column, slot, bucket, value);
-  if (head == kNoBucket || bucket > head) {
-    advance_head(bucket);
-    open_bucket(bucket);  // nothing closes a bucket above the old head's successor
-    return WriteStatus::Ok;
+  if (head != kNoBucket && bucket + slots_ <= head) {
+    // Counted in the mapped state, so a run whose every record is refused (a
+    // clock far behind the store's head) shows in `rondo info`. Only this
+    // thread writes the count: a load and a store, no locked add.
+    store_word(&state_->refused_records, load_word(&state_->refused_records) + 1);
+    return WriteStatus::TooOld;
   }
+  const std::uint64_t slot = bucket % slots_;
+  const bool new_head = head == kNoBucket || bucket > head;
+  // Before the slot's time names the bucket: a crash between that and the
+  // head's move is then told apart from damage (check_state).
+  if (new_head) publish(state_->opening_bucket, bucket);
+  const std::uint64_t odd = begin_write(seq_ + slot);
+  const std::uint64_t start = bucket * interval_;
+  if (time_[slot] == kNoTime || time_[slot] < start) publish(time_[slot], start);
+  std::uint64_t* cell = cell_base(column, slot);
+  if (cell_counter_is_slots_) {
+    // The slot's counter, odd now, guards this cell too: one plain store.
+    alignas(64) std::uint64_t img[8];
+    fold_image(cell, bucket, value, img);
+    store_cell_2(cell, img[0], img[1]);
+  } else {
+    write_cell(cell, seq_of(column, slot), column, slot, bucket, value);
+  }
+  if (new_head) advance_head(bucket);  // inside the slot's write: a crash leaves it odd, recover() evens it
+  end_write(seq_ + slot, odd);
   if (bucket < load_word(&state_->closed_below)) {
-    // Only this thread writes the count: a load and a store, no locked add.
-    store_word(&state_->late_records, load_word(&state_->late_records) + 1);
-  } else if (bucket == head) {
-    open_bucket(bucket);  // consolidation never closes the head: only seal() does, on this thread
+    // Late: closed by seal() or consolidation, or (a new head, too) by
+    // finish(), which closes up to the end of the coarsest bucket.
+    store_word(&state_->late_records, load_word(&state_->late_records) + 1);  // this thread only, as above
+  } else if (new_head || bucket == head) {
+    // The head and open: the fast path may take its records. Only seal() and
+    // finish() close the head, both on this thread (consolidation closes
+    // below the head).
+    open_bucket(bucket);
   }
   return WriteStatus::Ok;
 }
@@ -171,17 +254,42 @@ void Ring::write_slot(std::uint64_t bucket, std::uint32_t series_count, const do
 }
 
 bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const noexcept {
+  return read_cell(column, bucket, out) == CellRead::Data;
+}
+
+Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, double* out,
+                               std::int64_t stuck_after_ns) const noexcept {
   const std::uint64_t slot = bucket % slots_;
   const std::uint64_t start = bucket * interval_;
   const std::uint64_t* base = cell_base(column, slot);
   const std::uint64_t* counter = seq_of(column, slot);
+  // Waiting on one odd counter value is bounded by time (stuck_after_ns);
+  // a counter that moves on counts as a try, bounded by kMaxReadTries.
+  bool waiting = false;
+  std::uint64_t odd_value = 0;
+  std::int64_t odd_since = 0;
+  unsigned spins = 0;
   for (int tries = 0; tries < kMaxReadTries; ++tries) {
     const std::uint64_t head = load(state_->head);
-    if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return false;
+    if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return CellRead::Missing;
 
     const std::uint64_t before = load(*counter);
     if (before & 1) {
-      if (tries > 100) std::this_thread::yield();
+      StuckSlot& known = stuck_entry(counter);
+      if (known.seq == counter && known.value == before && known.mapping == mapping_id_) return CellRead::Damaged;
+      if (!waiting || before != odd_value) {
+        waiting = true;
+        odd_value = before;
+        odd_since = now_ns();
+        spins = 0;
+        continue;
+      }
+      if (++spins % 16 == 0 && now_ns() - odd_since >= stuck_after_ns) {
+        known = {counter, before, mapping_id_};
+        return CellRead::Damaged;
+      }
+      if (spins > 100) std::this_thread::yield();
+      --tries;
       continue;
     }
     // Tier 0: the stamp inside the cell says which bucket it holds. Above:
@@ -200,29 +308,142 @@ bool Ring::read(std::uint32_t column, std::uint64_t bucket, double* out) const n
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (load_word(counter) != before) continue;
-    return owner == (stamped_ ? bucket : start) && !std::isnan(out[0]);
+    if (owner != (stamped_ ? bucket : start) || std::isnan(out[0])) return CellRead::Missing;
+    return verified(column, slot) ? CellRead::Data : CellRead::Damaged;
   }
-  return false;
+  return CellRead::Missing;
+}
+
+Ring::SlotScan Ring::scan_slots(std::uint64_t head) const noexcept {
+  SlotScan scan;
+  for (std::uint64_t s = 0; s < slots_; ++s) {
+    const std::uint64_t t = load(time_[s]);
+    if (t == kNoTime) continue;
+    const std::uint64_t bucket = t / interval_;
+    if (t % interval_ != 0 || bucket % slots_ != s) {
+      if (scan.bad_slot == kNoBucket) {
+        scan.bad_slot = s;
+        scan.bad_time = t;
+      }
+      continue;
+    }
+    if (scan.newest == kNoBucket || bucket > scan.newest) scan.newest = bucket;
+  }
+  if (head != kNoBucket) scan.head_slot_busy = (load(seq_[head % slots_]) & 1) != 0;
+  return scan;
+}
+
+bool Ring::interrupted_before_head(std::uint64_t bucket) const noexcept {
+  return load(stamped_ ? state_->opening_bucket : state_->next_bucket) == bucket;
+}
+
+bool Ring::head_being_redone(std::uint64_t head) const noexcept {
+  return !stamped_ && load(state_->next_bucket) == head && load(time_[head % slots_]) == kNoTime;
+}
+
+std::uint32_t Ring::slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept {
+  std::uint32_t crc = crc_words(0, &time_[slot], 1, 1);
+  const std::uint32_t first = group * kSumGroup;
+  const std::uint32_t last = std::min(max_series_, first + kSumGroup);
+  if (stamped_) {  // the group's cells are contiguous, stamps and padding included
+    return crc_words(crc, cell_base(first, slot), std::uint64_t{last - first} * cell_words_, 1);
+  }
+  for (std::uint32_t c = first; c < last; ++c) crc = crc_words(crc, cell_base(c, slot), nfn_, slots_);
+  return crc;
+}
+
+void Ring::write_sums(std::uint64_t bucket) noexcept {
+  if (!sums_) return;
+  const std::uint64_t slot = bucket % slots_;
+  for (std::uint32_t g = 0; g < groups_; ++g) {
+    std::uint64_t before = load(seq_[slot]);
+    for (int spin = 0; (before & 1) && spin < 1000; ++spin) before = load(seq_[slot]);  // a late record, ns long
+    if (before & 1) return;
+    if (load(time_[slot]) != bucket * interval_) return;  // the slot holds another bucket
+    const std::uint32_t crc = slot_crc(slot, g);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (load(seq_[slot]) != before) return;
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(&sums_[slot * groups_ + g]))
+        .store(pack({crc, static_cast<std::uint32_t>(before)}), std::memory_order_release);
+  }
+}
+
+void Ring::sum_closed() noexcept {
+  if (!sums_) return;
+  const std::uint64_t head = load(state_->head);
+  if (head == kNoBucket) return;
+  // Store::finish may close buckets past the head: none of them is held yet.
+  const std::uint64_t upto = std::min(first_open(head), head + 1);
+  std::uint64_t b = std::max(load(state_->summed_below), oldest(head));
+  for (; b < upto; ++b) write_sums(b);
+  if (upto > load(state_->summed_below)) publish(state_->summed_below, upto);
+}
+
+// Whether the slot's bucket must have a sum by now: a higher tier sums each
+// slot as it writes it, before its position passes it, and never rewrites a
+// slot below the position. (Tier 0's late records forbid such a rule there.)
+bool Ring::sum_due(std::uint64_t slot) const noexcept {
+  const std::uint64_t t = load(time_[slot]);
+  if (t == kNoTime) return false;
+  const std::uint64_t bucket = t / interval_;
+  const std::uint64_t mark = load(state_->next_bucket);
+  return !stamped_ && mark != kNoBucket && bucket < mark;
+}
+
+Ring::SumCheck Ring::check_sum(std::uint64_t slot, std::uint32_t group) const noexcept {
+  if (!sums_) return SumCheck::Unverified;
+  const std::uint64_t word = load(*reinterpret_cast<const std::uint64_t*>(&sums_[slot * groups_ + group]));
+  // No sum where a higher tier must have one: the sum region was damaged.
+  // (In tier 0 a late record can start a bucket in a slot that had none.)
+  if (word == 0) return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
+  const SlotSum sum = unpack(word);
+  const std::uint64_t seq = load(seq_[slot]);
+  const std::uint32_t crc = sum.crc;
+  if (static_cast<std::uint32_t>(seq) != sum.seq_low) {
+    // Written since. In tier 0 a late record does that; a higher tier never
+    // rewrites a slot its position has passed, so there it is damage.
+    return !stamped_ && sum_due(slot) ? SumCheck::Mismatch : SumCheck::Unverified;
+  }
+  if (seq & 1) return SumCheck::Unverified;  // being written: read again later
+  const std::uint32_t actual = slot_crc(slot, group);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (load(seq_[slot]) != seq) return SumCheck::Unverified;
+  return actual == crc ? SumCheck::Verified : SumCheck::Mismatch;
+}
+
+// True unless the cell's slot group has a sum that its bytes fail. The memo
+// remembers which groups were verified at which counter value, so queries
+// over many series, and the same query again, check each slot group once.
+bool Ring::verified(std::uint32_t column, std::uint64_t slot) const noexcept {
+  if (!sums_) return true;
+  const std::uint32_t group = column / kSumGroup;
+  const std::uint64_t seq = load(seq_[slot]);
+  std::atomic<std::uint64_t>* memo = verified_ ? &verified_[slot * groups_ + group] : nullptr;
+  if (memo && memo->load(std::memory_order_relaxed) == seq + 1) return true;
+  const SumCheck check = check_sum(slot, group);
+  if (check == SumCheck::Verified && memo) memo->store(seq + 1, std::memory_order_relaxed);
+  return check != SumCheck::Mismatch;
 }
 
 void Ring::recover() noexcept {
-  if (!stamped_) {
-    for (std::uint64_t s = 0; s < slots_; ++s) {
-      if (!(seq_[s] & 1)) continue;
-      time_[s] = kNoTime;  // a consolidated slot cut short: consolidation redoes it
-      ++seq_[s];
-    }
-    return;
+  // A slot's write cut short. Above tier 0, a consolidated slot: it reads as
+  // missing and consolidation redoes it. In tier 0, a record outside the open
+  // bucket: its slot's time may already name the bucket, which is right
+  // either way (check_state moves the head there if it had not followed).
+  for (std::uint64_t s = 0; s < slots_; ++s) {
+    if (!(seq_[s] & 1)) continue;
+    if (!stamped_) time_[s] = kNoTime;
+    ++seq_[s];
   }
+  if (!stamped_) return;
   // Tier 0: a cell cut short between its odd and even counter. Written by
   // one store (every CellWriter but Undo), it is whole: old or new, both
   // consistent. Written word by word (Undo: per-cell counters only), the undo
   // record restores it.
-  const UndoRecord& u = state_->undo;
-  const std::uint64_t counters = seq_column_stride_ ? slots_ * max_series_ : slots_;
-  for (std::uint64_t i = 0; i < counters; ++i) {
-    if (!(seq_[i] & 1)) continue;
-    if (seq_column_stride_) {
+  if (seq_column_stride_) {
+    const UndoRecord& u = state_->undo;
+    for (std::uint64_t i = 0; i < slots_ * max_series_; ++i) {
+      if (!(counters_[i] & 1)) continue;
       const std::uint64_t slot = i / max_series_;
       const auto column = static_cast<std::uint32_t>(i % max_series_);
       if (u.column == column && u.slot == slot) {
@@ -230,8 +451,8 @@ void Ring::recover() noexcept {
         base[0] = u.stamp;
         for (std::uint32_t f = 0; f < nfn_; ++f) put(base, f, u.values[f]);
       }
+      ++counters_[i];
     }
-    ++seq_[i];
   }
   // Nothing left to undo: a record written by one store after this open
   // must never be "restored" from an older copy.

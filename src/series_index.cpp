@@ -10,7 +10,12 @@ namespace rondo::detail {
 namespace {
 
 constexpr char kIndexMagic[8] = {'R', 'O', 'N', 'D', 'O', 'I', 'D', 'X'};
-constexpr std::uint32_t kIndexVersion = 1;
+// Version 2 keeps the number of records in the header, rewritten after each
+// append, so a file that lost whole records (truncated, or its last record
+// damaged) is told apart from one whose last append a crash cut short.
+// Version 1 files (no count) still open; a writable open upgrades them.
+constexpr std::uint32_t kIndexVersion = 2;
+constexpr std::uint32_t kIndexVersionWithoutCount = 1;
 constexpr std::uint32_t kMaxRecord = 1 << 20;
 
 struct IndexHeader {
@@ -18,7 +23,8 @@ struct IndexHeader {
   std::uint32_t version;
   std::uint32_t header_crc;
   std::uint64_t store_id;
-  std::uint64_t reserved;
+  std::uint32_t series_count;  // records appended and complete (version 2)
+  std::uint32_t reserved;
 };
 static_assert(sizeof(IndexHeader) == 32);
 
@@ -90,20 +96,25 @@ std::string series_key(std::string_view name, std::span<const Label> sorted_labe
   return key;
 }
 
-void SeriesIndex::create(const std::filesystem::path& path, std::uint64_t store_id) {
+static IndexHeader make_header(std::uint64_t store_id, std::uint32_t series_count) {
   IndexHeader h{};
   std::memcpy(h.magic, kIndexMagic, sizeof(h.magic));
   h.version = kIndexVersion;
   h.store_id = store_id;
+  h.series_count = series_count;
   h.header_crc = header_crc(h);
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    File f(tmp, File::Mode::CreateNew);
-    f.write_at(0, std::as_bytes(std::span(&h, 1)));
-    f.sync();
-  }
-  rename_file(tmp, path);
+  return h;
+}
+
+void SeriesIndex::create(const std::filesystem::path& path, std::uint64_t store_id) {
+  const IndexHeader h = make_header(store_id, 0);
+  replace_file_durably(path, [&](File& f) { f.write_at(0, std::as_bytes(std::span(&h, 1))); });
+}
+
+bool SeriesIndex::holds_no_series(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  return !ec && size <= sizeof(IndexHeader);
 }
 
 SeriesIndex SeriesIndex::open(const std::filesystem::path& path, std::uint64_t store_id,
@@ -116,29 +127,73 @@ SeriesIndex SeriesIndex::open(const std::filesystem::path& path, std::uint64_t s
   IndexHeader h{};
   index.file_.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
   if (std::memcmp(h.magic, kIndexMagic, sizeof(h.magic)) != 0) corrupt(path, "not a rondo series index (bad magic)");
-  if (h.version != kIndexVersion) corrupt(path, "unsupported version " + std::to_string(h.version));
+  if (h.version != kIndexVersion && h.version != kIndexVersionWithoutCount) {
+    corrupt(path, "unsupported version " + std::to_string(h.version));
+  }
   if (h.header_crc != header_crc(h)) corrupt(path, "header checksum mismatch");
   if (h.store_id != store_id) corrupt(path, "belongs to another store");
+  index.store_id_ = store_id;
   index.end_ = sizeof(IndexHeader);
-  index.load_from(index.end_, writable);
+  const bool counted = h.version == kIndexVersion;
+  const std::uint64_t torn = index.load_from(index.end_);
+  const std::size_t found = index.entries_.size();
+  // Records are written before the count that includes them: the header may
+  // lag by the one record a crash interrupted, never lead.
+  if (counted && found < h.series_count) {
+    corrupt(path, "holds " + std::to_string(found) + " complete series records, its header says " +
+                      std::to_string(h.series_count) + " (truncated, or a record is damaged)");
+  }
+  if (counted && found > std::size_t{h.series_count} + 1) {
+    corrupt(path, "holds " + std::to_string(found) + " series records, its header says " +
+                      std::to_string(h.series_count));
+  }
+  // A torn append is the record after the counted ones: found == count.
+  if (torn > 0 && counted && found != h.series_count) {
+    corrupt(path, "has " + std::to_string(torn) + " unreadable bytes after its last complete record, which the "
+                      "header already counts (not a torn append)");
+  }
+  if (writable) {
+    // Only what a crash during one register_series() leaves is cut: the
+    // bytes of the record it was writing, which no count included.
+    if (torn > 0) index.file_.truncate(index.end_);
+    if (!counted || found != h.series_count) index.write_header();
+  }
   return index;
 }
 
-void SeriesIndex::load_from(std::uint64_t offset, bool writable) {
+// What an append cut short can leave after the last complete record: a
+// prefix of a record (fewer bytes than its length field says), a record
+// whose bytes did not all reach the disk (it ends the file and fails its
+// checksum), or zeros (a power cut after the file grew). Anything else is
+// not a torn append.
+static bool looks_torn(std::string_view tail) {
+  if (tail.size() < 8) return true;
+  if (tail.find_first_not_of('\0') == std::string_view::npos) return true;
+  std::uint32_t length, crc;
+  std::memcpy(&length, tail.data(), 4);
+  std::memcpy(&crc, tail.data() + 4, 4);
+  if (length > kMaxRecord) return false;
+  if (tail.size() - 8 < length) return true;
+  return tail.size() - 8 == length && crc32c(std::as_bytes(std::span(tail.data() + 8, length))) != crc;
+}
+
+std::uint64_t SeriesIndex::load_from(std::uint64_t offset) {
   const std::uint64_t size = file_.size();
   std::string bytes(size - offset, '\0');
   file_.read_at(offset, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));
+  const std::string_view all(bytes);
   std::size_t pos = 0;
-  while (bytes.size() - pos >= 8) {
+  while (pos < all.size()) {
+    const std::string_view rest = all.substr(pos);
+    const std::string where = "record at byte " + std::to_string(offset + pos);
+    if (looks_torn(rest)) break;  // the caller decides whether a torn tail may be there
     std::uint32_t length, crc;
-    std::memcpy(&length, bytes.data() + pos, 4);
-    std::memcpy(&crc, bytes.data() + pos + 4, 4);
-    if (length > kMaxRecord) corrupt(file_.path(), "record at byte " + std::to_string(offset + pos) + " is too long");
-    if (bytes.size() - pos - 8 < length) break;  // torn tail: the writer died mid-append
-    const std::string_view payload(bytes.data() + pos + 8, length);
+    std::memcpy(&length, rest.data(), 4);
+    std::memcpy(&crc, rest.data() + 4, 4);
+    if (length > kMaxRecord) corrupt(file_.path(), where + " is too long");
+    const std::string_view payload = rest.substr(8, length);
     if (crc32c(std::as_bytes(std::span(payload.data(), payload.size()))) != crc) {
-      if (pos + 8 + length == bytes.size()) break;  // torn tail
-      corrupt(file_.path(), "record at byte " + std::to_string(offset + pos) + " fails its checksum");
+      corrupt(file_.path(), where + " fails its checksum");
     }
     IndexedSeries s;
     try {
@@ -155,7 +210,7 @@ void SeriesIndex::load_from(std::uint64_t offset, bool writable) {
       }
       if (!r.done()) throw Error(ErrorCode::Corrupt, "trailing bytes");
     } catch (const Error& e) {
-      corrupt(file_.path(), "record at byte " + std::to_string(offset + pos) + ": " + e.what());
+      corrupt(file_.path(), where + ": " + e.what());
     }
     if (s.schema >= max_series_.size()) corrupt(file_.path(), "series '" + s.name + "' names an unknown schema");
     if (s.column != per_schema_[s.schema] || s.column >= max_series_[s.schema]) {
@@ -166,7 +221,12 @@ void SeriesIndex::load_from(std::uint64_t offset, bool writable) {
     pos += 8 + length;
   }
   end_ = offset + pos;
-  if (writable && end_ != size) file_.truncate(end_);
+  return size - end_;
+}
+
+void SeriesIndex::write_header() {
+  const IndexHeader h = make_header(store_id_, static_cast<std::uint32_t>(entries_.size()));
+  file_.write_at(0, std::as_bytes(std::span(&h, 1)));
 }
 
 void SeriesIndex::add(IndexedSeries series) {
@@ -199,12 +259,13 @@ void SeriesIndex::append(IndexedSeries series) {
   file_.write_at(end_, std::as_bytes(std::span(record.bytes.data(), record.bytes.size())));
   end_ += record.bytes.size();
   add(std::move(series));
+  write_header();  // after the record: the count never names a record not yet written
 }
 
 bool SeriesIndex::refresh() {
   if (file_.size() <= end_) return false;
   const std::size_t before = entries_.size();
-  load_from(end_, false);
+  (void)load_from(end_);  // a torn tail here is an append in progress
   return entries_.size() != before;
 }
 

@@ -4,8 +4,10 @@
 //   u32 payload_length | u32 crc32c(payload) | payload
 //   payload = u32 schema | u32 column | str name | u16 label_count | (str name, str value)...
 //   str     = u16 length | bytes
-// A record cut short by a crash at the end of the file is ignored (and cut
-// off by the next writable open); anything else that fails a check is corruption.
+// The header counts the records (rewritten after each append). A record cut
+// short by a crash at the end of the file, which the count does not include,
+// is ignored (and cut off by the next writable open); anything else that
+// fails a check, fewer records than the count included, is corruption.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,9 @@ class SeriesIndex {
   static SeriesIndex open(const std::filesystem::path& path, std::uint64_t store_id,
                           std::vector<std::uint32_t> max_series, bool writable);
 
+  // True for an index that holds no series record (a header at most).
+  static bool holds_no_series(const std::filesystem::path& path);
+
   const std::vector<IndexedSeries>& entries() const { return entries_; }
   std::optional<std::size_t> find(const std::string& key) const;
   std::uint32_t count(std::uint32_t schema) const { return per_schema_[schema]; }
@@ -51,10 +56,13 @@ class SeriesIndex {
   std::uint64_t size() const { return end_; }
 
  private:
-  void load_from(std::uint64_t offset, bool writable);
+  // Reads records from offset on; returns the bytes after the last complete one.
+  std::uint64_t load_from(std::uint64_t offset);
+  void write_header();
   void add(IndexedSeries series);
 
   File file_;
+  std::uint64_t store_id_ = 0;
   std::uint64_t end_ = 0;  // end of the last valid record
   std::vector<std::uint32_t> max_series_;
   std::vector<std::uint32_t> per_schema_;

@@ -30,7 +30,58 @@ void expect_equal(const std::filesystem::path& path, const char* field, std::uin
   }
 }
 
+std::uint64_t load_u64(const std::uint64_t& v) {
+  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(v)).load(std::memory_order_acquire);
+}
+
 }  // namespace
+
+// The mutable state changes on every record, so it carries no checksum;
+// instead it is checked against what the slot times say. Each slot's time
+// is none or the start of a bucket that maps to that slot, and the newest
+// of them is the head: record() and write_slot() write the slot before they
+// advance the head, so the head can only lag the slots, by the one bucket a
+// crash interrupted (tier 0's opening bucket, or consolidation's position,
+// shows which), and never lead them. A head that leads (a flipped bit once moved it
+// 12 days ahead, and every record after was refused as too old) is refused.
+void SlabFile::check_state(SlabFile& slab, bool writable) {
+  Ring& ring = slab.ring_;
+  const std::filesystem::path& path = slab.path();
+  SlabState& st = ring.state();
+  const std::uint64_t head = load_u64(st.head);
+  const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / ring.interval() - 1;
+  for (std::uint64_t b : {head, load_u64(st.first_bucket), load_u64(st.next_bucket)}) {
+    if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket " + std::to_string(b));
+  }
+  const Ring::SlotScan scan = ring.scan_slots(head);
+  if (scan.bad_slot != kNoBucket) {
+    corrupt(path, "slot " + std::to_string(scan.bad_slot) + " holds time " + std::to_string(scan.bad_time) +
+                      ", which is not the start of a bucket of that slot");
+  }
+  // How far closed_below may reach depends on the coarser tiers
+  // (Store::finish): check_positions (consolidator.cpp) checks it.
+  if (st.summed_below > (head == kNoBucket ? 0 : head + 1)) corrupt(path, "state sums buckets it never held");
+  if ((head == kNoBucket) != (load_u64(st.first_bucket) == kNoBucket) ||
+      (head != kNoBucket && load_u64(st.first_bucket) > head)) {
+    corrupt(path, "state's first bucket " + std::to_string(load_u64(st.first_bucket)) +
+                      " does not fit its head " + std::to_string(head));
+  }
+  if (scan.head_slot_busy) return;  // being rewritten by a live writer: its time says nothing now
+  if (head != kNoBucket && (scan.newest == kNoBucket || head > scan.newest) && !ring.head_being_redone(head)) {
+    corrupt(path, "state's head is bucket " + std::to_string(head) + " but the newest slot holds " +
+                      (scan.newest == kNoBucket ? std::string("none") : "bucket " + std::to_string(scan.newest)) +
+                      " (damaged state: records would be refused as too old)");
+  }
+  if (scan.newest == kNoBucket || (head != kNoBucket && head >= scan.newest)) return;
+  // The slots are ahead of the head. A live writer (read-only open) does
+  // that for a moment; for a writable open only the crash window explains it.
+  if (!writable) return;
+  if (!ring.interrupted_before_head(scan.newest)) {
+    corrupt(path, "the newest slot holds bucket " + std::to_string(scan.newest) + ", past the state's head " +
+                      (head == kNoBucket ? std::string("(none)") : std::to_string(head)));
+  }
+  ring.repair_head(scan.newest);
+}
 
 SlabHeader make_slab_header(const SlabIdentity& id) {
   SlabHeader h{};
@@ -52,16 +103,14 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
   h.slot_seq_offset = layout.slot_seq_offset;
   h.slot_time_offset = layout.slot_time_offset;
   h.columns_offset = layout.columns_offset;
+  h.slot_sum_offset = layout.slot_sum_offset;
   h.header_crc = header_crc(h);
   return h;
 }
 
 void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id) {
   const SlabHeader header = make_slab_header(id);
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    File file(tmp, File::Mode::CreateNew);
+  replace_file_durably(path, [&](File& file) {
     file.allocate(header.file_size);
     MappedFile map(file, header.file_size, true);
     std::byte* base = map.data();
@@ -72,6 +121,7 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
     state.first_bucket = kNoBucket;
     state.next_bucket = kNoBucket;
     state.undo.column = kNoColumn;
+    state.opening_bucket = kNoBucket;
     std::memcpy(base + header.state_offset, &state, sizeof(state));
     auto fill = [&](std::uint64_t offset, std::uint64_t count, std::uint64_t value) {
       auto* p = reinterpret_cast<std::uint64_t*>(base + offset);
@@ -80,8 +130,9 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
     fill(header.slot_time_offset, header.slot_count, kNoTime);
     // Every value starts missing (NaN), every stamp as "no bucket", so a
     // series registered late reads as missing in slots written before it.
+    // (The slot_sum region after the cells stays zero: no sums yet.)
     const std::uint64_t nan_bits = std::bit_cast<std::uint64_t>(std::numeric_limits<double>::quiet_NaN());
-    const std::uint64_t words = (header.file_size - header.columns_offset) / 8;
+    const std::uint64_t words = (header.slot_sum_offset - header.columns_offset) / 8;
     fill(header.columns_offset, words, nan_bits);
     if (header.stamped) {
       auto* cells = reinterpret_cast<std::uint64_t*>(base + header.columns_offset);
@@ -89,8 +140,23 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
       for (std::uint64_t w = 0; w < words; w += cell_words) cells[w] = kNoBucket;  // word 0 of a cell: its stamp
     }
     map.sync();
+  });
+}
+
+bool SlabFile::never_written(const std::filesystem::path& path) {
+  try {
+    File file(path, File::Mode::ReadOnly);
+    SlabHeader h{};
+    file.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
+    if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0 || h.header_crc != header_crc(h)) return false;
+    if (file.size() != h.file_size || h.state_offset > h.file_size - sizeof(SlabState)) return false;
+    SlabState st{};
+    file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
+    return st.head == kNoBucket && st.first_bucket == kNoBucket && st.next_bucket == kNoBucket &&
+           st.lost_buckets == 0 && st.late_records == 0 && st.refused_records == 0;
+  } catch (const Error&) {
+    return false;
   }
-  rename_file(tmp, path);
 }
 
 SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& id, bool writable) {
@@ -103,11 +169,12 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   SlabHeader h{};
   slab.file_.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
   if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0) corrupt(path, "not a rondo slab (bad magic)");
-  if (h.version == 1) {
-    throw Error(ErrorCode::Corrupt, "slab file " + path.string() +
-                                        ": format version 1 (rondo before the one-store cell, tier-0 cells laid out "
-                                        "as columns) is no longer read; export what you need with an older rondo "
-                                        "and create the store again");
+  if (h.version == 1 || h.version == 2) {
+    throw Error(ErrorCode::Corrupt,
+                "slab file " + path.string() + ": format version " + std::to_string(h.version) +
+                    " (tier-0 cells laid out as columns, before the one-store cell of version 3) is not read by "
+                    "this rondo; save what you need with the rondo that wrote it (rondo dump) and create "
+                    "the store again");
   }
   if (h.version != kSlabVersion) corrupt(path, "unsupported format version " + std::to_string(h.version));
   if (h.header_crc != header_crc(h)) corrupt(path, "header checksum mismatch");
@@ -127,17 +194,16 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
 
   slab.map_ = MappedFile(slab.file_, h.file_size, writable);
   slab.ring_ = Ring(slab.map_.data(), h);
-
-  // Mutable state is not checksummed (it changes on every record); make sure
-  // it cannot lead to arithmetic overflow when turned into times.
-  const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / h.interval_ns - 1;
-  const SlabState& st = slab.ring_.state();
-  for (std::uint64_t b : {st.head, st.first_bucket, st.next_bucket}) {
-    if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket");
+  if (slab.ring_.has_sums()) {
+    // Zero pages: a memo entry costs memory only once a reader verifies its
+    // slot group (a host agent opens hundreds of slabs and reads few).
+    // std::atomic<std::uint64_t> is lock-free with a zero representation.
+    slab.verified_ = ZeroPages(h.slot_count * slab.ring_.sum_groups() * sizeof(std::atomic<std::uint64_t>));
+    slab.ring_.set_verified_memo(reinterpret_cast<std::atomic<std::uint64_t>*>(slab.verified_.data()));
   }
-  // Consolidation and seal() close buckets up to the head's successor at most.
-  if (st.closed_below > (st.head == kNoBucket ? 0 : st.head + 1)) corrupt(path, "state closes buckets it never held");
+
   if (writable) slab.ring_.recover();
+  check_state(slab, writable);
   return slab;
 }
 

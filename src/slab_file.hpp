@@ -1,7 +1,9 @@
 // SlabFile: creates, validates and maps one tier's slab file.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "file.hpp"
@@ -34,6 +36,10 @@ class SlabFile {
   // writable open also repairs a write cut short by a crash.
   static SlabFile open(const std::filesystem::path& path, const SlabIdentity& id, bool writable);
 
+  // True only for a complete slab that no write ever touched (what an
+  // interrupted create leaves); false for anything else, readable or not.
+  static bool never_written(const std::filesystem::path& path);
+
   Ring& ring() { return ring_; }
   const Ring& ring() const { return ring_; }
   const std::filesystem::path& path() const { return file_.path(); }
@@ -41,9 +47,12 @@ class SlabFile {
   void sync() { map_.sync(); }
 
  private:
+  static void check_state(SlabFile& slab, bool writable);
+
   File file_;
   MappedFile map_;
   Ring ring_;
+  ZeroPages verified_;  // the ring's verified-sum memo
 };
 
 }  // namespace rondo::detail

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <random>
 
+#include "rondo/series_kind.hpp"
 #include "store_impl.hpp"
 
 namespace rondo {
@@ -49,28 +50,52 @@ void validate_all(std::span<const SchemaConfig> schemas) {
   }
 }
 
-// A directory without meta.json may hold what an interrupted create left:
-// that we may overwrite. Anything else belongs to someone else.
+// A directory without meta.json may hold what an interrupted create left
+// (temporaries, and slabs and an index that nothing was ever written to):
+// that we may overwrite. A slab that holds data or an index that names a
+// series means meta.json was lost from a real store: creating the store
+// afresh would wipe it, so it is refused. Anything else belongs to someone else.
 void check_creatable(const fs::path& dir) {
+  std::vector<std::string> data;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    const bool ours = name.starts_with("schema_") || name.starts_with("series_index.bin") || name.starts_with("meta.json");
-    if (!ours) {
+    if (name.ends_with(".tmp") || name.starts_with(detail::kCounterTotalsFile)) continue;
+    if (name.starts_with("schema_") && entry.is_directory()) {
+      for (const auto& file : fs::directory_iterator(entry.path())) {
+        const std::string inner = file.path().filename().string();
+        if (inner.ends_with(".tmp")) continue;
+        if (!file.is_regular_file() || !detail::SlabFile::never_written(file.path())) data.push_back(name + "/" + inner);
+      }
+    } else if (name == kIndexFile && entry.is_regular_file()) {
+      if (!detail::SeriesIndex::holds_no_series(entry.path())) data.push_back(name);
+    } else {
       throw Error(ErrorCode::NotAStore, dir.string() + " is not empty and is not a rondo store (found " + name + ")");
     }
   }
+  if (data.empty()) return;
+  std::sort(data.begin(), data.end());
+  std::string list;
+  for (const std::string& d : data) list += (list.empty() ? "" : ", ") + d;
+  throw Error(ErrorCode::Corrupt, "store " + dir.string() + " has no meta.json but holds data (" + list +
+                                      "): refusing to create a new store over it. Restore meta.json, or move the "
+                                      "directory away to start afresh");
 }
 
 void create_files(const fs::path& dir, const detail::StoreMeta& meta) {
+  // A totals file an earlier, unfinished create left names another store
+  // id (check_creatable has made sure nothing was ever counted in it).
+  fs::remove(dir / detail::kCounterTotalsFile);
   for (std::size_t s = 0; s < meta.schemas.size(); ++s) {
     fs::create_directories(schema_dir(dir, s));
     for (std::size_t t = 0; t < meta.schemas[s].tiers.size(); ++t) {
       detail::SlabFile::create(slab_path(dir, s, t), identity(meta, s, t));
     }
   }
+  // Its directory fsync also makes the schema_N entries durable, before
+  // meta.json can be.
   detail::SeriesIndex::create(dir / kIndexFile, meta.store_id);
   // meta.json last: its presence means the store is complete.
-  detail::write_file_atomically(dir / kMetaFile, detail::to_json(meta));
+  detail::write_meta(dir / kMetaFile, meta);
 }
 
 std::uint32_t new_store_id() {
@@ -124,7 +149,7 @@ std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
   auto impl = std::make_unique<Store::Impl>();
   impl->dir = dir;
   impl->writable = writable;
-  impl->meta = detail::parse_meta(detail::read_whole_file(dir / kMetaFile), dir / kMetaFile);
+  impl->meta = detail::read_meta(dir / kMetaFile);
   for (std::size_t s = 0; s < impl->meta.schemas.size(); ++s) {
     auto& tiers = impl->slabs.emplace_back();
     for (std::size_t t = 0; t < impl->meta.schemas[s].tiers.size(); ++t) {
@@ -132,10 +157,12 @@ std::unique_ptr<Store::Impl> Store::load(const fs::path& dir, bool writable) {
       if (!fs::exists(path)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + path.string());
       tiers.push_back(detail::SlabFile::open(path, identity(impl->meta, s, t), writable));
     }
+    detail::check_positions(tiers);
   }
   const fs::path index = dir / kIndexFile;
   if (!fs::exists(index)) throw Error(ErrorCode::Corrupt, "store " + dir.string() + " is missing " + index.string());
   impl->index = detail::SeriesIndex::open(index, impl->meta.store_id, max_series_of(impl->meta), writable);
+  impl->totals = detail::CounterTotals::open(dir, impl->meta.store_id, impl->meta.schemas, writable);
   return impl;
 }
 
@@ -150,7 +177,7 @@ Store Store::open(const fs::path& dir, std::span<const SchemaConfig> schemas) {
   if (!lock.try_lock()) throw Error(ErrorCode::Busy, "store " + dir.string() + " is open for writing by another process");
 
   if (fs::exists(dir / kMetaFile)) {
-    const auto stored = detail::parse_meta(detail::read_whole_file(dir / kMetaFile), dir / kMetaFile);
+    const auto stored = detail::read_meta(dir / kMetaFile);
     const std::string diff = detail::describe_difference(stored.schemas, schemas);
     if (!diff.empty()) throw Error(ErrorCode::SchemaMismatch, "store " + dir.string() + ": " + diff);
   } else {
@@ -159,6 +186,7 @@ Store Store::open(const fs::path& dir, std::span<const SchemaConfig> schemas) {
   }
   auto impl = load(dir, true);
   impl->lock = std::move(lock);
+  impl->update_totals();  // what a writer that ended left final
   return Store(std::move(impl));
 }
 
@@ -249,6 +277,16 @@ const SeriesInfo& Store::describe(SeriesHandle handle) const {
 void Store::seal() {
   impl_->require_writable();
   for (detail::Ring& ring : hot_) ring.seal();
+  // The buckets just closed get their checksums now: a sealed store (an
+  // ephemeral VM at shutdown) is then verifiable in full.
+  std::lock_guard guard(impl_->consolidate_mu);
+  for (auto& tiers : impl_->slabs) tiers[0].ring().sum_closed();
+}
+
+void Store::finish() {
+  seal();
+  std::lock_guard guard(impl_->consolidate_mu);
+  for (auto& tiers : impl_->slabs) detail::close_through_coarsest(tiers);
 }
 
 std::size_t Store::consolidate() {
@@ -262,8 +300,22 @@ std::size_t Store::consolidate() {
       count = impl_->index.count(static_cast<std::uint32_t>(s));
     }
     produced += detail::consolidate_schema(impl_->slabs[s], impl_->meta.schemas[s], count);
+    impl_->slabs[s][0].ring().sum_closed();  // tier 0's closed buckets get their checksums
   }
+  impl_->update_totals();
   return produced;
+}
+
+void Store::Impl::update_totals() {
+  for (std::size_t s = 0; s < slabs.size(); ++s) {
+    if (!has_running_total(series_kind(meta.schemas[s]))) continue;
+    std::uint32_t count;
+    {
+      std::shared_lock guard(series_mu);
+      count = index.count(static_cast<std::uint32_t>(s));
+    }
+    totals.update(s, ring(s, 0), count);
+  }
 }
 
 void Store::flush() {
@@ -271,6 +323,7 @@ void Store::flush() {
   for (auto& tiers : impl_->slabs) {
     for (auto& slab : tiers) slab.sync();
   }
+  impl_->totals.sync();
   std::shared_lock lock(impl_->series_mu);
   impl_->index.sync();
 }
@@ -304,9 +357,13 @@ StoreInfo Store::info() const {
       ti.xff = config.tiers[t].xff;
       ti.newest = opt_time(head, ring.interval());
       ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
+      if (head != detail::kNoBucket) {
+        ti.held_from = opt_time(std::max(ring.oldest(head), detail::load_state(st.first_bucket)), ring.interval());
+      }
       if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
       ti.lost_buckets = detail::load_state(st.lost_buckets);
       ti.late_records = detail::load_state(st.late_records);
+      ti.refused_records = detail::load_state(st.refused_records);
       ti.file = slab.path();
       ti.file_bytes = slab.size();
       si.tiers.push_back(std::move(ti));

@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "counter_totals.hpp"
 #include "file.hpp"
 #include "meta.hpp"
 #include "rondo/store.hpp"
@@ -27,6 +28,10 @@ struct Store::Impl {
   mutable std::vector<SeriesInfo> series;     // same order as index entries
   mutable std::shared_mutex series_mu;        // register_series vs. readers
   std::mutex consolidate_mu;                  // one consolidation pass at a time
+  // Running totals (counter_totals.hpp); totals_mu guards a read-only
+  // store's late open of the file, not the totals themselves.
+  mutable detail::CounterTotals totals;
+  mutable std::mutex totals_mu;
 
   const detail::Ring& ring(std::size_t schema, std::size_t tier) const { return slabs[schema][tier].ring(); }
   detail::Ring& ring(std::size_t schema, std::size_t tier) { return slabs[schema][tier].ring(); }
@@ -40,6 +45,8 @@ struct Store::Impl {
   void refresh_series(std::uint32_t store_id) const;
   // Appends to `series` the index entries it does not have yet.
   void adopt_new_entries(std::uint32_t store_id) const;
+  // Writer: adds tier 0's final buckets to the running totals.
+  void update_totals();
 };
 
 namespace detail {
@@ -62,10 +69,23 @@ class FunctionView {
   double operator()(const double* cell) const {
     return column_ >= 0 ? cell[column_] : cell[sum_] / cell[count_];
   }
+  // The one or two functions of a cell it reads (Ring::scan's fa, fb), and
+  // its value from theirs.
+  std::uint32_t first() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : sum_); }
+  std::uint32_t second() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : count_); }
+  double of(double a, double b) const { return column_ >= 0 ? a : a / b; }
 
  private:
   int column_ = -1, sum_ = -1, count_ = -1;
 };
+
+// Checks each tier's consolidation position against its neighbours' heads;
+// throws Error(Corrupt) naming the file.
+void check_positions(const std::vector<SlabFile>& tiers);
+
+// Store::finish(): closes every tier but the coarsest up to the end of the
+// coarsest tier's bucket that holds tier 0's newest bucket.
+void close_through_coarsest(std::vector<SlabFile>& tiers);
 
 std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
 

@@ -2,9 +2,11 @@
 //
 // Written and printed in PromQL's selector syntax:
 //   vcpu_exits_total{reason="hlt"}      exact metric name and label value
-//   {__name__=~"blk_.*", op!="flush"}   regex (fully anchored, ECMAScript) and negations
+//   {__name__=~"blk_.*", op!="flush"}   regex (RE2 syntax, fully anchored, as PromQL) and negations
 //   {}                                  everything (LabelMatcher::any())
 // A label that a series does not have matches as the empty string, as in PromQL.
+// Regexes are RE2 (the syntax of Prometheus' Go regexp; `.` does not match a newline, as in
+// Prometheus 2.x): matching is linear in the value, and no pattern can exhaust the stack.
 // Thread-safety: const methods may be called from any thread.
 #pragma once
 
@@ -29,13 +31,15 @@ class LabelMatcher {
 
   LabelMatcher();  // same as any()
   static LabelMatcher any();
-  // Throws Error(InvalidArgument) naming the position of a syntax error or a bad regex.
+  // Throws Error(InvalidArgument) naming the position of a syntax error, of text that is not
+  // UTF-8, or a regex RE2 refuses (bad syntax, or a compiled program over 8 MiB).
   static LabelMatcher parse(std::string_view selector);
 
   // Builders: each adds one term; all terms must hold.
   LabelMatcher& name(std::string metric_name);
   LabelMatcher& equal(std::string label, std::string value);
   LabelMatcher& not_equal(std::string label, std::string value);
+  // regex()/not_regex() throw Error(InvalidArgument) for a pattern RE2 refuses.
   LabelMatcher& regex(std::string label, std::string pattern);
   LabelMatcher& not_regex(std::string label, std::string pattern);
 

@@ -2,16 +2,17 @@
 //
 // ---- Contract ------------------------------------------------------------------
 // Storage. A store is a directory: meta.json (the schemas), series_index.bin
-// (which series exist) and, per schema, one pre-allocated slab file per tier.
+// (which series exist), counter_totals.bin (running totals of counter and
+// events series) and, per schema, one pre-allocated slab file per tier.
 // Files are created at their final size and never grow; all data is
 // reached through a shared memory map.
 //
 // Who may write. One process opens a store for writing (open() takes an
 // exclusive lock on the directory; a second writer gets Error(Busy)). In it:
-//  - the *writer thread* calls register_series, record, record_batch and seal;
+//  - the *writer thread* calls register_series, record, record_batch, seal and finish;
 //  - one *maintenance thread* (or the writer thread itself) calls consolidate;
 //    it may run concurrently with record();
-//  - any thread may call query, query_auto, latest, drain, series, info, flush.
+//  - any thread may call query, query_into, query_auto, latest, drain, series, info, flush.
 // record() must never be called from two threads at once for one store.
 //
 // Who may read. Any number of threads, and any number of other processes
@@ -19,14 +20,21 @@
 // seqlock (or, for a 16-byte tier-0 cell on a CPU with AVX, written and read
 // by one atomic 16-byte access), so a reader never sees a torn value or a
 // value paired with the wrong timestamp; it may miss a bucket written after
-// it looked.
+// it looked. A closed bucket carries a checksum (written by consolidate() and
+// seal(), never by record()); a cell that fails it, or whose seqlock counter
+// is stuck, reads as missing, never as a wrong value, and verify() reports it.
 //
 // What survives. A record() that returned is in the shared mapping: a crash
 // of the process (even SIGKILL) loses none of it and never leaves a cell
 // half-written (a cell is published by one store instruction; the next open()
 // repairs a write cut short; docs/design.md, "How a record is published"). Power loss or a kernel crash can lose what was
 // written after the last flush() (msync), bucket by bucket; everything before
-// it survives. There is no journal to replay.
+// it survives. Files are created and replaced durably (fsync of the file,
+// rename, fsync of its directory), so meta.json never names a file whose
+// directory entry was lost. There is no journal to replay. Damage is refused:
+// an open that finds a file that fails its checks throws Error(Corrupt)
+// naming the file; a directory holding data but no meta.json is never
+// created afresh.
 //
 // Caveats (as with any mmap store). Do not put a store on a network file
 // system. Do not fork() and keep using a Store in the child. Do not open the
@@ -124,11 +132,15 @@ struct TierInfo {
   std::uint64_t slots;
   std::vector<ConsolidationFn> functions;  // stored, column order
   double xff;
-  std::optional<Timestamp> oldest;  // start of the oldest bucket still held
+  // The window the tier can hold is `duration`; what it holds is less until
+  // it has been written that long: from held_from to the end of newest.
+  std::optional<Timestamp> oldest;     // start of the oldest bucket of the window
+  std::optional<Timestamp> held_from;  // start of the oldest bucket written and still in the window
   std::optional<Timestamp> newest;  // start of the newest bucket
   std::optional<Timestamp> consolidated_until;  // tier>0: produced up to here (exclusive)
   std::uint64_t lost_buckets;   // tier>0: could not be consolidated in time
   std::uint64_t late_records;   // arrived after their bucket was consolidated or sealed
+  std::uint64_t refused_records;  // tier 0: refused as older than the window (TooOld)
   std::filesystem::path file;
   std::uint64_t file_bytes;
 };
@@ -141,12 +153,31 @@ struct SchemaInfo {
   std::vector<TierInfo> tiers;
 };
 
+// The running total of a counter or events series (rondo/series_kind.hpp).
+struct CounterTotal {
+  double sum = 0;    // every value recorded: for a counter, the events (or bytes) counted
+  double count = 0;  // events series: how many values were recorded; counters: 0
+};
+
 struct StoreInfo {
   std::filesystem::path path;
   std::uint32_t store_id;
   std::vector<SchemaInfo> schemas;
   std::vector<std::pair<std::filesystem::path, std::uint64_t>> files;  // every file, with its size
   std::uint64_t total_bytes;
+};
+
+// What Store::verify found: every file of a store, every slot of every slab.
+struct VerifyReport {
+  struct Damage {
+    std::filesystem::path file;
+    std::string what;
+  };
+  std::vector<Damage> damage;           // empty when nothing is damaged
+  std::uint64_t files = 0;              // files checked
+  std::uint64_t verified_groups = 0;    // slot groups (64 series) whose checksum matched
+  std::uint64_t unverified_groups = 0;  // holding data without a current checksum (docs/storage-format.md)
+  bool ok() const { return damage.empty(); }
 };
 
 class Store {
@@ -157,6 +188,11 @@ class Store {
   static Store open(const std::filesystem::path& dir, std::span<const SchemaConfig> schemas);
   // Read-only view, safe alongside a live writer in another process.
   static Store open_read_only(const std::filesystem::path& dir);
+  // Scrubs a store, read-only and beside a live writer: opens it as
+  // open_read_only() does (every header, the state, the series index), then
+  // checks every slot's checksum and seqlock counter. Damage is reported,
+  // not thrown; a store that cannot be opened is one damage entry.
+  static VerifyReport verify(const std::filesystem::path& dir);
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
@@ -184,6 +220,16 @@ class Store {
   // into a closed bucket is still stored, and counted in late_records.
   void seal();
 
+  // Writer thread, when the store is done for good (a VM that has exited):
+  // seal(), and more: the newest bucket of every coarser tier is final too,
+  // partial as it is, so the next consolidate() produces each tier's last
+  // bucket and drain() returns it (the tier's xff applies as to any bucket).
+  // A 45 s VM's one 5-minute bucket is then exported like any other. Anything recorded later into the time those
+  // buckets cover is stored in tier 0 and counted in late_records; later
+  // times are recorded as usual. Persistent: a crash before the
+  // consolidate() leaves it to the next one after reopening.
+  void finish();
+
   // One consolidation pass over every schema and tier; returns the number of
   // buckets produced. Call it from the application's own tick.
   std::size_t consolidate();
@@ -195,6 +241,10 @@ class Store {
                            QueryOptions options = {}) const;
   std::vector<Point> query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
                            ConsolidationFn fn, QueryOptions options = {}) const;
+  // query(), appending to `out`: a buffer the caller reuses from scan to
+  // scan, so that reading allocates nothing once it is large enough.
+  void query_into(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, ConsolidationFn fn,
+                  std::vector<Point>& out, QueryOptions options = {}) const;
   // The finest tier holding each part of [start, end], stitched without gap
   // or overlap (docs/design.md states the rule).
   QueryResult query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,
@@ -210,6 +260,18 @@ class Store {
   // At most max_buckets buckets per schema per call (bounded work).
   DrainResult drain(std::size_t tier, ExportCursor& cursor,
                     std::size_t max_buckets = static_cast<std::size_t>(-1)) const;
+
+  // Counter and events series (series_kind() of their schema): everything
+  // recorded since the store was created, summed, a total that survives a
+  // restart of the writer. It is the persisted total of tier 0's final
+  // buckets (added by consolidate(), each exactly once, also across a
+  // crash) plus the buckets not yet added, the still-filling one included,
+  // so it grows with every record and never counts a bucket twice. Not
+  // counted: what left tier 0 before a consolidate() added it (call
+  // consolidate() more often than tier 0's retention) and late records
+  // into a bucket already added. nullopt for gauge series; throws NotFound
+  // for a handle of another store. Not the hot path: reads a few buckets.
+  std::optional<CounterTotal> counter_total(SeriesHandle handle) const;
 
   // msync every file: durable against power loss.
   void flush();

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "file.hpp"
 #include "rondo/error.hpp"
 
 namespace rondo::prometheus::detail {
@@ -53,25 +54,6 @@ std::string_view after(std::string_view line, std::string_view keyword) {
 
 bool has_keyword(std::string_view line, std::string_view keyword) {
   return line.size() > keyword.size() && line.starts_with(keyword) && line[keyword.size()] == ' ';
-}
-
-void write_all(int fd, std::string_view bytes, const std::filesystem::path& file) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_io("write", file);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-void fsync_directory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw_io("open directory", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw_io("fsync directory", dir);
 }
 
 }  // namespace
@@ -197,21 +179,9 @@ void save_position(const std::filesystem::path& file, const ExportPosition& posi
   (void)ec;
   text += "checksum " + std::string(checksum, end) + "\n";
 
-  std::filesystem::path temp = file;
-  temp += ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw_io("create", temp);
-  try {
-    write_all(fd, text, temp);
-    if (::fsync(fd) != 0) throw_io("fsync", temp);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  if (::close(fd) != 0) throw_io("close", temp);
-  if (::rename(temp.c_str(), file.c_str()) != 0) throw_io("rename to " + file.string() + " from", temp);
-  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
-  fsync_directory(dir);
+  // The one durable create/replace of the library (src/file.cpp): fsync of
+  // the new file before the rename, fsync of the directory after it.
+  rondo::detail::write_file_atomically(file, text);
 }
 
 PositionLock::PositionLock(const std::filesystem::path& position_file) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "family_help.hpp"
 #include "series_naming.hpp"
 #include "write_request.hpp"
 
@@ -34,18 +35,27 @@ bool stores_only_last(const SchemaConfig& schema, std::size_t tier) {
   return fns.size() == 1 && fns.front() == ConsolidationFn::Last;
 }
 
-// The bucket whose values are shown for one rondo series (see the header).
-// `tier_newest` is the newest bucket of the series' schema in this tier.
-std::optional<Timestamp> newest_bucket(const Store& store, const detail::ExportedSeries& series,
-                                       std::size_t tier, bool plain, Timestamp tier_newest) {
+// The bucket whose per-bucket value is shown for one rondo series, or
+// nullopt when it has no current value (see the header). `tier_newest` is
+// the newest bucket of the series' schema in this tier.
+std::optional<Timestamp> current_bucket(const Store& store, const detail::ExportedSeries& series,
+                                        std::size_t tier, bool plain, Timestamp tier_newest) {
   const std::optional<Point> latest = store.latest(series.handle, tier, series.fn);
   if (!latest) return std::nullopt;
-  const bool still_filling = tier == 0 && latest->time >= tier_newest;
-  if (plain || !still_filling) return latest->time;
-  if (tier_newest == 0) return std::nullopt;
-  const std::vector<Point> older = store.query(series.handle, tier, 0, tier_newest - 1, series.fn);
-  if (older.empty()) return std::nullopt;
-  return older.back().time;
+  const auto interval = static_cast<Timestamp>(store.schemas()[series.schema].tiers[tier].interval.count());
+  if (plain) {
+    if (latest->time + interval < tier_newest) return std::nullopt;  // more than one bucket behind
+    return latest->time;
+  }
+  // Tier 0's newest bucket is still filling; coarser tiers only hold complete ones.
+  if (tier == 0 && tier_newest < interval) return std::nullopt;
+  const Timestamp complete = tier == 0 ? tier_newest - interval : tier_newest;
+  if (latest->time < complete) return std::nullopt;  // nothing in the newest complete bucket
+  if (latest->time == complete) return complete;
+  // The series' latest bucket is the filling one: the complete one may still hold data.
+  const std::vector<Point> older = store.query(series.handle, tier, complete, complete, series.fn);
+  if (older.empty() || older.front().time != complete) return std::nullopt;
+  return complete;
 }
 
 // The newest bucket of each schema's tier: the newest any of its series has.
@@ -53,6 +63,7 @@ std::map<std::size_t, Timestamp> newest_per_schema(const Store& store, const det
                                                    std::size_t tier) {
   std::map<std::size_t, Timestamp> newest;
   for (const detail::ExportedSeries& series : named.exported) {
+    if (series.cumulative) continue;
     if (const auto p = store.latest(series.handle, tier, series.fn)) {
       Timestamp& t = newest[series.schema];
       t = std::max(t, p->time);
@@ -70,17 +81,41 @@ std::optional<double> value_at(const Store& store, const detail::ExportedSeries&
   return std::nullopt;
 }
 
+std::optional<double> running_total(const Store& store, const detail::ExportedSeries& series) {
+  const std::optional<CounterTotal> total = store.counter_total(series.handle);
+  if (!total) return std::nullopt;
+  return series.fn == ConsolidationFn::Count ? total->count : total->sum;
+}
+
+// A summary's note covers its _sum even when its _count comes first.
+std::string unit_note(const detail::ExportedSeries& series) {
+  const bool scaled = series.type == "summary" ? edge_name(series.source).scale != 1.0 : series.scale != 1.0;
+  return scaled ? " (in seconds)" : "";
+}
+
+// What the family is: the registered text, then what rondo knows.
 std::string help_text(const detail::ExportedSeries& first, const SchemaConfig& schema,
                       const ExpositionOptions& options) {
+  const auto registered = options.help.find(first.source);
+  const std::string what = registered != options.help.end() ? registered->second + ". " : std::string();
   const std::string every = format_interval(schema.tiers[options.tier].interval);
-  const std::string tier = std::to_string(options.tier);
-  if (!first.aggregate) return "rondo: newest value recorded (tier " + tier + ", " + every + " buckets)";
-  if (options.naming.aggregate == AggregateNaming::Label) {
-    return "rondo: aggregates of the newest complete " + every + " bucket of tier " + tier +
-           ", one series per value of label " + options.naming.aggregate_label;
+  if (first.type == "counter") {
+    return what + "Running total of everything recorded into rondo series " + first.source + unit_note(first) +
+           ", kept by the store across restarts";
   }
-  return "rondo: " + std::string(to_string(first.fn)) + " over the newest complete " + every +
-         " bucket of tier " + tier;
+  if (first.type == "summary") {
+    return what + "Values recorded into rondo series " + first.source +
+           ": running sum" + unit_note(first) + " and count, kept by the store across restarts";
+  }
+  if (!first.aggregate) {
+    return what + "Newest value of rondo series " + first.source + unit_note(first) + " (" + every + " buckets)";
+  }
+  if (options.naming.aggregate == AggregateNaming::Label) {
+    return what + "Aggregates of rondo series " + first.source + unit_note(first) + " over the newest complete " +
+           every + " bucket, one per value of label " + options.naming.aggregate_label;
+  }
+  return what + "The " + std::string(to_string(first.fn)) + " of rondo series " + first.source + unit_note(first) +
+         " over the newest complete " + every + " bucket";
 }
 
 void append_sample(std::string& out, const Entry& entry, bool timestamps) {
@@ -120,6 +155,11 @@ std::string comment_safe(std::string text) {
 }
 
 }  // namespace
+
+std::string detail::family_help(const ExportedSeries& first, const SchemaConfig& schema,
+                                const ExpositionOptions& options) {
+  return help_text(first, schema, options);
+}
 
 std::string escape_label_value(std::string_view value) {
   std::string out;
@@ -165,43 +205,45 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
   const detail::NamedSeries named = detail::name_series(all, schemas, selection);
   const std::map<std::size_t, Timestamp> tier_newest = newest_per_schema(store, named, options.tier);
 
-  // One bucket per rondo series, shared by all its aggregates.
+  // One bucket per rondo series, shared by all its per-bucket aggregates.
   std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> bucket_of;
   std::vector<Entry> entries;
   for (const detail::ExportedSeries& series : named.exported) {
-    const SchemaConfig& schema = schemas[series.schema];
+    const auto newest = tier_newest.find(series.schema);
+    if (series.cumulative) {
+      if (auto total = running_total(store, series)) {
+        entries.push_back(Entry{&series, *total * series.scale, newest == tier_newest.end() ? 0 : newest->second});
+      }
+      continue;
+    }
+    if (newest == tier_newest.end()) continue;
     const auto id = std::pair(series.schema, series.handle.column());
     auto found = bucket_of.find(id);
     if (found == bucket_of.end()) {
-      const bool plain = stores_only_last(schema, options.tier);
-      const auto newest = tier_newest.find(series.schema);
-      found = bucket_of
-                  .emplace(id, newest == tier_newest.end()
-                                   ? std::nullopt
-                                   : newest_bucket(store, series, options.tier, plain, newest->second))
-                  .first;
+      const bool plain = stores_only_last(schemas[series.schema], options.tier);
+      found = bucket_of.emplace(id, current_bucket(store, series, options.tier, plain, newest->second)).first;
     }
     if (!found->second) continue;
     if (auto value = value_at(store, series, options.tier, *found->second)) {
-      entries.push_back(Entry{&series, *value, *found->second});
+      entries.push_back(Entry{&series, *value * series.scale, *found->second});
     }
   }
   // Families must be contiguous; keep the store's order inside a family.
   std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.series->metric < b.series->metric; });
+                   [](const Entry& a, const Entry& b) { return a.series->family < b.series->family; });
 
   std::string out;
   for (std::size_t i = 0; i < entries.size();) {
     std::size_t end = i;
-    bool any_aggregate = false;
-    while (end < entries.size() && entries[end].series->metric == entries[i].series->metric) {
-      any_aggregate = any_aggregate || entries[end].series->aggregate;
-      ++end;
-    }
+    while (end < entries.size() && entries[end].series->family == entries[i].series->family) ++end;
     const detail::ExportedSeries& first = *entries[i].series;
-    out += "# HELP " + first.metric + " " + escape_help(help_text(first, schemas[first.schema], options)) + "\n";
-    out += "# TYPE " + first.metric + (any_aggregate ? " gauge\n" : " untyped\n");
-    for (; i < end; ++i) append_sample(out, entries[i], options.timestamps);
+    out += "# HELP " + first.family + " " + escape_help(help_text(first, schemas[first.schema], options)) + "\n";
+    out += "# TYPE " + first.family + " " + std::string(first.type) + "\n";
+    // A summary's lines: all _sum, then all _count (each in store order).
+    std::stable_sort(entries.begin() + static_cast<std::ptrdiff_t>(i), entries.begin() + static_cast<std::ptrdiff_t>(end),
+                     [](const Entry& a, const Entry& b) { return a.series->metric < b.series->metric; });
+    const bool stamp = options.timestamps;
+    for (; i < end; ++i) append_sample(out, entries[i], stamp && !entries[i].series->cumulative);
   }
   for (const detail::Refusal& refusal : named.refused) {
     out += comment_safe("# rondo: not exported: " + refusal.series + ": " + refusal.reason) + "\n";

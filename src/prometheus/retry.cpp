@@ -10,8 +10,13 @@ Verdict classify(const HttpResponse& response, bool retry_on_429) noexcept {
   if (status >= 200 && status < 300) return Verdict::Delivered;
   if (status >= 500 && status < 600) return Verdict::Retry;
   if (status == 429) return retry_on_429 ? Verdict::Retry : Verdict::Drop;
-  // 4xx and anything unexpected (1xx, 3xx: we follow no redirects) will
-  // not get better by sending the same bytes again.
+  // We follow no redirects: a 3xx names another endpoint, as 404/405 say this is not one and
+  // 401/403 say we may not write here. None is about the request's data.
+  if ((status >= 300 && status < 400) || status == 401 || status == 403 || status == 404 || status == 405) {
+    return Verdict::Misdirected;
+  }
+  // The rest of 4xx and anything unexpected (1xx) will not get better by sending the same
+  // bytes again.
   return Verdict::Drop;
 }
 

@@ -15,7 +15,11 @@ namespace rondo::prometheus::detail {
 enum class Verdict {
   Delivered,  // 2xx
   Retry,      // 5xx, 429 (if allowed), no response at all
-  Drop,       // any other status: the request can never succeed
+  // 3xx, 401, 403, 404, 405: the URL is not a receiver that takes our data (a wrong path, a
+  // redirect we do not follow, missing credentials). Every request would get the same answer,
+  // so dropping would throw the whole tier away: stop, keep the position, say so.
+  Misdirected,
+  Drop,       // any other status (400 bad data, 413, ...): this request can never succeed
 };
 
 Verdict classify(const HttpResponse& response, bool retry_on_429) noexcept;

@@ -107,7 +107,13 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
   std::vector<std::vector<ConsolidationFn>> functions(schemas.size());
   std::vector<std::vector<ConsolidationFn>> stored(schemas.size());
   std::vector<bool> bare(schemas.size(), false);
+  std::vector<SeriesKind> kinds(schemas.size(), SeriesKind::Gauge);
+  std::vector<Timestamp> intervals(schemas.size(), 0);
   for (std::size_t s = 0; s < schemas.size(); ++s) {
+    kinds[s] = series_kind(schemas[s]);
+    if (selection.tier < schemas[s].tiers.size()) {
+      intervals[s] = static_cast<Timestamp>(schemas[s].tiers[selection.tier].interval.count());
+    }
     functions[s] = exported_functions(schemas[s], selection);
     if (selection.tier < schemas[s].tiers.size()) stored[s] = stored_functions(schemas[s], selection.tier);
     bare[s] = selection.naming.plain_last_bare && selection.tier < schemas[s].tiers.size() &&
@@ -120,8 +126,7 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
   for (const SeriesInfo* info : ordered) {
     if (info->schema >= schemas.size() || functions[info->schema].empty()) continue;
     const std::string who = describe_series(info->name, info->labels);
-    const std::string metric = sanitize_metric_name(info->name);
-    if (metric.empty()) {
+    if (sanitize_metric_name(info->name).empty()) {
       named.refused.push_back({who, "empty metric name"});
       continue;
     }
@@ -129,6 +134,8 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
       named.refused.push_back({who, *why});
       continue;
     }
+    const EdgeName edge = edge_name(info->name);
+    const SeriesKind kind = kinds[info->schema];
     for (ConsolidationFn fn : functions[info->schema]) {
       ExportedSeries out;
       out.handle = info->handle;
@@ -137,12 +144,27 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
       out.aggregate = !bare[info->schema];
       out.stored = std::find(stored[info->schema].begin(), stored[info->schema].end(), fn) !=
                    stored[info->schema].end();
-      out.metric = metric;
+      out.scale = fn == ConsolidationFn::Count ? 1.0 : edge.scale;
       out.labels = labels;
-      if (out.aggregate && selection.naming.aggregate == AggregateNaming::Suffix) {
-        out.metric += '_';
-        out.metric += to_string(fn);
-      } else if (out.aggregate) {
+      out.source = info->name;
+      out.type = "gauge";
+      if (kind == SeriesKind::Counter && fn == ConsolidationFn::Sum) {
+        out.cumulative = true;
+        out.metric = edge.base + "_total";
+        out.type = "counter";
+      } else if (kind == SeriesKind::Events && (fn == ConsolidationFn::Sum || fn == ConsolidationFn::Count)) {
+        out.cumulative = true;
+        out.metric = edge.base + (fn == ConsolidationFn::Sum ? "_sum" : "_count");
+        out.family = edge.base;
+        out.type = "summary";
+      } else if (!out.aggregate) {
+        out.metric = edge.base;
+      } else if (selection.naming.aggregate == AggregateNaming::Suffix) {
+        out.metric = edge.base + "_" + std::string(to_string(fn));
+      } else {
+        // An events series' summary already owns <base>: its per-bucket
+        // aggregates take a family of their own.
+        out.metric = kind == SeriesKind::Events ? edge.base + "_aggregate" : edge.base;
         const std::string& label_name = selection.naming.aggregate_label;
         const bool clash = std::any_of(out.labels.begin(), out.labels.end(),
                                        [&](const Label& l) { return l.name == label_name; });
@@ -153,6 +175,8 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
         out.labels.push_back(Label{label_name, std::string(to_string(fn))});
         std::sort(out.labels.begin(), out.labels.end());
       }
+      if (out.family.empty()) out.family = out.metric;
+      if (out.cumulative) out.stamp_offset = intervals[info->schema];
       out.key = identity_key(out.metric, out.labels);
       auto [it, fresh] = owner.emplace(out.key, who);
       if (!fresh) {

@@ -11,6 +11,7 @@
 
 #include "rondo/prometheus/naming.hpp"
 #include "rondo/schema.hpp"
+#include "rondo/series_kind.hpp"
 #include "rondo/store.hpp"
 #include "rondo/types.hpp"
 
@@ -29,6 +30,14 @@ struct ExportedSeries {
   ConsolidationFn fn = ConsolidationFn::Last;
   bool aggregate = true;      // false: plain samples under the bare name
   bool stored = true;         // false: derived by the store (Average from Sum and Count)
+  // The running total (Store::counter_total) instead of a per-bucket value:
+  // a counter's Sum, an events series' Sum and Count.
+  bool cumulative = false;
+  double scale = 1.0;         // unit conversion at the edge (ns -> seconds); 1 for counts
+  Timestamp stamp_offset = 0; // remote write: added to the bucket start (cumulative: its end)
+  std::string source;         // the rondo series name (help texts are registered under it)
+  std::string family;         // exposition family: a summary's _sum and _count share one
+  std::string_view type;      // exposition TYPE: "counter", "summary" or "gauge"
   std::string metric;         // the __name__
   std::vector<Label> labels;  // sorted by name; no __name__, no empty value
   std::string key;            // unambiguous identity (metric + labels), also the sort key

@@ -22,7 +22,7 @@ std::string encode_write_request(std::span<const OutgoingSample> samples) {
     }
     wire::Sample* out = it->second->add_samples();
     out->set_value(sample.value);
-    out->set_timestamp(to_milliseconds(sample.time));
+    out->set_timestamp(to_milliseconds(sample.time + sample.series->stamp_offset));
   }
   return request.SerializeAsString();
 }

@@ -135,9 +135,17 @@ TEST_CASE("chart: points outside the range are clipped, long spans get dates") {
   CHECK(chart.find("05-03T12:00Z") != std::string::npos);
 }
 
-TEST_CASE("axis values are short") {
+TEST_CASE("axis values are short, with SI prefixes instead of exponents") {
   CHECK(format_axis_value(0) == "0");
   CHECK(format_axis_value(12.5) == "12.5");
-  CHECK(format_axis_value(1234567.0) == "1.235e+06");
-  CHECK(format_axis_value(-0.001234) == "-0.001234");
+  CHECK(format_axis_value(999) == "999");
+  CHECK(format_axis_value(1500000.0) == "1.5M");
+  CHECK(format_axis_value(1234567.0) == "1.235M");
+  CHECK(format_axis_value(2e9) == "2G");
+  CHECK(format_axis_value(999960) == "1M");  // not 1000k
+  CHECK(format_axis_value(-0.001234) == "-1.234m");
+  CHECK(format_axis_value(2.5e-7) == "250n");
+  CHECK(format_axis_value(4.2e-8) == "42n");
+  CHECK(format_axis_value(0.5) == "500m");
+  CHECK(format_axis_value(1e-15) == "0.001p");
 }

@@ -36,6 +36,12 @@ TEST_CASE("info --json describes schemas, tiers, series, files and positions") {
   CHECK(t1["interval"] == "10s");
   CHECK(t1["functions"] == nlohmann::json({"sum", "count", "max"}));
   CHECK(t1["consolidated_until_ns"].get<std::uint64_t>() > kFixtureStart);
+  // The window a tier can hold apart from the data it holds: tier 0 is full
+  // (its 10 minutes of the 15 written), tier 1 holds all 15 of its hour.
+  CHECK(t0["oldest"] == fixture_time(kFixtureSeconds - 600));
+  CHECK(t0["window_oldest"] == t0["oldest"]);
+  CHECK(t1["oldest"] == fixture_time(0));
+  CHECK(t1["window_oldest_ns"].get<std::uint64_t>() < kFixtureStart);
   const auto& host = info["schemas"][1];
   CHECK(host["tiers"][0]["functions"] == nlohmann::json({"last"}));
   CHECK(host["tiers"][1]["functions"] == nlohmann::json({"avg", "min", "max"}));
@@ -65,6 +71,8 @@ TEST_CASE("info prints a readable summary, and lists series on request") {
     CHECK(r.out.find(expected) != std::string::npos);
   }
   CHECK(r.out.find(fixture_time(kFixtureSeconds - 1)) != std::string::npos);  // newest point of tier 0
+  CHECK(r.out.find("interval  window  holds") != std::string::npos);
+  CHECK(r.out.find("10s       1h      14m50s") != std::string::npos);  // tier 1: 89 buckets of its 360
   CHECK(r.out.find('\x1b') == std::string::npos);                           // no colour into a pipe
 }
 

@@ -52,7 +52,10 @@ TEST_CASE("usage mistakes exit 2 with a message on stderr and nothing on stdout"
     INFO("rondo " << joined);
     const auto r = run_rondo(args);
     CHECK(r.exit_code == 2);
-    CHECK_FALSE(r.err.empty());
+    CHECK(r.err.starts_with("rondo: "));
     CHECK(r.out.empty());
   }
+  const auto unknown = run_rondo({"frobnicate"});
+  CHECK(unknown.err.find("unknown command 'frobnicate'") != std::string::npos);
+  CHECK(unknown.err.find("info, query, dump, export, bench") != std::string::npos);
 }

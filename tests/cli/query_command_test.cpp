@@ -1,5 +1,6 @@
 // `rondo query` on real stores, checked against the fixture's formulas;
 // and while another process writes the store.
+#include <fstream>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -164,7 +165,7 @@ TEST_CASE("query --format chart draws braille with axes") {
   REQUIRE(lines.size() == 1 + 6 + 2);  // header, plot rows, axis, times
   CHECK(lines[0].find("host_load") == 0);
   CHECK(lines[1].find("16.5") != std::string::npos);  // the maximum of k % 17 + 0.5
-  CHECK(lines[6].find("0.5") != std::string::npos);
+  CHECK(lines[6].find("500m") != std::string::npos);  // 0.5, with an SI prefix
   CHECK(r.out.find("\u2514") != std::string::npos);
   CHECK(lines[8].find(fixture_time(kFixtureSeconds - 1).substr(11)) != std::string::npos);
   bool braille = false;
@@ -249,4 +250,67 @@ TEST_CASE("query and info read a store while another process writes it") {
   CHECK(writer.wait() == 0);
   CHECK(reads >= 3);
   CHECK(advanced >= 2);  // the reads really overlapped the writing
+}
+
+namespace {
+
+std::string nested_groups(int depth) { return std::string(depth, '(') + "a" + std::string(depth, ')'); }
+
+// A copy of the fixture store under `dir`, whose first schema's matcher is replaced by `matcher`.
+std::filesystem::path fixture_copy_with_matcher(const std::filesystem::path& dir, const std::string& matcher) {
+  std::filesystem::copy(fixture_900s(), dir, std::filesystem::copy_options::recursive);
+  const std::filesystem::path meta = dir / "meta.json";
+  nlohmann::json j = nlohmann::json::parse(read_file(meta));
+  j["schemas"][0]["matcher"] = matcher;
+  std::ofstream(meta, std::ios::trunc) << j.dump(2);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("query: a selector nested 20,000 groups deep is a usage error, not a crash") {
+  // std::regex overflowed the stack on this (SIGSEGV, exit 139).
+  const auto r = run_rondo({"query", store(), "{reason=~\"" + nested_groups(20000) + "\"}"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("bad selector") && Catch::Contains("nest deeper than 1000"));
+  CHECK(r.err.size() < 400);
+  CHECK(r.out.empty());
+  // 1000 levels are a valid regex, as in Prometheus: nothing matches it here.
+  CHECK(run_rondo({"query", store(), "{reason=~\"" + nested_groups(1000) + "\"}"}).exit_code == 3);
+}
+
+TEST_CASE("query: a selector that is not UTF-8 is a usage error with a printable message") {
+  for (const std::string& bad : {std::string("host_load{host=\"\xff\"}"), std::string("{reason=~\"h\xc3\"}")}) {
+    const auto r = run_rondo({"query", store(), bad, "--format", "json"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("not valid UTF-8") && Catch::Contains("\\x"));
+    CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("a meta.json matcher nested 20,000 groups deep: info, dump and query refuse the store clearly") {
+  TempDir scratch;
+  const auto dir = fixture_copy_with_matcher(scratch / "deep", "{reason=~\"" + nested_groups(20000) + "\"}");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"info", dir.string()}, {"dump", dir.string()}, {"query", dir.string(), "host_load"}}) {
+    INFO(args[0]);
+    const auto r = run_rondo(args);
+    CHECK(r.exit_code == 1);  // a damaged store, not a signal
+    CHECK_THAT(r.err, Catch::Contains("meta.json") && Catch::Contains("nest deeper than 1000"));
+  }
+}
+
+TEST_CASE("JSON output stays valid when the store's path is not UTF-8") {
+  // nlohmann's dump() threw type_error.316 here; bytes that are not UTF-8 print as U+FFFD.
+  TempDir scratch;
+  const std::filesystem::path dir = scratch / "store-\xff";
+  std::filesystem::copy(fixture_900s(), dir, std::filesystem::copy_options::recursive);
+  const auto q = run_rondo({"query", dir.string(), "host_load", "--format", "json", "--range", "5s"});
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  CHECK(nlohmann::json::parse(q.out)["store"].get<std::string>().ends_with("store-\xef\xbf\xbd"));
+  const auto i = run_rondo({"info", dir.string(), "--json"});
+  INFO(i.err);
+  REQUIRE(i.exit_code == 0);
+  CHECK_NOTHROW(nlohmann::json::parse(i.out));
 }

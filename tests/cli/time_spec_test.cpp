@@ -72,9 +72,23 @@ TEST_CASE("times: RFC 3339 with Z, offsets and fractions") {
   CHECK(parse_time("1970-01-01T00:00:00Z", anchors) == 0);
   CHECK(parse_time("2024-02-29T00:00:00Z", anchors) == 1'709'164'800 * kS);  // a leap day
 
-  for (const char* bad : {"2024-05-01T12:00:00", "2024-05-01", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+  for (const char* bad : {"2024-05-01T12:00:00", "2024-05-0", "2024-13-01", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
                           "2024-05-01T24:00:00Z", "2024-05-01T12:00:00+2:00", "2024-05-01T12:00:00Zjunk",
                           "1969-12-31T23:59:59Z", "2024-05-01T12:00:00.1234567891Z"}) {
+    INFO(bad);
+    CHECK(usage_error_for([&] { parse_time(bad, anchors); }));
+  }
+}
+
+TEST_CASE("times: a date alone is its midnight UTC, a time of day is today's (UTC)") {
+  const TimeAnchors anchors{kMay1 + 3600 * kS, std::nullopt};  // 2024-05-01T13:00:00Z
+  CHECK(parse_time("2024-05-01", anchors) == kMay1 - 12 * 3600 * kS);
+  CHECK(parse_time("2024-02-29", anchors) == 1'709'164'800 * kS);
+  CHECK(parse_time("12:00", anchors) == kMay1);
+  CHECK(parse_time("12:00:30", anchors) == kMay1 + 30 * kS);
+  CHECK(parse_time("12:00Z", anchors) == kMay1);
+  CHECK(parse_time("23:59:59", anchors) == kMay1 + (12 * 3600 - 1) * kS);
+  for (const char* bad : {"24:00", "12:60", "12:00:60", "12:00+02:00", "12:0", "2023-02-29", "1969-12-31"}) {
     INFO(bad);
     CHECK(usage_error_for([&] { parse_time(bad, anchors); }));
   }

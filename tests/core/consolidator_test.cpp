@@ -245,3 +245,50 @@ TEST_CASE("seal() on the writer thread and consolidate() on another agree", "[co
   check_tier(store, h, 1, 10, kSeconds / 10, raw);
   CHECK(store.info().schemas[0].tiers[0].late_records == 0);
 }
+
+TEST_CASE("finish() makes the partial bucket of every tier final: a 45 s store has its 5-minute bucket",
+          "[consolidate][seal]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  double total = 0;
+  {
+    Store store = Store::open(dir.path(), std::span(&schema, 1));
+    SeriesHandle h = store.register_series("e");
+    // Seconds 100..144 of a 5-minute bucket.
+    for (int i = 100; i < 145; ++i) {
+      store.record(h, i, kT0 + static_cast<Timestamp>(i) * kSecond);
+      total += i;
+    }
+    store.seal();
+    store.consolidate();
+    CHECK(store.query(h, 2, kT0, kT0 + 300 * kSecond, F::Sum).empty());  // sealed is not finished
+    store.finish();
+  }
+  // Reopened before the consolidate() that finish() prepared (a crash in between).
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  const SeriesHandle h = *store.find_series("e");
+  store.consolidate();
+  const auto tier1 = store.query(h, 1, kT0, kT0 + 300 * kSecond, F::Sum);
+  REQUIRE(tier1.size() == 5);  // [100, 150): the last one partial
+  CHECK(tier1.back().time == kT0 + 140 * kSecond);
+  CHECK(tier1.back().value == 140 + 141 + 142 + 143 + 144);
+  const auto tier2 = store.query(h, 2, kT0, kT0 + 300 * kSecond, F::Sum);
+  REQUIRE(tier2.size() == 1);
+  CHECK(tier2[0].time == kT0);
+  CHECK(tier2[0].value == total);
+  CHECK(store.query(h, 2, kT0, kT0 + 300 * kSecond, F::Count)[0].value == 45);
+  ExportCursor cursor;
+  const DrainResult drained = store.drain(2, cursor);
+  REQUIRE(drained.series.size() >= 1);
+  // What comes later into that 5-minute bucket is late; the next one is not.
+  CHECK(store.record(h, 1, kT0 + 200 * kSecond) == WriteStatus::Ok);
+  CHECK(store.info().schemas[0].tiers[0].late_records == 1);
+  store.record(h, 7, kT0 + 300 * kSecond);
+  store.record(h, 8, kT0 + 610 * kSecond);  // tier 1 then closes [590, 600): [300, 600) is complete
+  store.consolidate();
+  const auto next = store.query(h, 2, kT0, kT0 + 600 * kSecond, F::Sum);
+  REQUIRE(next.size() == 2);
+  CHECK(next[0].value == total);
+  CHECK(next[1].value == 7);
+  CHECK(store.info().schemas[0].tiers[0].late_records == 1);
+}

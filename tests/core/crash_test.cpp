@@ -158,10 +158,12 @@ class RawSlab {
     return s;
   }
   void set_state(const detail::SlabState& s) { write(h_.state_offset, &s, sizeof(s)); }
-  // The seqlock counter of cell (column, slot): its own, or its slot's for 16-byte cells.
+  // The seqlock counter of cell (column, slot): its own (after the slots'),
+  // or its slot's for 16-byte cells.
   std::uint64_t seq_at(std::uint32_t column, std::uint64_t slot) const {
     const bool per_cell = detail::tier0_counter_per_cell(h_.function_count);
-    return h_.slot_seq_offset + (per_cell ? slot * h_.max_series + column : slot) * 8;
+    if (!per_cell) return h_.slot_seq_offset + slot * 8;
+    return detail::cell_counters_offset(h_.slot_seq_offset, h_.slot_count) + (slot * h_.max_series + column) * 8;
   }
   void set_seq(std::uint32_t column, std::uint64_t slot, std::uint64_t seq) { write(seq_at(column, slot), &seq, 8); }
   std::uint64_t seq(std::uint32_t column, std::uint64_t slot) {

@@ -29,7 +29,7 @@ TEST_CASE("the store's files follow the documented layout and never grow", "[sto
   auto before = sizes();
   std::vector<std::string> names;
   for (auto& [name, size] : before) names.push_back(name);
-  CHECK(names == std::vector<std::string>{"meta.json", "schema_0/tier_0.slab", "schema_0/tier_1.slab",
+  CHECK(names == std::vector<std::string>{"counter_totals.bin", "meta.json", "schema_0/tier_0.slab", "schema_0/tier_1.slab",
                                           "schema_0/tier_2.slab", "schema_1/tier_0.slab", "schema_1/tier_1.slab",
                                           "schema_1/tier_2.slab", "series_index.bin"});
   {
@@ -203,8 +203,39 @@ TEST_CASE("info describes schemas, tiers and files", "[store]") {
   CHECK(info.schemas[1].tiers[0].functions == std::vector<F>{F::Last});
   CHECK(info.schemas[0].tiers[0].newest == kT0);
   CHECK_FALSE(info.schemas[0].tiers[1].newest.has_value());
-  CHECK(info.files.size() == 8);
+  CHECK(info.files.size() == 9);  // meta, index, counter totals, 6 slabs
   std::uint64_t total = 0;
   for (auto& [path, size] : info.files) total += size;
   CHECK(info.total_bytes == total);
+}
+
+TEST_CASE("a store that lost meta.json is refused, never created afresh over its data", "[store][corruption]") {
+  TempDir dir;
+  std::vector<SchemaConfig> schemas = {event_schema(4)};
+  {
+    Store store = Store::open(dir.path(), schemas);
+    store.record(store.register_series("x"), 5, kT0);
+  }
+  fs::remove(dir / "meta.json");
+  const std::string slab = read_file(dir / "schema_0/tier_0.slab");
+  const std::string index = read_file(dir / "series_index.bin");
+  CHECK_THROWS_WITH(Store::open(dir.path(), schemas),
+                    Catch::Contains("no meta.json") && Catch::Contains("schema_0/tier_0.slab") &&
+                        Catch::Contains("series_index.bin"));
+  CHECK_THROWS_AS(Store::open_read_only(dir.path()), Error);
+  CHECK(read_file(dir / "schema_0/tier_0.slab") == slab);  // nothing was rewritten
+  CHECK(read_file(dir / "series_index.bin") == index);
+  CHECK_FALSE(fs::exists(dir / "meta.json"));
+}
+
+TEST_CASE("a create interrupted before meta.json, with nothing written, is completed by the next open",
+          "[store]") {
+  TempDir dir;
+  std::vector<SchemaConfig> schemas = {event_schema(4)};
+  { Store store = Store::open(dir.path(), schemas); }
+  fs::remove(dir / "meta.json");  // what a crash just before the last step of create leaves
+  std::ofstream(dir / "meta.json.tmp") << "{ half";
+  Store store = Store::open(dir.path(), schemas);
+  store.record(store.register_series("x"), 5, kT0);
+  CHECK(store.query(store.register_series("x"), 0, kT0, kT0).at(0).value == 5);
 }

@@ -67,7 +67,9 @@ TEST_CASE("per-second sum, count and max pushed to Prometheus arrive exactly", "
 
 TEST_CASE("Prometheus stopped in the middle of an export: after it is back, every point is there",
           "[exporter][prometheus-server]") {
-  auto filled = make_filled_store(600);
+  // All of it still in tier 0 (600 buckets): the expected running totals
+  // are the test's own sums of what tier 0 holds.
+  auto filled = make_filled_store(590);
   const SeriesById expected = expected_export(filled->store, 0);
   PrometheusServer prometheus;
   // Back, Prometheus replays its WAL and answers 503 until ready: retried too.
@@ -78,4 +80,29 @@ TEST_CASE("Prometheus stopped in the middle of an export: after it is back, ever
   CHECK(stats.samples_dropped == 0);
   CHECK(stats.lag == std::chrono::nanoseconds(0));
   check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected);
+}
+
+TEST_CASE("a wrong URL path on a real Prometheus (404) stops the export and keeps its position",
+          "[exporter][prometheus-server]") {
+  auto filled = make_filled_store(60);
+  PrometheusServer prometheus;
+  const std::filesystem::path cursor = filled->dir.path() / "position.cursor";
+  {
+    ExporterOptions wrong = test_exporter_options(prometheus.base_url() + "/api/v1/writ", 0, 100);
+    wrong.cursor_file = cursor;
+    Exporter exporter(filled->store, wrong);
+    const PassResult pass = exporter.export_pending();
+    CHECK(pass.outcome == PassOutcome::Misdirected);
+    CHECK(pass.last_status == 404);
+    CHECK(pass.samples_dropped == 0);
+    CHECK(exporter.stats().misdirected == 1);
+  }
+  // The same position, now with the right path: everything arrives, nothing was skipped.
+  ExporterOptions right = test_exporter_options(prometheus.write_url(), 0, 100);
+  right.cursor_file = cursor;
+  Exporter exporter(filled->store, right);
+  CHECK(exporter.export_pending().outcome == PassOutcome::CaughtUp);
+  INFO("last error: " << exporter.stats().last_error);
+  CHECK(exporter.stats().samples_dropped == 0);
+  check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected_export(filled->store, 0));
 }

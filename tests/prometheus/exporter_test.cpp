@@ -106,10 +106,10 @@ TEST_CASE("5xx and 429 are retried with the same request until it is accepted", 
   CHECK(stats.last_error.find("502") != std::string::npos);  // the last failure, kept for the operator
 }
 
-TEST_CASE("a 4xx other than 429 drops that batch, counts it, and the export moves on", "[exporter]") {
+TEST_CASE("a 4xx about the data (400, 413) drops that batch, counts it, and the export moves on", "[exporter]") {
   auto filled = make_filled_store(20);
   FakeReceiver receiver;
-  receiver.script({{204}, {400}, {204}, {404}});
+  receiver.script({{204}, {400}, {204}, {413}});
   Exporter exporter(filled->store, quick_options(receiver.write_url(), 0, 30));
 
   const PassResult pass = exporter.export_pending();
@@ -126,8 +126,41 @@ TEST_CASE("a 4xx other than 429 drops that batch, counts it, and the export move
   CHECK(stats.batches_dropped == 2);
   CHECK(stats.samples_dropped == dropped);
   CHECK(stats.retries == 0);
-  CHECK(stats.last_error.find("404") != std::string::npos);
+  CHECK(stats.last_error.find("413") != std::string::npos);
   CHECK(stats.last_error.find("scripted failure") != std::string::npos);  // the receiver's words
+  CHECK(stats.misdirected == 0);
+}
+
+TEST_CASE("a wrong-endpoint answer (3xx, 401, 403, 404, 405) stops the pass and keeps the position", "[exporter]") {
+  for (int status : {301, 307, 401, 403, 404, 405}) {
+    INFO("status " << status);
+    auto filled = make_filled_store(20);
+    FakeReceiver receiver;
+    receiver.script({{204}, {status}});
+    const SeriesById expected = expected_export(filled->store, 0);
+    {
+      Exporter exporter(filled->store, quick_options(receiver.write_url(), 0, 30));
+      const PassResult pass = exporter.export_pending();
+      CHECK(pass.outcome == PassOutcome::Misdirected);
+      CHECK(pass.last_status == status);
+      CHECK(pass.samples_dropped == 0);
+      CHECK(pass.samples_sent == 30);
+      CHECK(receiver.requests().size() == 2);  // stopped at once: no request after the refusal
+      const ExporterStats stats = exporter.stats();
+      CHECK(stats.misdirected == 1);
+      CHECK(stats.batches_dropped == 0);
+      CHECK(stats.retries == 0);
+      CHECK(stats.last_error.find(std::to_string(status)) != std::string::npos);
+      CHECK(to_string(pass.outcome) == "wrong endpoint");
+    }
+    // The endpoint is fixed (here: it answers 204 again); a new exporter resumes from the kept
+    // position, and every sample arrives acknowledged exactly once.
+    Exporter again(filled->store, quick_options(receiver.write_url(), 0, 30));
+    const PassResult pass = again.export_pending();
+    CHECK(pass.outcome == PassOutcome::CaughtUp);
+    CHECK(pass.samples_dropped == 0);
+    check_same(received_samples(receiver.requests()), expected);
+  }
 }
 
 TEST_CASE("with retry_on_429 off, 429 is final like any 4xx", "[exporter]") {

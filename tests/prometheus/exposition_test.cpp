@@ -68,7 +68,7 @@ TEST_CASE("values: NaN, +Inf, -Inf spelled as Prometheus does, doubles round-tri
   }
 }
 
-TEST_CASE("render_text: plain gauges show the newest sample, aggregates the newest complete bucket",
+TEST_CASE("render_text: gauges show the newest sample, events a cumulative summary and the bucket max",
           "[exposition]") {
   TempDir dir;
   Store store = Store::open(dir / "s", demo_schemas());
@@ -79,27 +79,32 @@ TEST_CASE("render_text: plain gauges show the newest sample, aggregates the newe
   store.record(gauge, 12.5, kT0 + 2 * kSecond + 5);  // current bucket: still the newest sample
   store.record(event, 3, kT0 + kSecond);
   store.record(event, 4, kT0 + kSecond + 10);  // bucket kT0+1s: sum 7, count 2, max 4
-  store.record(event, 100, kT0 + 2 * kSecond);  // current bucket: still filling, not shown
+  store.record(event, 100, kT0 + 2 * kSecond);  // current bucket: in the totals, not in the max
 
   const std::string text = render_text(store);
   INFO(text);
   CHECK(has_line(text, "g_rss{vm=\"a\"} 12.5"));
-  CHECK(has_line(text, "# TYPE g_rss untyped"));
-  CHECK(has_line(text, "e_exit_ns_sum{reason=\"hlt\"} 7"));
-  CHECK(has_line(text, "e_exit_ns_count{reason=\"hlt\"} 2"));
-  CHECK(has_line(text, "e_exit_ns_max{reason=\"hlt\"} 4"));
-  CHECK(has_line(text, "# TYPE e_exit_ns_max gauge"));
-  CHECK(count_lines_starting(text, "# HELP ") == 4);
-  CHECK(count_lines_starting(text, "# TYPE ") == 4);
+  CHECK(has_line(text, "# TYPE g_rss gauge"));
+  CHECK(has_line(text, "# TYPE e_exit_seconds summary"));
+  CHECK(has_line(text, "e_exit_seconds_sum{reason=\"hlt\"} " + format_value(107 * 1e-9)));
+  CHECK(has_line(text, "e_exit_seconds_count{reason=\"hlt\"} 3"));
+  CHECK(has_line(text, "e_exit_seconds_max{reason=\"hlt\"} " + format_value(4 * 1e-9)));
+  CHECK(has_line(text, "# TYPE e_exit_seconds_max gauge"));
+  CHECK(count_lines_starting(text, "# HELP ") == 3);
+  CHECK(count_lines_starting(text, "# TYPE ") == 3);
+  for (const std::string& line : lines_of(text)) {
+    if (!line.starts_with("# HELP")) CHECK(line.find("_ns") == std::string::npos);  // base units only
+  }
   CHECK(text.ends_with("\n"));
 
-  SECTION("timestamps are the bucket start in ms") {
+  SECTION("timestamps are the bucket start in ms, for per-bucket values only") {
     ExpositionOptions options;
     options.timestamps = true;
     const std::string stamped = render_text(store, options);
     const auto ms = [](Timestamp ns) { return std::to_string(ns / 1'000'000); };
     CHECK(has_line(stamped, "g_rss{vm=\"a\"} 12.5 " + ms(kT0 + 2 * kSecond)));
-    CHECK(has_line(stamped, "e_exit_ns_max{reason=\"hlt\"} 4 " + ms(kT0 + kSecond)));
+    CHECK(has_line(stamped, "e_exit_seconds_max{reason=\"hlt\"} " + format_value(4 * 1e-9) + " " + ms(kT0 + kSecond)));
+    CHECK(has_line(stamped, "e_exit_seconds_count{reason=\"hlt\"} 3"));
   }
   SECTION("label naming, and average derived from sum and count") {
     ExpositionOptions options;
@@ -107,9 +112,9 @@ TEST_CASE("render_text: plain gauges show the newest sample, aggregates the newe
     options.functions = {F::Average, F::Max};
     const std::string labelled = render_text(store, options);
     INFO(labelled);
-    CHECK(has_line(labelled, "e_exit_ns{aggregate=\"avg\",reason=\"hlt\"} 3.5"));
-    CHECK(has_line(labelled, "e_exit_ns{aggregate=\"max\",reason=\"hlt\"} 4"));
-    CHECK(count_lines_starting(labelled, "# TYPE e_exit_ns ") == 1);
+    CHECK(has_line(labelled, "e_exit_seconds_aggregate{aggregate=\"avg\",reason=\"hlt\"} " + format_value(3.5 * 1e-9)));
+    CHECK(has_line(labelled, "e_exit_seconds_aggregate{aggregate=\"max\",reason=\"hlt\"} " + format_value(4 * 1e-9)));
+    CHECK(count_lines_starting(labelled, "# TYPE e_exit_seconds_aggregate gauge") == 1);
     // The gauge schema stores neither avg nor max in tier 0: it has nothing to show.
     CHECK(labelled.find("g_rss") == std::string::npos);
   }
@@ -123,9 +128,62 @@ TEST_CASE("render_text: plain gauges show the newest sample, aggregates the newe
     INFO(coarse);
     CHECK(has_line(coarse, "g_rss_max{vm=\"a\"} 12.5"));
     CHECK(has_line(coarse, "g_rss_min{vm=\"a\"} 10"));
-    CHECK(has_line(coarse, "e_exit_ns_sum{reason=\"hlt\"} 107"));
-    CHECK(has_line(coarse, "e_exit_ns_count{reason=\"hlt\"} 3"));
+    CHECK(has_line(coarse, "e_exit_seconds_max{reason=\"hlt\"} " + format_value(100 * 1e-9)));
+    // The running totals do not depend on the tier: everything recorded.
+    CHECK(has_line(coarse, "e_exit_seconds_sum{reason=\"hlt\"} " + format_value(108 * 1e-9)));
+    CHECK(has_line(coarse, "e_exit_seconds_count{reason=\"hlt\"} 4"));
   }
+}
+
+TEST_CASE("render_text: counters are running totals that only grow, 0 before the first event", "[exposition]") {
+  TempDir dir;
+  std::vector<SchemaConfig> schemas = demo_schemas();
+  schemas.insert(schemas.begin(), SchemaConfig{"counters", LabelMatcher::parse(R"({__name__=~".+_total"})"),
+                                               {TierConfig{std::chrono::seconds(1), std::chrono::seconds(5), {F::Sum}}},
+                                               4});
+  Store store = Store::open(dir / "s", schemas);
+  const auto exits = store.register_series("c_exits_total", std::vector<Label>{{"reason", "io"}});
+  store.register_series("c_never_total");
+  CHECK(has_line(render_text(store), "c_never_total 0"));
+  double previous = -1;
+  for (int s = 0; s < 20; ++s) {  // four times tier 0's retention
+    store.record(exits, 1, kT0 + static_cast<Timestamp>(s) * kSecond);
+    store.record(exits, 1, kT0 + static_cast<Timestamp>(s) * kSecond + 1);
+    store.consolidate();
+    const std::string text = render_text(store);
+    REQUIRE(has_line(text, "c_exits_total{reason=\"io\"} " + std::to_string(2 * (s + 1))));
+    CHECK(2.0 * (s + 1) > previous);
+    previous = 2.0 * (s + 1);
+  }
+  const std::string text = render_text(store);
+  INFO(text);
+  CHECK(has_line(text, "# TYPE c_exits_total counter"));
+  CHECK(count_lines_starting(text, "# HELP c_exits_total Running total") == 1);
+}
+
+TEST_CASE("render_text: a gauge with no current value disappears; registered help texts are used", "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  const auto stale = store.register_series("g_stale");
+  const auto fresh = store.register_series("g_fresh");
+  const auto rare = store.register_series("e_rare");
+  const auto busy = store.register_series("e_busy");
+  store.record(stale, 1, kT0);
+  store.record(rare, 5, kT0);
+  for (int s = 0; s < 4; ++s) {
+    store.record(fresh, s, kT0 + static_cast<Timestamp>(s) * kSecond);
+    store.record(busy, s, kT0 + static_cast<Timestamp>(s) * kSecond);
+  }
+  ExpositionOptions options;
+  options.help["g_fresh"] = "Bytes the VM holds\nnow";
+  const std::string text = render_text(store, options);
+  INFO(text);
+  CHECK(has_line(text, "g_fresh 3"));
+  CHECK(count_lines_starting(text, "g_stale") == 0);      // three buckets behind its schema
+  CHECK(count_lines_starting(text, "e_rare_max") == 0);   // no event in the newest complete bucket
+  CHECK(has_line(text, "e_rare_count 1"));                 // its totals stay
+  CHECK(has_line(text, "e_busy_max 2"));
+  CHECK(count_lines_starting(text, "# HELP g_fresh Bytes the VM holds\\nnow. Newest value") == 1);
 }
 
 TEST_CASE("render_text: families are contiguous, with one HELP and TYPE each", "[exposition]") {

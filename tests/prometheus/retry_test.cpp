@@ -15,12 +15,13 @@ HttpResponse answer(int status) {
 }
 }  // namespace
 
-TEST_CASE("2xx delivers, 5xx and network errors retry, other 4xx drop", "[retry]") {
+TEST_CASE("2xx delivers, 5xx and network errors retry, wrong-endpoint answers stop, other 4xx drop", "[retry]") {
   for (int s : {200, 202, 204}) CHECK(classify(answer(s), true) == Verdict::Delivered);
   for (int s : {500, 502, 503, 504}) CHECK(classify(answer(s), true) == Verdict::Retry);
-  for (int s : {400, 401, 403, 404, 409, 413, 415}) CHECK(classify(answer(s), true) == Verdict::Drop);
+  for (int s : {400, 409, 413, 415, 422}) CHECK(classify(answer(s), true) == Verdict::Drop);
+  // "Wrong endpoint": every request would get it, so nothing is dropped.
+  for (int s : {300, 301, 302, 307, 308, 401, 403, 404, 405}) CHECK(classify(answer(s), true) == Verdict::Misdirected);
   CHECK(classify(answer(0), true) == Verdict::Retry);  // connection refused, timeout
-  CHECK(classify(answer(301), true) == Verdict::Drop);  // redirects are not followed
 }
 
 TEST_CASE("429 is retried unless the policy says otherwise", "[retry]") {

@@ -48,6 +48,45 @@ TEST_CASE("suffix naming: one series per stored function, plain Last tiers keep 
   CHECK(name_series(series, store.schemas(), bare_off).exported[0].metric == "g_rss_last");
 }
 
+TEST_CASE("the series kind names it: counters _total, events a summary, sub-second units in seconds",
+          "[naming]") {
+  TempDir dir;
+  std::vector<SchemaConfig> schemas = demo_schemas();
+  schemas.insert(schemas.begin(), SchemaConfig{"counters", LabelMatcher::parse(R"({__name__=~".+_total|c_.*"})"),
+                                               {TierConfig{std::chrono::seconds(1), std::chrono::minutes(10), {F::Sum}}},
+                                               4});
+  Store store = Store::open(dir / "s", schemas);
+  store.register_series("c_exits_total");
+  store.register_series("c_busy_ns");  // a counter without _total, in nanoseconds
+  store.register_series("e_exit_ns");
+  store.register_series("g_wait_ms");
+  const NamedSeries named = name_series(store.series(), store.schemas(), SeriesSelection{});
+  CHECK(names_of(named) == std::vector<std::string>{"c_exits_total{}", "c_busy_seconds_total{}",
+                                                    "g_wait_seconds{}", "e_exit_seconds_sum{}",
+                                                    "e_exit_seconds_count{}", "e_exit_seconds_max{}"});
+  auto find = [&](std::string_view metric) -> const ExportedSeries& {
+    for (const ExportedSeries& s : named.exported) {
+      if (s.metric == metric) return s;
+    }
+    FAIL("no " << metric);
+    return named.exported.front();
+  };
+  CHECK(find("c_exits_total").cumulative);
+  CHECK(find("c_exits_total").type == "counter");
+  CHECK(find("c_exits_total").scale == 1.0);
+  CHECK(find("c_exits_total").stamp_offset == 1'000'000'000);  // the bucket's end
+  CHECK(find("c_busy_seconds_total").scale == 1e-9);
+  CHECK(find("e_exit_seconds_sum").family == "e_exit_seconds");
+  CHECK(find("e_exit_seconds_sum").type == "summary");
+  CHECK(find("e_exit_seconds_sum").scale == 1e-9);
+  CHECK(find("e_exit_seconds_count").scale == 1.0);
+  CHECK(find("e_exit_seconds_count").cumulative);
+  CHECK_FALSE(find("e_exit_seconds_max").cumulative);
+  CHECK(find("e_exit_seconds_max").type == "gauge");
+  CHECK(find("e_exit_seconds_max").stamp_offset == 0);
+  CHECK(find("g_wait_seconds").scale == 1e-3);
+}
+
 TEST_CASE("Average is offered where Sum and Count are stored, marked as derived", "[naming]") {
   TempDir dir;
   Store store = Store::open(dir / "s", demo_schemas());
@@ -70,7 +109,8 @@ TEST_CASE("label naming adds the aggregate label and refuses a series that alrea
   selection.naming.aggregate = AggregateNaming::Label;
   selection.functions = {F::Max};
   const NamedSeries named = name_series(store.series(), store.schemas(), selection);
-  CHECK(names_of(named) == std::vector<std::string>{"e_a{aggregate=\"max\",zone=\"1\"}"});
+  // The events series' summary owns e_a; its per-bucket aggregates get e_a_aggregate.
+  CHECK(names_of(named) == std::vector<std::string>{"e_a_aggregate{aggregate=\"max\",zone=\"1\"}"});
   REQUIRE(named.refused.size() == 1);
   CHECK(named.refused[0].series == "e_b{aggregate=\"mine\"}");
 }

@@ -15,10 +15,11 @@ TEST_CASE("probe_long_mode gives a consistent verdict for this host", "[vmm][kvm
   }
   const auto result = rondo::vmm::probe_long_mode(std::chrono::milliseconds(500));
   INFO("verdict " << rondo::vmm::to_string(result.support) << ": " << result.detail);
-  REQUIRE((result.support == rondo::vmm::LongModeSupport::Runs ||
-           result.support == rondo::vmm::LongModeSupport::TooSlow));
+  using rondo::vmm::LongModeSupport;
+  REQUIRE((result.support == LongModeSupport::Runs || result.support == LongModeSupport::TooSlow ||
+           result.support == LongModeSupport::Paravirtual));
   CHECK_FALSE(result.detail.empty());
-  if (result.support == rondo::vmm::LongModeSupport::Runs) {
+  if (result.support != LongModeSupport::TooSlow) {
     CHECK(result.io_exits == 1);
     CHECK(result.hlt_exits == 1);
     CHECK(result.rax == 0x1122334455667788ULL);
@@ -28,8 +29,9 @@ TEST_CASE("probe_long_mode gives a consistent verdict for this host", "[vmm][kvm
     CHECK(result.detail.find("did not run 2 million instructions") != std::string::npos);
   }
   if (::access("/sys/module/kvm_pvm", F_OK) == 0) {
-    // Measured on these machines: about 1.4 us per guest instruction in long mode.
-    CHECK(result.support == rondo::vmm::LongModeSupport::TooSlow);
+    // Measured on these machines: usually about 1.4 us per guest instruction in long
+    // mode (too slow); when the loop does finish, the verdict still says Linux cannot boot.
+    CHECK(result.support != LongModeSupport::Runs);
   }
 }
 

@@ -58,6 +58,8 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
       {{{"series", "a"}, {"end", "yesterday"}}, "bad end"},
       {{{"series", "a"}, {"step", "1s"}}, "unknown parameter 'step'"},
       {{{"series", "a"}, {"series", "b"}}, "given twice"},
+      {{{"series", "a{b=\"\xff\"}"}}, "not valid UTF-8"},
+      {{{"series", "{b=~\"" + std::string(1001, '(') + std::string(1001, ')') + "\"}"}}, "nest deeper than 1000"},
   };
   for (const auto& [params, message] : bad) {
     INFO(message);

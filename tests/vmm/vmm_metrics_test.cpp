@@ -96,7 +96,7 @@ TEST_CASE("published process samples are recorded by the writer thread only", "[
   CHECK(total(store, "vmm_open_fds", {}, rondo::ConsolidationFn::Last) == 9);
   CHECK(total(store, "vmm_uptime_seconds", {}, rondo::ConsolidationFn::Last) == 3.0);
   CHECK(total(store, "guest_memory_bytes", {}, rondo::ConsolidationFn::Last) == 64 << 20);
-  CHECK(total(store, "memory_slot_count", {}, rondo::ConsolidationFn::Last) == 1);
+  CHECK(total(store, "memory_slots", {}, rondo::ConsolidationFn::Last) == 1);
 
   // Recorded once: another exit without a new publication adds nothing.
   metrics.on_exit(ExitReason::IoIn, start + 5 * kSecond, start + 5 * kSecond, start + 5 * kSecond);

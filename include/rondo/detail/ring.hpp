@@ -4,20 +4,24 @@
 // consolidation for the others). Reads may come from any thread or process.
 // Seqlock counters guard every write: the writer makes one odd, changes what
 // it guards, makes it even again; a reader retries when it saw it odd or
-// changed. Tier 0 has one per cell when cells are 32 or 64 bytes (records of
-// different series never wait on each other's counter); 16-byte cells on an
-// AVX CPU need none. Otherwise one per slot.
+// changed. Every slot has one. Tier 0 has one per cell too when cells are 32
+// or 64 bytes (records of different series never wait on each other's
+// counter); 16-byte cells on an AVX CPU need none; other 16-byte cells use
+// their slot's. In tier 0 the slot's counter also moves for every record
+// outside the open bucket (a new head, a late record): the only writes that
+// can reach a slot whose checksum was taken, which it makes stale.
 // record() computes a tier-0 cell's new stamp and values in registers and
 // publishes them with ONE aligned store instruction (cell_store.hpp): a
 // process killed between two instructions cannot leave a cell half-written,
 // so the common path keeps no undo copy (docs/design.md, "Writing").
 //
 // A cell is data for bucket b when b is inside the tier's window
-// (head - slot_count, head], the slot's time is b's start and, in tier 0,
-// the cell's stamp is b. Anything else reads as missing, so neither a jump
+// (head - slot_count, head] and, in tier 0, the cell's stamp is b (above:
+// the slot's time is b's start). Anything else reads as missing, so neither a jump
 // forward nor a lap of the ring ever needs clearing: every write is O(1).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cmath>
@@ -93,11 +97,68 @@ class Ring {
   void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
 
   // Copies the cell of `bucket` into out[0..function_count). False when the
-  // series has no data there (never written, an older lap, outside the window).
+  // series has no data there (never written, an older lap, outside the
+  // window) or the cell cannot be read (read_cell says which).
   bool read(std::uint32_t column, std::uint64_t bucket, double* out) const noexcept;
+  enum class CellRead { Data, Missing, Damaged };
+  // Damaged: the slot's seqlock counter stayed at one odd value for
+  // `stuck_after` (a writer dead mid-write, or a damaged counter page);
+  // such a slot is then known to this thread and answers Damaged at once
+  // while its counter keeps that value.
+  static constexpr std::int64_t kStuckAfterNs = 1'000'000;
+  CellRead read_cell(std::uint32_t column, std::uint64_t bucket, double* out,
+                     std::int64_t stuck_after_ns = kStuckAfterNs) const noexcept;
+
+  // Buckets [first, last] of one series in one pass over the slab's arrays,
+  // each judged exactly as read_cell judges it (the window, the seqlock, the
+  // slot's time and stamp, the checksums): the scan path of queries, with no
+  // call per bucket unless a slot is being written or is not yet verified.
+  // Reads functions fa and fb (indices; function 0, which says whether the
+  // cell holds data, is always read); for each bucket, out =
+  // on_data(out, bucket, value of fa, value of fb), or on_missing(out, bucket)
+  // for a bucket without data. Returns out (e.g. a write position).
+  template <typename Out, typename OnData, typename OnMissing>
+  Out scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, std::uint32_t fa, std::uint32_t fb, Out out,
+           OnData on_data, OnMissing on_missing) const noexcept;
 
   // Writable open: undo or invalidate a write that a crash cut short.
   void recover() noexcept;
+
+  // ---- checks of the mutable state on open (ring.cpp; not the write path) ----
+  struct SlotScan {
+    std::uint64_t newest = kNoBucket;    // newest bucket any slot's time names
+    std::uint64_t bad_slot = kNoBucket;  // first slot whose time is no bucket of that slot
+    std::uint64_t bad_time = 0;
+    bool head_slot_busy = false;         // the head's slot was odd (being written)
+  };
+  SlotScan scan_slots(std::uint64_t head) const noexcept;
+  // The crash window between writing bucket's slot and advancing the head:
+  // tier 0's undo record names that very cell; a higher tier's consolidation
+  // position is still that bucket.
+  bool interrupted_before_head(std::uint64_t bucket) const noexcept;
+  // A higher tier's head slot emptied by recover(): consolidation was
+  // producing the head bucket again (its position is still there).
+  bool head_being_redone(std::uint64_t head) const noexcept;
+  void repair_head(std::uint64_t bucket) noexcept { advance_head(bucket); }
+
+  // ---- slot checksums (ring.cpp; maintenance and readers, never record()) ----
+  static constexpr std::uint32_t kSumGroup = kSumGroupSeries;
+  bool has_sums() const noexcept { return sums_ != nullptr; }
+  std::uint32_t sum_groups() const noexcept { return groups_; }
+  // Maintenance: checksums the slot of `bucket`, if it holds that bucket.
+  void write_sums(std::uint64_t bucket) noexcept;
+  // Tier 0, maintenance: checksums every closed bucket not yet summed.
+  void sum_closed() noexcept;
+  enum class SumCheck { Verified, Unverified, Mismatch };
+  // Unverified: no sum yet (an open bucket), or a stale one.
+  SumCheck check_sum(std::uint64_t slot, std::uint32_t group) const noexcept;
+  // Where readers remember which slot groups they verified, at which counter
+  // value (seq + 1; 0 = not yet): sum_groups() * slots() entries, owned by
+  // the caller (SlabFile) and shared by every copy of this ring. Without it
+  // every read checks its group's sum again.
+  void set_verified_memo(std::atomic<std::uint64_t>* memo) noexcept { verified_ = memo; }
+  bool slot_odd(std::uint64_t slot) const noexcept { return (load(seq_[slot]) & 1) != 0; }
+  std::uint64_t slot_time(std::uint64_t slot) const noexcept { return load(time_[slot]); }
 
  private:
   // Atomic word access. The memory orders are literal constants in every
@@ -119,7 +180,7 @@ class Ring {
   }
   // The seqlock counter guarding cell (column, slot): the cell's own, or the slot's.
   std::uint64_t* seq_of(std::uint32_t column, std::uint64_t slot) const noexcept {
-    return seq_ + slot * seq_slot_stride_ + column * seq_column_stride_;
+    return counters_ + slot * seq_slot_stride_ + column * seq_column_stride_;
   }
   double get(const std::uint64_t* base, std::uint32_t f) const noexcept {
     return std::bit_cast<double>(load_word(base + offset_[f]));
@@ -135,6 +196,19 @@ class Ring {
   }
   // Where function fn lives in a tier-0 cell (word index), or kAbsent.
   static constexpr std::uint8_t kAbsent = 0xff;
+
+  // How scan_window reads a cell: tier 0's 16-byte cells with one load,
+  // tier 0's wider cells word by word, the tiers above from their columns.
+  enum class ScanLayout { Pairs, Cells, Columns };
+  template <ScanLayout L, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
+  Out scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb, Out out,
+                  OnData on_data, OnMissing on_missing) const noexcept;
+  template <typename Out, typename OnData, typename OnMissing>
+  Out scan_careful(std::uint32_t column, std::uint64_t b, std::uint32_t fa, std::uint32_t fb, Out out, OnData on_data,
+                   OnMissing on_missing) const noexcept;
+  std::uint32_t slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept;
+  bool sum_due(std::uint64_t slot) const noexcept;
+  bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
 
   // Seqlock in C++ (the undo fallback and write_slot): begin makes the counter
   // odd and returns it; end makes it even.
@@ -176,7 +250,8 @@ class Ring {
   std::uint32_t max_series_ = 0;
   // ---- the rest ----
   SlabState* state_ = nullptr;
-  std::uint64_t* seq_ = nullptr;
+  std::uint64_t* seq_ = nullptr;       // the slots' counters
+  std::uint64_t* counters_ = nullptr;  // the cells' counters: tier 0's own, else seq_
   std::uint64_t* time_ = nullptr;
   std::uint64_t* columns_ = nullptr;  // u64 stamps and f64 values share 8-byte words
   std::uint64_t interval_ = 1;
@@ -186,11 +261,117 @@ class Ring {
   std::uint64_t seq_slot_stride_ = 1;    // counters from one slot's to the next one's
   std::uint64_t seq_column_stride_ = 0;  // 1: a counter per cell; 0: per slot
   bool atomic16_ = false;            // tier 0, CPU with AVX: a 16-byte cell needs no counter
+  bool cell_counter_is_slots_ = false;  // tier 0, 16-byte cells without AVX: guarded by the slot's
   std::uint32_t nfn_ = 0;
   bool stamped_ = false;
   ConsolidationFn fns_[kMaxFunctions] = {};
   std::uint64_t offset_[kMaxFunctions] = {};  // words from a cell's base to function f
+
+  // Read side and maintenance only, kept after everything record() uses.
+  SlotSum* sums_ = nullptr;
+  std::uint32_t groups_ = 0;
+  // Distinct for every mapping, so a thread's memory of a stuck slot never
+  // carries over to a later mapping at the same address.
+  std::uint64_t mapping_id_ = 0;
+  std::atomic<std::uint64_t>* verified_ = nullptr;
 };
+
+// ---- inline scan path ----------------------------------------------------------
+
+// The head is read once: a bucket the writer laps meanwhile changes its
+// slot's time and so reads as missing, as it would bucket by bucket.
+template <typename Out, typename OnData, typename OnMissing>
+Out Ring::scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, std::uint32_t fa, std::uint32_t fb,
+               Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  if (last < first) return out;
+  const std::uint64_t head = load(state_->head);
+  // Buckets outside the window (head - slots, head] are missing.
+  std::uint64_t lo = last + 1, hi = last;
+  if (head != kNoBucket) {
+    lo = std::max(first, oldest(head));
+    hi = std::min(last, head);
+  }
+  std::uint64_t b = first;
+  for (; b < lo && b <= last; ++b) out = on_missing(out, b);
+  if (lo <= hi) {
+    const bool one = fa == 0 && fb == 0;
+    if (stamped_ && cell_words_ == 2) {
+      out = scan_window<ScanLayout::Pairs, true>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    } else if (stamped_) {
+      out = one ? scan_window<ScanLayout::Cells, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                : scan_window<ScanLayout::Cells, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    } else {
+      out = one ? scan_window<ScanLayout::Columns, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                : scan_window<ScanLayout::Columns, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    }
+    b = hi + 1;
+  }
+  for (; b <= last && b != 0; ++b) out = on_missing(out, b);
+  return out;
+}
+
+// The output position travels by value (never through memory), and the
+// loop keeps to a few registers: the acquire loads make the compiler read
+// anything in memory again for every bucket.
+template <Ring::ScanLayout L, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
+Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb,
+                      Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  constexpr bool kStamped = L != ScanLayout::Columns;
+  const std::uint64_t* const slot_seqs = seq_;
+  const std::uint64_t* const times = time_;
+  const std::uint64_t* const cell0 = cell_base(column, 0);
+  const std::uint64_t* const counter0 = seq_of(column, 0);
+  const std::uint64_t cell_step = slot_stride_, counter_step = seq_slot_stride_;
+  const std::uint64_t o0 = offset_[0], oa = offset_[fa], ob = offset_[fb];
+  std::atomic<std::uint64_t>* const memo = sums_ && verified_ ? verified_ + column / kSumGroup : nullptr;
+  const std::uint64_t memo_stride = groups_;
+  const bool summed = sums_ != nullptr;
+  const std::uint64_t interval = interval_;
+  const std::uint64_t slots = slots_;
+  std::uint64_t slot = lo % slots;
+  for (std::uint64_t b = lo; b <= hi; ++b, slot = slot + 1 == slots ? 0 : slot + 1) {
+    const std::uint64_t* const cell = cell0 + slot * cell_step;
+    const std::uint64_t* const counter = counter0 + slot * counter_step;
+    const std::uint64_t before = load(*counter);
+    std::uint64_t owner;  // tier 0: the cell's stamp; above: the slot's time
+    double x0, xa, xb;
+    if constexpr (L == ScanLayout::Pairs) {  // one load, as CellWriter::Last's one store
+      std::uint64_t w[2];
+      load_cell_2(cell, w);
+      owner = w[0];
+      x0 = xa = xb = std::bit_cast<double>(w[1]);
+    } else {
+      owner = load_word(kStamped ? cell : times + slot);
+      x0 = std::bit_cast<double>(load_word(cell + o0));
+      xa = OnlyFirst ? x0 : std::bit_cast<double>(load_word(cell + oa));
+      xb = OnlyFirst ? x0 : std::bit_cast<double>(load_word(cell + ob));
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((before & 1) || load_word(counter) != before) [[unlikely]] {
+      out = scan_careful(column, b, fa, fb, out, on_data, on_missing);  // being written
+    } else if (owner != (kStamped ? b : b * interval) || std::isnan(x0)) {
+      out = on_missing(out, b);
+    } else if (!summed ||
+               (memo && memo[slot * memo_stride].load(std::memory_order_relaxed) ==
+                            (kStamped ? load(slot_seqs[slot]) : before) + 1) ||
+               verified(column, slot)) [[likely]] {
+      out = on_data(out, b, xa, xb);
+    } else {
+      out = on_missing(out, b);  // damaged: its checksum fails
+    }
+  }
+  return out;
+}
+
+// One bucket whose slot is being written: read_cell's retries and its
+// detection of a stuck slot.
+template <typename Out, typename OnData, typename OnMissing>
+[[gnu::noinline]] Out Ring::scan_careful(std::uint32_t column, std::uint64_t b, std::uint32_t fa, std::uint32_t fb,
+                                         Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  double cell[kMaxFunctions];
+  if (read_cell(column, b, cell) == CellRead::Data) return on_data(out, b, cell[fa], cell[fb]);
+  return on_missing(out, b);
+}
 
 // ---- inline write path -------------------------------------------------------
 

@@ -11,16 +11,20 @@
 // A slab file is one tier of one schema, laid out in this order:
 //   POS 0  SlabHeader  written once at creation, CRC-protected
 //   POS 1  SlabState   mutable: head, consolidation position, counters, undo
-//   POS 2  seq         seqlock counters (odd = being written): one per cell in tier 0
-//                        when cells are 32 or 64 bytes, u64 x slot_count x max_series,
-//                        slot-major like the cells; else one per slot, u64 x slot_count
-//   POS 3  slot_time   u64 x slot_count   start time of the bucket each slot holds
-//                                         (tier>0; unused in tier 0, all ones)
+//   POS 2  seq         seqlock counters (odd = being written), u64 each:
+//                        slot_count counters, one per slot; then, in tier 0 when
+//                        cells are 32 or 64 bytes, one per cell, u64 x slot_count
+//                        x max_series, slot-major like the cells, starting on the
+//                        next 64-byte boundary
+//   POS 3  slot_time   u64 x slot_count   start time of the newest bucket written
+//                                         into each slot
 //   POS 4  cells       tier 0: slot-major (every series of slot 0, then slot 1...),
 //                        one contiguous cell per series: u64 stamp, then one f64
 //                        per function, padded with NaN to 2, 4 or 8 words
 //                        (16, 32 or 64 bytes, aligned to their size)
 //                      tier>0: per series, series-major, one f64 column per function
+//   POS 5  slot_sum    SlotSum x slot_count x groups: a checksum per closed slot
+//                      and group of 64 series
 // Every region starts on a 64-byte boundary. Fields are fixed-width and
 // little-endian (the only byte order rondo builds for).
 //
@@ -45,9 +49,11 @@ static_assert(std::endian::native == std::endian::little,
               "the slab format is little-endian; port the codec before building here");
 
 inline constexpr char kSlabMagic[8] = {'R', 'O', 'N', 'D', 'O', 'S', 'L', 'B'};
-// 2: tier-0 cells contiguous (stamp + values, one store wide); version 1
-// stores are refused with an error that says so.
-inline constexpr std::uint32_t kSlabVersion = 2;
+// 3: tier-0 cells contiguous (stamp + values, one store wide), with
+// per-cell counters, and the slot_sum region. Versions 1 and 2 (tier-0 cells
+// laid out as columns) are refused with an error that says so and what to do
+// (docs/storage-format.md, "Versions").
+inline constexpr std::uint32_t kSlabVersion = 3;
 inline constexpr std::uint64_t kNoBucket = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::uint64_t kNoTime = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::size_t kMaxFunctions = 6;
@@ -72,7 +78,8 @@ struct SlabHeader {
   std::uint64_t slot_seq_offset;
   std::uint64_t slot_time_offset;
   std::uint64_t columns_offset;
-  std::uint8_t reserved[144];  // zero
+  std::uint64_t slot_sum_offset;
+  std::uint8_t reserved[136];  // zero
 };
 static_assert(sizeof(SlabHeader) == 256);
 
@@ -92,7 +99,7 @@ inline constexpr bool tier0_counter_per_cell(std::uint32_t function_count) {
 
 // Only on a CPU with no store instruction as wide as a tier-0 cell (no AVX
 // for 32 bytes, no AVX-512 for 64) does record() change a cell in several
-// stores; it saves the cell here first. A crash leaves the slot's seq odd and
+// stores; it saves the cell here first. A crash leaves the cell's seq odd and
 // the next writable open restores the cell from this record, then disarms it
 // (column = kNoColumn). Every other write needs no undo (docs/design.md).
 // (Tiers above 0 need none: a slot cut short is simply invalidated, and
@@ -115,34 +122,73 @@ struct SlabState {
   std::uint64_t closed_below;   // buckets below this are closed: consolidated into tier+1, or sealed
   std::uint64_t lost_buckets;   // tier>0: buckets that could not be produced in time
   std::uint64_t late_records;   // records into buckets already closed
-  std::uint64_t reserved[2];
+  std::uint64_t summed_below;   // tier 0: closed buckets below this have their SlotSum
+  std::uint64_t refused_records;  // tier 0: records refused as older than the window (TooOld)
   UndoRecord undo;
-  std::uint8_t pad[48];
+  // Tier 0: the newest bucket record() started as the head. It is set before
+  // the bucket's slot time and the head follows right after the cell, so a
+  // crash in between shows as this bucket, ahead of the head (check_state).
+  std::uint64_t opening_bucket;
+  std::uint8_t pad[40];
 };
 static_assert(sizeof(SlabState) == 192);
+
+// A slot's checksum, written off the hot path once the slot's bucket is
+// closed (tier 0: by consolidate() or seal(); tiers above: right after
+// consolidation writes the slot). crc is CRC-32C over the slot's time and
+// every series' cell of the group (tier 0: its whole cell, stamp and padding
+// included; above: each function's value), taken while the slot's counter was
+// `seq` (its low 32 bits are kept). A counter that has moved since (a late
+// record, a new lap, a crash repair) makes the sum stale. In tier 0 the
+// slot's counter moves for every write outside the open bucket, the only
+// writes that can reach a summed slot (docs/storage-format.md). 8 bytes, written and read as one atomic word, so a
+// reader never pairs a new seq with an old crc; all zero = no sum (a slot
+// with data has seq >= 2).
+struct SlotSum {
+  std::uint32_t crc;
+  std::uint32_t seq_low;
+};
+static_assert(sizeof(SlotSum) == 8);
+inline constexpr std::uint64_t pack(SlotSum s) { return std::uint64_t{s.seq_low} << 32 | s.crc; }
+inline constexpr SlotSum unpack(std::uint64_t w) {
+  return {static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
+}
+// One SlotSum per slot per group of this many series (slot-major), so a
+// reader checks the cells of 64 series, not of every series, to trust one.
+inline constexpr std::uint32_t kSumGroupSeries = 64;
+inline constexpr std::uint64_t sum_groups(std::uint32_t max_series) {
+  return (std::uint64_t{max_series} + kSumGroupSeries - 1) / kSumGroupSeries;
+}
 
 inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
   return (n + a - 1) / a * a;
 }
 
+// Tier 0's per-cell counters follow the slots' counters (region POS 2).
+inline constexpr std::uint64_t cell_counters_offset(std::uint64_t slot_seq_offset, std::uint64_t slots) {
+  return align_up(slot_seq_offset + slots * 8, kRegionAlign);
+}
+
 // The region offsets and file size for a tier's shape; used both to create
 // a slab and to check an existing one.
 struct SlabLayout {
-  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, file_size;
+  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, columns_offset, slot_sum_offset, file_size;
 
-  // Tier 0 (stamped): cells of tier0_cell_words(function_count) words, a
-  // counter per cell when tier0_counter_per_cell. Otherwise a counter per slot
-  // (and, above tier 0, function_count words per cell).
+  // Tier 0 (stamped): cells of tier0_cell_words(function_count) words, and
+  // a counter per cell after the slots' when tier0_counter_per_cell. Above:
+  // function_count words per cell and the slots' counters only.
   static constexpr SlabLayout compute(std::uint64_t slots, std::uint32_t max_series, std::uint32_t function_count,
                                       bool stamped) {
     const std::uint64_t words_per_cell = stamped ? tier0_cell_words(function_count) : function_count;
-    const std::uint64_t counters = stamped && tier0_counter_per_cell(function_count) ? slots * max_series : slots;
+    const std::uint64_t cell_counters = stamped && tier0_counter_per_cell(function_count) ? slots * max_series : 0;
     SlabLayout l{};
     l.state_offset = align_up(sizeof(SlabHeader), kRegionAlign);
     l.slot_seq_offset = align_up(l.state_offset + sizeof(SlabState), kRegionAlign);
-    l.slot_time_offset = align_up(l.slot_seq_offset + counters * 8, kRegionAlign);
+    l.slot_time_offset = align_up(cell_counters_offset(l.slot_seq_offset, slots) + cell_counters * 8, kRegionAlign);
     l.columns_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
-    l.file_size = l.columns_offset + slots * words_per_cell * std::uint64_t{max_series} * 8;
+    const std::uint64_t cells_end = l.columns_offset + slots * words_per_cell * std::uint64_t{max_series} * 8;
+    l.slot_sum_offset = align_up(cells_end, kRegionAlign);
+    l.file_size = l.slot_sum_offset + slots * sum_groups(max_series) * sizeof(SlotSum);
     return l;
   }
 };

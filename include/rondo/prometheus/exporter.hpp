@@ -11,8 +11,12 @@
 // Delivery. Samples go out in requests of at most max_samples_per_request,
 // oldest bucket first. 2xx: acknowledged. 5xx, 429 (unless retry_on_429 is
 // false) and network errors: the same request is retried with capped
-// exponential backoff, for as long as it takes. Any other status (400, 404,
-// ...): the request will never succeed; it is dropped and counted.
+// exponential backoff, for as long as it takes. 3xx, 401, 403, 404 and 405
+// mean the URL is the wrong endpoint (we follow no redirects) and every
+// request would be refused alike: the pass stops as Misdirected, nothing is
+// dropped and the position stays where it was. Any other status (400 bad
+// data, 413, ...): that request will never succeed; it is dropped and counted,
+// and the position moves past it.
 //
 // Exactly once. The position (the ExportCursor plus how far into a bucket a
 // split batch got) advances only after a request is acknowledged or dropped,
@@ -20,12 +24,18 @@
 // So a receiver outage or an exporter restart neither loses nor re-sends an
 // acknowledged sample, as long as its bucket is still held by the tier;
 // buckets that leave the tier before they are sent are counted as missed.
+// What no sender can avoid: a receiver that stores a request and stops before
+// answering gets that one request again (Prometheus keeps an identical sample
+// once; VictoriaMetrics keeps both unless its deduplication is on).
 //
 // Threads. The exporter owns at most one worker thread (start/stop); the
 // application's tick never waits on the network. export_pending() runs one
 // pass on the calling thread instead (the CLI's --once). Only one pass runs
 // at a time. stats() may be called from any thread. The Store must outlive
 // the Exporter; it may be a read-only store opened in another process.
+//
+// Many stores, one connection: rondo/prometheus/fleet_exporter.hpp. An
+// Exporter is a FleetExporter holding one store (the same code).
 // ---------------------------------------------------------------------------------
 #pragma once
 
@@ -86,6 +96,7 @@ struct ExporterStats {
   std::uint64_t retries = 0;           // failed attempts that were retried
   std::uint64_t batches_dropped = 0;   // requests given up after a final 4xx
   std::uint64_t samples_dropped = 0;   // samples in those requests
+  std::uint64_t misdirected = 0;       // answers meaning "wrong endpoint" (3xx, 401, 403, 404, 405)
   std::uint64_t series_refused = 0;    // exported series that cannot be named (see naming.hpp)
   std::uint64_t missed_buckets = 0;    // buckets that left the tier before they were sent
   std::uint64_t passes = 0;            // export passes finished (any outcome)
@@ -100,12 +111,14 @@ enum class PassOutcome {
   CaughtUp,  // everything drainable now was delivered (or dropped)
   Stopped,   // stop() was called; the position holds what was acknowledged
   GaveUp,    // a request kept failing for longer than give_up_after; nothing lost
+  Misdirected,  // the receiver answered "wrong endpoint" (see Delivery); nothing lost
 };
 
 struct PassResult {
   PassOutcome outcome = PassOutcome::CaughtUp;
   std::uint64_t samples_sent = 0;     // in this pass
   std::uint64_t samples_dropped = 0;  // in this pass
+  int last_status = 0;  // HTTP status of the pass's last answer (0: none, or a network error)
 };
 
 std::string_view to_string(PassOutcome outcome) noexcept;
@@ -128,8 +141,8 @@ class Exporter {
   Exporter& operator=(const Exporter&) = delete;
 
   // One pass on the calling thread: drain, send, retry, persist, until caught
-  // up, stopped, or (if given) a single request has failed retryably for
-  // longer than give_up_after. Throws rondo::Error(Io) if the position cannot
+  // up, stopped, misdirected, or (if given) a single request has failed
+  // retryably for longer than give_up_after. Throws rondo::Error(Io) if the position cannot
   // be persisted (what was acknowledged is kept in memory and saved next time).
   PassResult export_pending(std::optional<std::chrono::nanoseconds> give_up_after = std::nullopt);
 

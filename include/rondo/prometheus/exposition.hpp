@@ -1,25 +1,26 @@
-// The newest value of every series, in the Prometheus text format 0.0.4,
-// and a cpp-httplib handler serving it.
-//
-// "Newest value" (docs/prometheus.md explains the choice):
-//  - A tier that stores only Last holds plain samples: the newest bucket
-//    with data, the still-filling current bucket included (its last value
-//    is already the newest sample recorded).
-//  - A tier that aggregates (e.g. {Sum, Count, Max} of per-event values):
-//    the newest *complete* bucket. In tier 0 the bucket that is still
-//    filling is skipped, because a half-filled Sum or Count would read as
-//    a drop every time a new bucket starts. "Complete" means older than the
-//    newest bucket of the tier (the store's clock is the data's own
-//    timestamps). Buckets of tiers > 0 are always complete.
-//  - All aggregates of one series come from the same bucket.
-// Every family gets one HELP and one TYPE line: `gauge` for aggregates
-// (a per-bucket sum or count is not a monotonic counter), `untyped` for
-// plain Last values (rondo does not know whether they count or measure).
-// Series are named by rondo/prometheus/naming.hpp; refused series are left
-// out and listed in a comment line.
+// The store's series in the Prometheus text format 0.0.4, and a
+// cpp-httplib handler serving it. Right at any scrape interval
+// (docs/prometheus.md explains the choices; names: rondo/prometheus/naming.hpp):
+//  - Counter series: `# TYPE <base>_total counter`, the store's running
+//    total (Store::counter_total), which only grows and survives restarts.
+//    Shown from registration on, 0 before the first event.
+//  - Events series: `# TYPE <base> summary` with `<base>_sum` and
+//    `<base>_count` (running totals), and the other aggregates of the
+//    newest complete bucket of the tier (`<base>_max`, ...) as gauges.
+//  - Gauges: plain Last values show the newest sample (the still-filling
+//    bucket included); aggregates the newest complete bucket. A gauge whose
+//    newest value is older than its schema's newest bucket by more than one
+//    bucket (aggregates: not in the newest complete bucket) has no current
+//    value and is left out.
+//  - Values in base units (ns -> seconds, by the name's suffix).
+// Every family gets one HELP line (the registered text, or one that says
+// what the series is) and one TYPE line. Refused series are left out and
+// listed in a comment line.
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,9 @@ struct ExpositionOptions {
   std::vector<ConsolidationFn> functions;
   NamingOptions naming;
   std::vector<Label> extra_labels;  // added to every series lacking that label
+  // What each series is, by rondo series name, for its HELP line; a series
+  // without one gets a text saying what rondo knows (kind, unit, bucket).
+  std::map<std::string, std::string, std::less<>> help;
   // Append each sample's bucket start (ms). Off by default, as the exporter
   // guidelines advise: timestamped samples lose Prometheus' staleness handling.
   bool timestamps = false;

@@ -1,12 +1,20 @@
-// How rondo series are named when they leave for Prometheus (remote write
-// and the /metrics exposition share these rules; docs/prometheus.md lists them).
+// How rondo series are named when they leave for Prometheus: remote write,
+// the /metrics exposition and the demo's query API share these rules (this
+// file and series_naming.cpp hold them; docs/prometheus.md lists them).
 //
-// A rondo series is (name, labels) and a tier stores one or more aggregates
-// per bucket. Prometheus sees one series per exported aggregate:
-//  - Suffix naming (default): `<name>_<fn>`, e.g. vcpu_exit_ns_max.
-//  - Label naming: `<name>{<label>="<fn>"}`, e.g. vcpu_exit_ns{aggregate="max"}.
-//  - A tier that stores only Last holds plain samples, not aggregates; it is
-//    exported under the bare name (unless plain_last_bare is false).
+// Base units: a name ending in a unit finer than seconds (_ns, _us, _ms, or
+// spelt out) leaves in seconds, its values scaled (vcpu_exit_duration_ns ->
+// vcpu_exit_duration_seconds). What the series is (rondo/series_kind.hpp)
+// decides the rest:
+//  - Counter: `<base>_total`, the store's running total (cumulative).
+//  - Events: a summary `<base>` of `<base>_sum` and `<base>_count`
+//    (running totals), and the bucket's other aggregates as gauges.
+//  - Gauge: a tier that stores only Last holds plain samples, exported under
+//    the bare name (unless plain_last_bare is false).
+// Per-bucket aggregates are named
+//  - Suffix naming (default): `<base>_<fn>`, e.g. vcpu_exit_duration_seconds_max.
+//  - Label naming: `<base>{<label>="<fn>"}` (`<base>_aggregate{...}` for an
+//    events series, whose summary owns `<base>`).
 // Names are made valid by replacing every character outside Prometheus'
 // alphabet with '_' (and prefixing '_' to a leading digit). A series is
 // refused (never sent, counted) when that cannot give an unambiguous,
@@ -41,5 +49,14 @@ std::string sanitize_metric_name(std::string_view name);
 std::string sanitize_label_name(std::string_view name);
 // Label values may be any UTF-8; anything else is refused.
 bool is_valid_utf8(std::string_view text) noexcept;
+
+// The name a rondo series leaves under, before any suffix: sanitized, a
+// trailing `_total` removed, a sub-second unit replaced by `seconds`; and
+// the factor its values (not its counts) are multiplied by at the edge.
+struct EdgeName {
+  std::string base;
+  double scale = 1.0;
+};
+EdgeName edge_name(std::string_view rondo_name);
 
 }  // namespace rondo::prometheus

@@ -62,6 +62,22 @@ std::string describe_difference(const SeriesById& got, const SeriesById& expecte
   return out.str();
 }
 
+SeriesById without_exact_repeats(const SeriesById& series, std::size_t& removed) {
+  removed = 0;
+  SeriesById out;
+  for (const auto& [id, samples] : series) {
+    auto& kept = out[id];
+    for (const auto& sample : samples) {
+      if (!kept.empty() && kept.back() == sample) {
+        ++removed;
+      } else {
+        kept.push_back(sample);
+      }
+    }
+  }
+  return out;
+}
+
 SeriesById with_label(const SeriesById& series, const std::string& name, const std::string& value) {
   SeriesById out;
   for (const auto& [id, samples] : series) {

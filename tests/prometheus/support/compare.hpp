@@ -14,6 +14,12 @@ namespace rondo::prometheus::test {
 std::string describe_difference(const SeriesById& got, const SeriesById& expected,
                                 double relative_tolerance = 0.0);
 
+// The series with every sample that repeats its predecessor exactly (same
+// ms, same value) removed; `removed` counts them. A receiver that stored a
+// request and stopped before answering gets that request again (the
+// exporter cannot know it arrived), and VictoriaMetrics keeps both copies.
+SeriesById without_exact_repeats(const SeriesById& series, std::size_t& removed);
+
 // The same series with one more label in each id.
 SeriesById with_label(const SeriesById& series, const std::string& name, const std::string& value);
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -27,6 +28,8 @@ std::unique_ptr<ServerProcess> start_on_free_port(MakeSpec make_spec) {
 
 double parse_value(const nlohmann::json& v) {
   if (v.is_number()) return v.get<double>();
+  // VictoriaMetrics exports a Prometheus staleness marker as null.
+  if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
   const std::string text = v.get<std::string>();
   return std::strtod(text.c_str(), nullptr);  // also "NaN", "+Inf", "-Inf"
 }
