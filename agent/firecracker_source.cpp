@@ -8,7 +8,6 @@
 #include <system_error>
 
 #include "firecracker_metrics.hpp"
-#include "unix_http.hpp"
 
 namespace rondo::agent {
 namespace {
@@ -76,15 +75,6 @@ void ingest_firecracker(Vm& vm) {
     if (line.empty()) return;
     record_firecracker_line(vm, line);
   });
-}
-
-bool flush_firecracker(Vm& vm, std::chrono::milliseconds timeout) {
-  const UnixHttpResponse r =
-      unix_http_request(vm.api_socket, "PUT", "/actions", R"({"action_type":"FlushMetrics"})", timeout);
-  if (r.peer_pid && vm.pid.load() == 0) vm.pid = *r.peer_pid;
-  const bool ok = r.status >= 200 && r.status < 300;
-  ++(ok ? vm.flushes : vm.flush_failures);
-  return ok;
 }
 
 FirecrackerDir::FirecrackerDir(std::filesystem::path dir) : dir_(std::move(dir)) {

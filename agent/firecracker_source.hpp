@@ -2,8 +2,8 @@
 // the FIFO `<dir>/<vm-id>.fifo` carries one JSON line per flush, counters
 // as per-flush deltas; `<dir>/<vm-id>.sock` is the VM's API socket, on
 // which PUT /actions {"action_type":"FlushMetrics"} makes it write a line
-// now. The directory is watched with inotify, so VMs started later are
-// found at once.
+// now (api_flusher.hpp). The directory is watched with inotify, so VMs
+// started later are found at once.
 #pragma once
 
 #include <chrono>
@@ -24,9 +24,6 @@ void record_firecracker_line(Vm& vm, std::string_view line);
 
 // Everything the FIFO holds now, line by line. Loop thread (the writer).
 void ingest_firecracker(Vm& vm);
-
-// FlushMetrics over the API socket; learns the pid from the socket's peer.
-bool flush_firecracker(Vm& vm, std::chrono::milliseconds timeout);
 
 // <vm-id>.fifo files appearing in and leaving a directory.
 class FirecrackerDir {

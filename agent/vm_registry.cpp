@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "api_flusher.hpp"
 #include "cloud_hypervisor_source.hpp"
 
 namespace rondo::agent {
@@ -145,39 +146,40 @@ void VmRegistry::restore() {
   }
 }
 
+std::shared_ptr<Vm> VmRegistry::new_vm(const std::string& id, VmKind kind, const std::filesystem::path& socket,
+                                       pid_t pid) const {
+  auto vm = std::make_shared<Vm>();
+  vm->id = id;
+  vm->kind = kind;
+  vm->api_socket = socket;
+  vm->pid = pid;
+  vm->socket_seen = path_exists(socket);
+  vm->store = std::make_unique<VmStore>(config_.store_dir / id);
+  return vm;
+}
+
+std::shared_ptr<Vm> VmRegistry::enroll(std::shared_ptr<Vm> vm, const std::string& source) {
+  save_record(*vm);
+  publish(*vm);
+  spdlog::info("rondo-agent: {} VM {} ({})", to_string(vm->kind), vm->id, source);
+  const std::string id = vm->id;
+  return vms_.emplace(id, std::move(vm)).first->second;
+}
+
 std::shared_ptr<Vm> VmRegistry::add_firecracker(const std::string& id, const std::filesystem::path& fifo,
                                                 const std::filesystem::path& socket, pid_t pid) {
   if (const auto found = vms_.find(id); found != vms_.end()) return found->second;
-  auto vm = std::make_shared<Vm>();
-  vm->id = id;
-  vm->kind = VmKind::Firecracker;
+  std::shared_ptr<Vm> vm = new_vm(id, VmKind::Firecracker, socket, pid);
   vm->fifo = fifo;
-  vm->api_socket = socket;
-  vm->pid = pid;
-  vm->store = std::make_unique<VmStore>(config_.store_dir / id);
   vm->reader = std::make_unique<FifoReader>(fifo);
   readers_changed_ = true;
-  vm->socket_seen = path_exists(socket);
-  save_record(*vm);
-  publish(*vm);
-  spdlog::info("rondo-agent: Firecracker VM {} (FIFO {})", id, fifo.string());
-  return vms_.emplace(id, std::move(vm)).first->second;
+  return enroll(std::move(vm), "FIFO " + fifo.string());
 }
 
 std::shared_ptr<Vm> VmRegistry::add_cloud_hypervisor(const std::string& id, const std::filesystem::path& socket,
                                                      pid_t pid) {
   if (const auto found = vms_.find(id); found != vms_.end()) return found->second;
-  auto vm = std::make_shared<Vm>();
-  vm->id = id;
-  vm->kind = VmKind::CloudHypervisor;
-  vm->api_socket = socket;
-  vm->pid = pid;
-  vm->socket_seen = path_exists(socket);
-  vm->store = std::make_unique<VmStore>(config_.store_dir / id);
-  save_record(*vm);
-  publish(*vm);
-  spdlog::info("rondo-agent: Cloud Hypervisor VM {} (API {})", id, socket.string());
-  return vms_.emplace(id, std::move(vm)).first->second;
+  return enroll(new_vm(id, VmKind::CloudHypervisor, socket, pid), "API " + socket.string());
 }
 
 void VmRegistry::add_embedded(const std::string& id, const std::filesystem::path& dir) {
@@ -373,14 +375,21 @@ void VmRegistry::loop() {
 }
 
 void VmRegistry::flush_loop() {
+  // Every request of a round is out at once, so the round can wait for
+  // answers far longer than one request could (a loaded host schedules a
+  // VMM late) without a VM that never answers delaying the others.
+  const auto round_timeout = std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.flush_interval) / 2, 1s);
+  ApiFlusher flusher;
   while (!stopping_.load()) {
     const auto began = std::chrono::steady_clock::now();
-    for (const std::shared_ptr<Vm>& vm : vms()) {
-      if (stopping_.load()) return;
-      if (vm->kind == VmKind::Firecracker && vm->state == VmState::Running && path_exists(vm->api_socket)) {
-        flush_firecracker(*vm, kApiTimeout);
+    std::vector<std::shared_ptr<Vm>> round;
+    for (std::shared_ptr<Vm>& vm : vms()) {
+      if (vm->kind == VmKind::Firecracker && vm->state == VmState::Running && !vm->api_socket.empty()) {
+        round.push_back(std::move(vm));
       }
     }
+    flusher.flush(round, round_timeout);
     // One wake-up per round (stop() notifies), not a poll of the clock.
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait_until(lock, began + config_.flush_interval, [this] { return stopping_.load(); });

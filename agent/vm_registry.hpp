@@ -74,6 +74,11 @@ class VmRegistry {
   void tick();
 
  private:
+  // A VM the agent writes a store for, before it is registered; enroll()
+  // records it on disk, names it for export and registers it.
+  std::shared_ptr<Vm> new_vm(const std::string& id, VmKind kind, const std::filesystem::path& socket,
+                             pid_t pid) const;
+  std::shared_ptr<Vm> enroll(std::shared_ptr<Vm> vm, const std::string& source);
   std::shared_ptr<Vm> add_firecracker(const std::string& id, const std::filesystem::path& fifo,
                                       const std::filesystem::path& socket, pid_t pid);
   std::shared_ptr<Vm> add_cloud_hypervisor(const std::string& id, const std::filesystem::path& socket, pid_t pid);

@@ -1,12 +1,10 @@
 // Drain positions of exporters that keep their cursor beside the store
-// (`rondo export` and rondo::prometheus::Exporter write
-// <store dir>.export-tier<N>-<hash of url>.cursor next to the store
-// directory, see default_cursor_file), read for `rondo info`.
+// (`rondo export` and rondo::prometheus::Exporter), read for `rondo info`
+// through the library's reader (rondo/prometheus/export_position.hpp: the
+// name rule, the format and its checksum are defined there, once).
 //
-// Read-only and forgiving: a file that cannot be read is listed with the
-// reason instead of failing the whole `info`. The exporter library has no
-// public reader for these files yet, so this reads the documented text
-// lines it needs (tier, url, cursor, partial) and ignores the rest.
+// Read-only and forgiving: a file that cannot be read, or fails its checks,
+// is listed with the reason instead of failing the whole `info`.
 #pragma once
 
 #include <cstddef>

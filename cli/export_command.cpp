@@ -156,7 +156,7 @@ void add_export_command(CLI::App& app, CommandAction& selected) {
                   "With --once: stop retrying a failing request after this long (exit 1)")
       ->capture_default_str();
   cmd->add_option("--position-file", a->cursor_file,
-                  "Where the position is kept (default: <store>/export-tier<N>-<hash of url>.cursor)");
+                  "Where the position is kept (default: <store dir>.export-tier<N>-<hash of url>.cursor, beside the store)");
   cmd->callback([a, &selected] { selected = [a] { return run_export(*a, std::cout); }; });
 }
 

@@ -60,19 +60,9 @@ std::optional<ConsolidationFn> parse_fn(const std::string& text) {
   return fn;
 }
 
-bool stores(const std::vector<ConsolidationFn>& fns, ConsolidationFn fn) {
-  return std::find(fns.begin(), fns.end(), fn) != fns.end();
-}
-
-// Whether a tier can answer fn: it stores it, or (the library's rule, see
-// FunctionView in src/query.cpp) derives it: Average from Sum and Count, and
-// Average, Min, Max from a tier that keeps only Last.
+// Whether a tier can answer fn: the library's rule (rondo::function_source).
 bool can_serve(const std::vector<ConsolidationFn>& stored, ConsolidationFn fn) {
-  using Fn = ConsolidationFn;
-  if (stores(stored, fn)) return true;
-  if (fn == Fn::Average && stores(stored, Fn::Sum) && stores(stored, Fn::Count)) return true;
-  const bool only_last = stored.size() == 1 && stored[0] == Fn::Last;
-  return only_last && (fn == Fn::Average || fn == Fn::Min || fn == Fn::Max);
+  return function_source(stored, fn) != FunctionSource::None;
 }
 
 // The function to query when --fn is not given: for one tier, its first

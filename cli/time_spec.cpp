@@ -238,28 +238,6 @@ std::string format_time(Timestamp t) {
   return out + "Z";
 }
 
-std::string format_duration(std::chrono::nanoseconds d) {
-  std::int64_t ns = d.count();
-  if (ns == 0) return "0s";
-  std::string out(ns < 0 ? "-" : "");
-  if (ns < 0) ns = -ns;
-  // Units from large to small; weeks and years are left out on purpose ("30d", not "4w2d").
-  static constexpr std::array<Unit, 7> kPrint{{{"d", 86400 * kNsPerSecond},
-                                               {"h", 3600 * kNsPerSecond},
-                                               {"m", 60 * kNsPerSecond},
-                                               {"s", kNsPerSecond},
-                                               {"ms", 1'000'000},
-                                               {"us", 1'000},
-                                               {"ns", 1}}};
-  for (const Unit& u : kPrint) {
-    if (ns >= u.ns) {
-      out += fmt::format("{}{}", ns / u.ns, u.name);
-      ns %= u.ns;
-    }
-  }
-  return out;
-}
-
 TimeRange resolve_range(const RangeRequest& request, const TimeAnchors& anchors, std::chrono::nanoseconds bucket) {
   if (!request.range.empty() && !request.start.empty() && !request.end.empty()) {
     throw usage_error("give at most two of --range, --start and --end");

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "rondo/duration.hpp"
 #include "rondo/types.hpp"
 
 namespace rondo::cli {
@@ -33,8 +34,8 @@ Timestamp parse_time(std::string_view text, const TimeAnchors& anchors);
 
 // RFC 3339 in UTC: 2024-05-01T12:00:00Z, with a fraction only when needed.
 std::string format_time(Timestamp t);
-// The shortest exact spelling: "1h", "5m", "1h30m", "250ms", "0s".
-std::string format_duration(std::chrono::nanoseconds d);
+// The shortest exact spelling: "1h", "5m", "1h30m", "250ms", "0s" (the library's).
+using rondo::format_duration;
 
 Timestamp wall_clock_now();
 

@@ -8,8 +8,10 @@ find_package(CURL REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(Snappy REQUIRED)
 find_package(Catch2 2 REQUIRED)
-find_package(benchmark REQUIRED)
-find_package(prometheus-cpp CONFIG REQUIRED)   # only the benchmarks use it, as the alternative
+if(RONDO_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+  find_package(prometheus-cpp CONFIG REQUIRED)   # only the benchmarks use it, as the alternative
+endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # RE2: the regex engine of PromQL's =~ (linear time, no recursion: hostile patterns cannot

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "file.hpp"
+#include "rondo/duration.hpp"
 #include "rondo/error.hpp"
 
 namespace rondo::detail {
@@ -151,26 +152,6 @@ std::string describe_difference(std::span<const SchemaConfig> stored, std::span<
     }
   }
   return {};
-}
-
-std::string format_duration(std::chrono::nanoseconds d) {
-  std::int64_t ns = d.count();
-  if (ns == 0) return "0s";
-  struct Unit {
-    const char* name;
-    std::int64_t ns;
-  };
-  static constexpr Unit units[] = {{"d", 86'400'000'000'000}, {"h", 3'600'000'000'000}, {"m", 60'000'000'000},
-                                   {"s", 1'000'000'000},       {"ms", 1'000'000},        {"us", 1'000},
-                                   {"ns", 1}};
-  std::string out;
-  for (const Unit& u : units) {
-    if (ns >= u.ns) {
-      out += std::to_string(ns / u.ns) + u.name;
-      ns %= u.ns;
-    }
-  }
-  return out;
 }
 
 }  // namespace rondo::detail

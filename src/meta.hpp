@@ -38,7 +38,4 @@ std::uint64_t schema_hash(const SchemaConfig& schema);
 // Empty when the schemas are the same; otherwise the first difference in words.
 std::string describe_difference(std::span<const SchemaConfig> stored, std::span<const SchemaConfig> requested);
 
-// "10s", "5m", "7d", "1h30m", "250ms".
-std::string format_duration(std::chrono::nanoseconds d);
-
 }  // namespace rondo::detail

@@ -8,20 +8,18 @@ namespace rondo {
 namespace detail {
 
 std::optional<FunctionView> FunctionView::of(const Ring& ring, ConsolidationFn fn) {
+  ConsolidationFn stored[kMaxFunctions];
+  for (std::uint32_t f = 0; f < ring.function_count(); ++f) stored[f] = ring.function(f);
   FunctionView v;
-  v.column_ = ring.column_of(fn);
-  if (v.column_ >= 0) return v;
-  // A tier that keeps only the last value per bucket (a sampled gauge) has
-  // one value per bucket: it is also the bucket's average, min and max.
-  const bool only_last = ring.function_count() == 1 && ring.function(0) == ConsolidationFn::Last;
-  if (only_last && fn != ConsolidationFn::Sum && fn != ConsolidationFn::Count) {
-    v.column_ = 0;
-    return v;
-  }
-  if (fn == ConsolidationFn::Average) {
-    v.sum_ = ring.column_of(ConsolidationFn::Sum);
-    v.count_ = ring.column_of(ConsolidationFn::Count);
-    if (v.sum_ >= 0 && v.count_ >= 0) return v;
+  // Which columns, by the library's one rule (function_source, schema.hpp).
+  switch (function_source(std::span(stored, ring.function_count()), fn)) {
+    case FunctionSource::Stored: v.column_ = ring.column_of(fn); return v;
+    case FunctionSource::FromLast: v.column_ = 0; return v;
+    case FunctionSource::Ratio:
+      v.sum_ = ring.column_of(ConsolidationFn::Sum);
+      v.count_ = ring.column_of(ConsolidationFn::Count);
+      return v;
+    case FunctionSource::None: break;
   }
   return std::nullopt;
 }
@@ -93,7 +91,29 @@ Timestamp hand_over(const detail::Ring& coarse, Timestamp finer_window) {
   return boundary <= covered_end ? boundary : std::max(covered_end, finer_window);
 }
 
+// Buckets before this one (in bucket numbers) are final; see TierState.
+std::uint64_t final_end_bucket(const detail::Ring& ring, std::size_t tier, std::uint64_t head) {
+  return tier == 0 ? ring.first_open(head) : head + 1;
+}
+
 }  // namespace
+
+TierState Store::tier_state(std::size_t schema, std::size_t tier) const {
+  if (schema >= impl_->slabs.size() || tier >= impl_->slabs[schema].size()) {
+    throw Error(ErrorCode::InvalidArgument, "tier_state: schema " + std::to_string(schema) + " has no tier " +
+                                                std::to_string(tier) + " in store " + impl_->dir.string());
+  }
+  const detail::Ring& ring = impl_->ring(schema, tier);
+  const std::uint64_t head = ring.head();
+  TierState state;
+  if (head == detail::kNoBucket) return state;
+  const std::uint64_t interval = ring.interval();
+  state.oldest = ring.oldest(head) * interval;
+  state.held_from = std::max(ring.oldest(head), detail::load_state(ring.state().first_bucket)) * interval;
+  state.newest = head * interval;
+  if (const std::uint64_t end = final_end_bucket(ring, tier, head); end > 0) state.final_end = end * interval;
+  return state;
+}
 
 void Store::Impl::check(SeriesHandle handle, std::uint32_t store_id) const {
   if (handle.schema() >= slabs.size() || handle.column() >= slabs[handle.schema()][0].ring().max_series() ||
@@ -216,9 +236,9 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     const detail::Ring& ring = impl_->ring(s, tier);
     const std::uint64_t head = ring.head();
     if (head == detail::kNoBucket) continue;
-    // Tier 0's newest bucket is still filling until it is closed; coarser
-    // tiers' buckets are final when written.
-    const std::uint64_t end = tier == 0 ? ring.first_open(head) : head + 1;
+    // Only final buckets are drained (TierState: tier 0's newest is still
+    // filling until it is closed; coarser tiers' buckets are final when written).
+    const std::uint64_t end = final_end_bucket(ring, tier, head);
     if (end == 0) continue;
     const std::uint64_t newest = end - 1;
     // Nothing was ever written before first_bucket: don't spend the budget there.

@@ -52,6 +52,22 @@ void validate(const SchemaConfig& s) {
   }
 }
 
+FunctionSource function_source(std::span<const ConsolidationFn> stored, ConsolidationFn fn) noexcept {
+  auto stores = [&](ConsolidationFn f) { return std::find(stored.begin(), stored.end(), f) != stored.end(); };
+  if (stores(fn)) return FunctionSource::Stored;
+  const bool only_last = stored.size() == 1 && stored.front() == ConsolidationFn::Last;
+  if (only_last && fn != ConsolidationFn::Sum && fn != ConsolidationFn::Count) return FunctionSource::FromLast;
+  if (fn == ConsolidationFn::Average && stores(ConsolidationFn::Sum) && stores(ConsolidationFn::Count)) {
+    return FunctionSource::Ratio;
+  }
+  return FunctionSource::None;
+}
+
+FunctionSource function_source(const SchemaConfig& schema, std::size_t tier, ConsolidationFn fn) {
+  if (tier >= schema.tiers.size()) invalid(schema, "has no " + tier_name(tier));
+  return function_source(stored_functions(schema, tier), fn);
+}
+
 std::vector<ConsolidationFn> stored_functions(const SchemaConfig& s, std::size_t tier) {
   for (std::size_t k = tier + 1; k-- > 0;) {
     if (!s.tiers[k].consolidation.empty()) return s.tiers[k].consolidation;

@@ -265,7 +265,7 @@ std::vector<SeriesInfo> Store::select(const LabelMatcher& matcher) const {
   return out;
 }
 
-const SeriesInfo& Store::describe(SeriesHandle handle) const {
+SeriesInfo Store::describe(SeriesHandle handle) const {
   impl_->refresh_series(id_);
   std::shared_lock lock(impl_->series_mu);
   for (const SeriesInfo& s : impl_->series) {

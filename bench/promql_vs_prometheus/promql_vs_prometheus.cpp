@@ -7,7 +7,8 @@
 // 127.0.0.1 over keep-alive connections, and each answer is checked against
 // the other's before anything is timed.
 //
-//   build/release/bench/bench_promql_vs_prometheus [requests per query, default 40]
+//   build/release/bench/bench_promql_vs_prometheus                  the published run
+//   bench_promql_vs_prometheus --requests 2 --series 10 --hours 1    the smoke test's
 #include <httplib.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <CLI/CLI.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,14 +38,13 @@ namespace {
 
 constexpr Timestamp kSecond = 1'000'000'000;
 constexpr Timestamp kT0 = 1'800'000'000ULL * kSecond;
-constexpr int kSixHours = 6 * 3600;
 
 // N counters vcpu_exits_total{reason="r<i % 10>",vcpu="<i / 10>"}, one
-// increment a second for six hours, consolidated: tier 1 (10 s x 6 h) is full.
+// increment a second for `seconds` (six hours fill tier 1, 10 s x 6 h), consolidated.
 struct CounterStore {
   prometheus::test::TempDir dir{"rondo-bench-vs-prometheus"};
   std::unique_ptr<Store> store;
-  explicit CounterStore(std::uint32_t n) {
+  CounterStore(std::uint32_t n, int seconds) {
     const std::vector<SchemaConfig> schemas = {SchemaConfig{
         "exits", LabelMatcher::any(),
         {TierConfig{1s, 10min, {ConsolidationFn::Sum}}, TierConfig{10s, 6h, {}}, TierConfig{5min, 24h * 7, {}}}, n}};
@@ -56,7 +57,7 @@ struct CounterStore {
       handles.push_back(store->register_series("vcpu_exits_total", labels));
     }
     Timestamp ts = kT0;
-    for (int s = 0; s < kSixHours; ++s, ts += kSecond) {
+    for (int s = 0; s < seconds; ++s, ts += kSecond) {
       for (std::size_t i = 0; i < handles.size(); ++i) store->record(handles[i], static_cast<double>(1 + (s + i) % 7), ts);
       if (s % 60 == 0) store->consolidate();
     }
@@ -137,8 +138,19 @@ bool same(const std::string& a, const std::string& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int requests = argc > 1 ? std::atoi(argv[1]) : 40;
-  const promql::Millis end_ms = static_cast<promql::Millis>((kT0 + kSixHours * kSecond) / 1'000'000) - 10'000;
+  int requests = 40;
+  std::vector<std::uint32_t> series_counts = {30, 1000};
+  int hours = 6;
+  CLI::App app{"query_range over HTTP: rondo's query API against the real Prometheus over the same samples"};
+  app.add_option("--requests", requests, "Timed requests per query and server")->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  app.add_option("--series", series_counts, "Series counts, one store each")->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
+  app.add_option("--hours", hours, "Hours of one-second samples per store")->check(CLI::Range(1, 6))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  const int seconds = hours * 3600;
+  const promql::Millis end_ms = static_cast<promql::Millis>((kT0 + seconds * kSecond) / 1'000'000) - 10'000;
   const std::vector<Query> queries = {
       {"sum by (reason) (rate[1m]), 6 h @ 10 s", "sum by (reason) (rate(vcpu_exits_total[1m]))", 6 * 3600'000, 10'000},
       {"sum by (reason) (rate[1m]), 1 h @ 15 s", "sum by (reason) (rate(vcpu_exits_total[1m]))", 3600'000, 15'000},
@@ -146,8 +158,8 @@ int main(int argc, char** argv) {
   };
   std::printf("| series | query | rondo p50 | rondo p99 | Prometheus p50 | Prometheus p99 | Prometheus / rondo (p50) |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
-  for (const std::uint32_t n : {30u, 1000u}) {
-    CounterStore data(n);
+  for (const std::uint32_t n : series_counts) {
+    CounterStore data(n, seconds);
     prometheus::test::TempDir work{"rondo-bench-tsdb"};
     write_openmetrics(*data.store, work.path() / "samples.om");
     const std::string convert = "/usr/bin/promtool tsdb create-blocks-from openmetrics " +

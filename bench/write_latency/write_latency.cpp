@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "allocation_counter.hpp"
+#include "common/allocation_counter.hpp"
 #include "cycle_clock.hpp"
 #include "floor_target.hpp"
 #include "line_targets.hpp"

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,5 +45,17 @@ void validate(const SchemaConfig& schema);
 // The functions a tier actually stores, in on-disk column order
 // (tier 0's empty list becomes {Last}; an empty list elsewhere inherits).
 std::vector<ConsolidationFn> stored_functions(const SchemaConfig& schema, std::size_t tier);
+
+// How a tier answers a function: the one rule, which Store::query, the CLI's
+// default function and the exporter's choice of aggregates all use.
+enum class FunctionSource {
+  Stored,   // a column of the tier
+  Ratio,    // Average as Sum / Count, both stored
+  FromLast, // a tier that keeps only Last: its one value per bucket is also the bucket's Average, Min and Max
+  None,     // the tier cannot answer it
+};
+FunctionSource function_source(std::span<const ConsolidationFn> stored, ConsolidationFn fn) noexcept;
+// Throws Error(InvalidArgument) when the schema has no such tier.
+FunctionSource function_source(const SchemaConfig& schema, std::size_t tier, ConsolidationFn fn);
 
 }  // namespace rondo

@@ -153,6 +153,19 @@ struct SchemaInfo {
   std::vector<TierInfo> tiers;
 };
 
+// Where one tier of one schema stands, and which of its buckets are final
+// (no record can change them any more: a coarser tier's bucket once it is
+// produced; tier 0's newest once a newer bucket started, or seal() or
+// finish() closed it). The store's one answer to "final": drain(), the
+// exporter's lag and the /metrics exposition all read it here.
+struct TierState {
+  std::optional<Timestamp> oldest;     // start of the oldest bucket of the window (TierInfo::oldest)
+  std::optional<Timestamp> held_from;  // start of the oldest bucket written and still in the window
+  std::optional<Timestamp> newest;     // start of the newest bucket written
+  std::optional<Timestamp> final_end;  // every bucket starting before this is final; nullopt: none
+  friend bool operator==(const TierState&, const TierState&) = default;
+};
+
 // The running total of a counter or events series (rondo/series_kind.hpp).
 struct CounterTotal {
   double sum = 0;    // every value recorded: for a counter, the events (or bytes) counted
@@ -204,7 +217,8 @@ class Store {
   std::optional<SeriesHandle> find_series(std::string_view name, std::span<const Label> labels = {}) const;
   std::vector<SeriesInfo> series() const;
   std::vector<SeriesInfo> select(const LabelMatcher& matcher) const;
-  const SeriesInfo& describe(SeriesHandle handle) const;  // throws NotFound
+  // A copy: another thread's register_series() may grow the list meanwhile.
+  SeriesInfo describe(SeriesHandle handle) const;  // throws NotFound
 
   // THE HOT PATH: no allocation, no system call, no lock.
   WriteStatus record(SeriesHandle handle, double value, Timestamp ts) noexcept;
@@ -277,6 +291,10 @@ class Store {
   void flush();
 
   StoreInfo info() const;
+  // Cheap (the tier's state in memory: no file is listed, no lock taken, no
+  // allocation), for callers that ask on every pass. Throws
+  // InvalidArgument when the schema has no such tier.
+  TierState tier_state(std::size_t schema, std::size_t tier) const;
   const std::vector<SchemaConfig>& schemas() const;
   const std::filesystem::path& path() const;
   std::uint32_t id() const noexcept { return id_; }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -326,12 +327,15 @@ int rondo_describe(const rondo_store* store, rondo_series series, char* buffer, 
   if (length == nullptr) return null_argument("length");
   if (buffer == nullptr && capacity != 0) return null_argument("buffer");
   return guarded([&]() -> int {
-    // series() copies under the store's lock; describe() would hand back a
-    // reference that a concurrent register_series may move.
-    const rondo::SeriesHandle handle = to_handle(series);
-    const std::vector<rondo::SeriesInfo> all = store->store.series();
-    const auto found = std::find_if(all.begin(), all.end(), [&](const auto& s) { return s.handle == handle; });
-    if (found == all.end()) return fail(RONDO_ERR_NOT_FOUND, "rondo_describe: no such series in this store");
+    // describe() copies under the store's lock (a concurrent register_series
+    // may grow the list), and throws NotFound for a handle it does not know.
+    std::optional<rondo::SeriesInfo> found;
+    try {
+      found = store->store.describe(to_handle(series));
+    } catch (const rondo::Error& e) {
+      if (e.code() != rondo::ErrorCode::NotFound) throw;
+      return fail(RONDO_ERR_NOT_FOUND, "rondo_describe: no such series in this store");
+    }
     std::string packed = found->name;
     packed += '\0';
     for (const rondo::Label& label : found->labels) {

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -14,7 +15,7 @@
 #include "file.hpp"
 #include "rondo/error.hpp"
 
-namespace rondo::prometheus::detail {
+namespace rondo::prometheus {
 namespace {
 
 constexpr std::string_view kMagic = "rondo-export-position 1";
@@ -56,7 +57,36 @@ bool has_keyword(std::string_view line, std::string_view keyword) {
   return line.size() > keyword.size() && line.starts_with(keyword) && line[keyword.size()] == ' ';
 }
 
+constexpr std::string_view kNameInfix = ".export-tier";
+constexpr std::string_view kNameSuffix = ".cursor";
+
+// "/x/store/" -> "/x/store": the name rule is about the directory's name.
+std::filesystem::path without_trailing_slash(std::filesystem::path dir) {
+  if (!dir.has_filename()) dir = dir.parent_path();
+  return dir;
+}
+
+// Whether `name` is <prefix><digits>-<16 hex digits>.cursor.
+bool follows_name_rule(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix) || !name.ends_with(kNameSuffix)) return false;
+  name.remove_prefix(prefix.size());
+  name.remove_suffix(kNameSuffix.size());
+  const std::size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string_view::npos || name.size() - dash - 1 != 16) return false;
+  std::size_t tier = 0;
+  std::uint64_t hash = 0;
+  auto [tier_end, tier_ec] = std::from_chars(name.data(), name.data() + dash, tier);
+  auto [hash_end, hash_ec] = std::from_chars(name.data() + dash + 1, name.data() + name.size(), hash, 16);
+  return tier_ec == std::errc() && tier_end == name.data() + dash && hash_ec == std::errc() &&
+         hash_end == name.data() + name.size();
+}
+
+// The parsed lines of a file that passed its magic and checksum checks.
+PositionFile parse_position_file(const std::filesystem::path& file);
+
 }  // namespace
+
+namespace detail {
 
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -97,12 +127,55 @@ std::uint64_t fnv1a64(std::string_view bytes) noexcept {
   return h;
 }
 
-std::optional<ExportPosition> load_position(const std::filesystem::path& file, std::size_t tier) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(file)) return std::nullopt;
-    throw_io("open", file);
+}  // namespace detail
+
+using detail::fnv1a64;
+using detail::from_hex;
+using detail::to_hex;
+
+std::filesystem::path position_file_path(const std::filesystem::path& store_dir, std::string_view url,
+                                         std::size_t tier) {
+  const std::filesystem::path dir = without_trailing_slash(store_dir);
+  const std::uint64_t h = detail::fnv1a64(url);
+  std::string digits(16, '0');
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) digits[static_cast<std::size_t>(i)] = kHex[(h >> (60 - 4 * i)) & 0xF];
+  return dir.parent_path() /
+         (dir.filename().string() + std::string(kNameInfix) + std::to_string(tier) + "-" + digits +
+          std::string(kNameSuffix));
+}
+
+std::vector<std::filesystem::path> find_position_files(const std::filesystem::path& store_dir) {
+  const std::filesystem::path dir = without_trailing_slash(store_dir);
+  const std::string prefix = dir.filename().string() + std::string(kNameInfix);
+  std::vector<std::filesystem::path> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.parent_path(), ec)) {
+    if (entry.is_regular_file(ec) && follows_name_rule(entry.path().filename().string(), prefix)) {
+      found.push_back(entry.path());
+    }
   }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::optional<ExportPosition> load_position(const std::filesystem::path& file, std::size_t tier) {
+  if (!std::filesystem::exists(file)) return std::nullopt;
+  PositionFile contents = parse_position_file(file);
+  if (contents.tier != tier) {
+    throw Error(ErrorCode::Corrupt, "export position file " + file.string() + " is for tier " +
+                                        std::to_string(contents.tier) + ", not tier " + std::to_string(tier));
+  }
+  return std::move(contents.position);
+}
+
+PositionFile read_position_file(const std::filesystem::path& file) { return parse_position_file(file); }
+
+namespace {
+
+PositionFile parse_position_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw_io("open", file);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
@@ -122,17 +195,17 @@ std::optional<ExportPosition> load_position(const std::filesystem::path& file, s
     throw_corrupt(file, "fails its checksum");
   }
 
-  ExportPosition position;
+  PositionFile contents;
+  ExportPosition& position = contents.position;
   bool have_cursor = false;
+  bool have_tier = false;
   for (std::string_view line : split_lines(std::string_view(text).substr(0, checksum_at))) {
-    if (line == kMagic || has_keyword(line, "url")) continue;
-    if (has_keyword(line, "tier")) {
-      std::size_t file_tier = 0;
-      if (!parse_number(after(line, "tier"), file_tier)) throw_corrupt(file, "has a bad tier line");
-      if (file_tier != tier) {
-        throw Error(ErrorCode::Corrupt, "export position file " + file.string() + " is for tier " +
-                                            std::to_string(file_tier) + ", not tier " + std::to_string(tier));
-      }
+    if (line == kMagic) continue;
+    if (has_keyword(line, "url")) {
+      contents.url = after(line, "url");
+    } else if (has_keyword(line, "tier")) {
+      if (!parse_number(after(line, "tier"), contents.tier)) throw_corrupt(file, "has a bad tier line");
+      have_tier = true;
     } else if (has_keyword(line, "cursor")) {
       const auto bytes = from_hex(after(line, "cursor"));
       if (!bytes) throw_corrupt(file, "has a bad cursor line");
@@ -157,8 +230,11 @@ std::optional<ExportPosition> load_position(const std::filesystem::path& file, s
     }
   }
   if (!have_cursor) throw_corrupt(file, "has no cursor line");
-  return position;
+  if (!have_tier) throw_corrupt(file, "has no tier line");
+  return contents;
 }
+
+}  // namespace
 
 void save_position(const std::filesystem::path& file, const ExportPosition& position,
                    std::size_t tier, std::string_view url) {
@@ -184,6 +260,8 @@ void save_position(const std::filesystem::path& file, const ExportPosition& posi
   rondo::detail::write_file_atomically(file, text);
 }
 
+namespace detail {
+
 PositionLock::PositionLock(const std::filesystem::path& position_file) {
   std::filesystem::path lock_file = position_file;
   lock_file += ".lock";
@@ -205,4 +283,5 @@ PositionLock::~PositionLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-}  // namespace rondo::prometheus::detail
+}  // namespace detail
+}  // namespace rondo::prometheus

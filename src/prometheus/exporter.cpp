@@ -22,19 +22,8 @@ std::string_view to_string(PassOutcome outcome) noexcept {
 }
 
 std::filesystem::path default_cursor_file(const Store& store, const std::string& url, std::size_t tier) {
-  // Beside the store directory, not inside it: the store's directory holds
-  // only the store's own files (info() lists them, open() checks them).
-  // One position per receiver and tier: two receivers keep two cursors.
-  std::filesystem::path dir = store.path();
-  if (!dir.has_filename()) dir = dir.parent_path();  // "/x/store/" -> "/x/store"
-  const std::uint64_t h = detail::fnv1a64(url);
-  std::string digits(16, '0');
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 16; ++i) digits[static_cast<std::size_t>(i)] = kHex[(h >> (60 - 4 * i)) & 0xF];
-  return dir.parent_path() /
-         (dir.filename().string() + ".export-tier" + std::to_string(tier) + "-" + digits + ".cursor");
+  return position_file_path(store.path(), url, tier);  // the name rule: rondo/prometheus/export_position.hpp
 }
-
 
 // An Exporter is a FleetExporter with one store: one implementation of
 // collecting, batching, retrying and persisting for the CLI, the demo VMM

@@ -36,20 +36,21 @@ bool stores_only_last(const SchemaConfig& schema, std::size_t tier) {
 }
 
 // The bucket whose per-bucket value is shown for one rondo series, or
-// nullopt when it has no current value (see the header). `tier_newest` is
-// the newest bucket of the series' schema in this tier.
+// nullopt when it has no current value (see the header). `state` is the
+// tier's, from the store: which buckets are final is its rule, not ours.
 std::optional<Timestamp> current_bucket(const Store& store, const detail::ExportedSeries& series,
-                                        std::size_t tier, bool plain, Timestamp tier_newest) {
+                                        std::size_t tier, bool plain, const TierState& state) {
   const std::optional<Point> latest = store.latest(series.handle, tier, series.fn);
-  if (!latest) return std::nullopt;
+  if (!latest || !state.newest) return std::nullopt;
   const auto interval = static_cast<Timestamp>(store.schemas()[series.schema].tiers[tier].interval.count());
   if (plain) {
-    if (latest->time + interval < tier_newest) return std::nullopt;  // more than one bucket behind
+    if (latest->time + interval < *state.newest) return std::nullopt;  // more than one bucket behind
     return latest->time;
   }
-  // Tier 0's newest bucket is still filling; coarser tiers only hold complete ones.
-  if (tier == 0 && tier_newest < interval) return std::nullopt;
-  const Timestamp complete = tier == 0 ? tier_newest - interval : tier_newest;
+  // The newest final bucket: tier 0's newest only once sealed, a coarser
+  // tier's newest as soon as it is produced.
+  if (!state.final_end) return std::nullopt;
+  const Timestamp complete = *state.final_end - interval;
   if (latest->time < complete) return std::nullopt;  // nothing in the newest complete bucket
   if (latest->time == complete) return complete;
   // The series' latest bucket is the filling one: the complete one may still hold data.
@@ -58,18 +59,13 @@ std::optional<Timestamp> current_bucket(const Store& store, const detail::Export
   return complete;
 }
 
-// The newest bucket of each schema's tier: the newest any of its series has.
-std::map<std::size_t, Timestamp> newest_per_schema(const Store& store, const detail::NamedSeries& named,
-                                                   std::size_t tier) {
-  std::map<std::size_t, Timestamp> newest;
-  for (const detail::ExportedSeries& series : named.exported) {
-    if (series.cumulative) continue;
-    if (const auto p = store.latest(series.handle, tier, series.fn)) {
-      Timestamp& t = newest[series.schema];
-      t = std::max(t, p->time);
-    }
+// Each schema's state in this tier (empty for a schema without the tier).
+std::vector<TierState> tier_states(const Store& store, std::size_t tier) {
+  std::vector<TierState> states(store.schemas().size());
+  for (std::size_t s = 0; s < states.size(); ++s) {
+    if (tier < store.schemas()[s].tiers.size()) states[s] = store.tier_state(s, tier);
   }
-  return newest;
+  return states;
 }
 
 std::optional<double> value_at(const Store& store, const detail::ExportedSeries& series,
@@ -203,25 +199,25 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
   const std::vector<SeriesInfo> all = store.series();
   const std::vector<SchemaConfig>& schemas = store.schemas();
   const detail::NamedSeries named = detail::name_series(all, schemas, selection);
-  const std::map<std::size_t, Timestamp> tier_newest = newest_per_schema(store, named, options.tier);
+  const std::vector<TierState> states = tier_states(store, options.tier);
 
   // One bucket per rondo series, shared by all its per-bucket aggregates.
   std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> bucket_of;
   std::vector<Entry> entries;
   for (const detail::ExportedSeries& series : named.exported) {
-    const auto newest = tier_newest.find(series.schema);
+    const TierState& state = states[series.schema];
     if (series.cumulative) {
       if (auto total = running_total(store, series)) {
-        entries.push_back(Entry{&series, *total * series.scale, newest == tier_newest.end() ? 0 : newest->second});
+        entries.push_back(Entry{&series, *total * series.scale, state.newest.value_or(0)});
       }
       continue;
     }
-    if (newest == tier_newest.end()) continue;
+    if (!state.newest) continue;
     const auto id = std::pair(series.schema, series.handle.column());
     auto found = bucket_of.find(id);
     if (found == bucket_of.end()) {
       const bool plain = stores_only_last(schemas[series.schema], options.tier);
-      found = bucket_of.emplace(id, current_bucket(store, series, options.tier, plain, newest->second)).first;
+      found = bucket_of.emplace(id, current_bucket(store, series, options.tier, plain, state)).first;
     }
     if (!found->second) continue;
     if (auto value = value_at(store, series, options.tier, *found->second)) {

@@ -82,12 +82,13 @@ std::vector<ConsolidationFn> exported_functions(const SchemaConfig& schema,
   if (selection.tier >= schema.tiers.size()) return {};
   std::vector<ConsolidationFn> stored = stored_functions(schema, selection.tier);
   if (selection.functions.empty()) return stored;
-  auto stores = [&](ConsolidationFn fn) { return std::find(stored.begin(), stored.end(), fn) != stored.end(); };
   std::vector<ConsolidationFn> chosen;
   for (ConsolidationFn fn : selection.functions) {
-    // Average is also available where Sum and Count are stored (their ratio).
-    const bool have = stores(fn) || (fn == ConsolidationFn::Average && stores(ConsolidationFn::Sum) &&
-                                     stores(ConsolidationFn::Count));
+    // What the tier stores, and Average where Sum and Count are stored (the
+    // library's rule, rondo::function_source). Not a Last-only tier's value
+    // again as its avg/min/max: it is exported once, as itself.
+    const FunctionSource source = function_source(stored, fn);
+    const bool have = source == FunctionSource::Stored || source == FunctionSource::Ratio;
     const bool dup = std::find(chosen.begin(), chosen.end(), fn) != chosen.end();
     if (have && !dup) chosen.push_back(fn);
   }

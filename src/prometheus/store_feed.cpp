@@ -209,35 +209,16 @@ void StoreFeed::persist() {
 }
 
 void StoreFeed::update_lag() {
-  StoreInfo info;
-  ExportCursor probe;  // each schema at its newest bucket
-  try {
-    info = store_.info();
-    for (std::size_t s = 0; s < info.schemas.size(); ++s) {
-      const auto& tiers = info.schemas[s].tiers;
-      if (options_.tier < tiers.size() && tiers[options_.tier].newest) probe.set_next(s, *tiers[options_.tier].newest);
-    }
-    // Tier 0's newest bucket is drainable once it is final (sealed: the VM
-    // exited) and not while it is still filling; drain() alone knows which,
-    // and moves the probe past that bucket only when it returns it.
-    if (options_.tier == 0) store_.drain(options_.tier, probe, 1);
-  } catch (const std::exception& e) {
-    // info() lists the store's files; one renamed under it (a position
-    // file being replaced) can make it fail. The lag just stays as it was.
-    spdlog::debug("rondo exporter: no lag this time: {}", e.what());
-    return;
-  }
+  // The store says which buckets are final (tier 0's newest once sealed
+  // included) from its state in memory: no file listing on every pass.
   const auto& schemas = store_.schemas();
   std::uint64_t lag = 0;
-  for (std::size_t s = 0; s < schemas.size() && s < info.schemas.size(); ++s) {
+  for (std::size_t s = 0; s < schemas.size(); ++s) {
     if (options_.tier >= schemas[s].tiers.size()) continue;
-    const TierInfo& tier = info.schemas[s].tiers[options_.tier];
-    if (!tier.newest || !tier.oldest) continue;
-    const auto interval = static_cast<std::uint64_t>(tier.interval.count());
-    const bool newest_final = options_.tier > 0 || probe.next(s) > *tier.newest;
-    const Timestamp drainable_end = newest_final ? *tier.newest + interval : *tier.newest;
+    const TierState tier = store_.tier_state(s, options_.tier);
+    if (!tier.final_end || !tier.oldest) continue;
     const Timestamp from = std::max(position_.cursor.next(s), *tier.oldest);
-    if (drainable_end > from) lag = std::max(lag, drainable_end - from);
+    if (*tier.final_end > from) lag = std::max(lag, *tier.final_end - from);
   }
   stats_.lag = std::chrono::nanoseconds(lag);
 }

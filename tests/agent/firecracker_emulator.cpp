@@ -222,6 +222,7 @@ class Emulator {
       }
       serve_api(next);
     }
+    for (const Client& c : clients_) ::close(c.fd);
     if (listen_fd_ >= 0) {
       ::close(listen_fd_);
       ::unlink(options_.socket.c_str());
@@ -232,6 +233,11 @@ class Emulator {
   }
 
  private:
+  struct Client {
+    int fd;
+    std::string request;  // received, not yet answered
+  };
+
   int fail(const std::string& what) {
     std::fprintf(stderr, "firecracker emulator: %s: %s\n", what.c_str(), std::strerror(errno));
     return 1;
@@ -247,44 +253,63 @@ class Emulator {
            ::listen(listen_fd_, 16) == 0;
   }
 
-  // Answers API requests until `until`; a FlushMetrics writes a line.
+  // Answers API requests until `until`; a FlushMetrics writes a line. Like
+  // Firecracker's API server, a connection stays open for the next request
+  // until the client closes it.
   void serve_api(Clock::time_point until) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
     if (listen_fd_ < 0) {
       std::this_thread::sleep_for(std::max(wait, std::chrono::milliseconds(0)));
       return;
     }
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(wait.count(), 0))) <= 0) return;
-    const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) return;
-    if (!options_.answer_flush) {
-      hung_.push_back(c);  // never answered, held open
-      return;
+    std::vector<pollfd> polled{{listen_fd_, POLLIN, 0}};
+    for (const Client& c : clients_) polled.push_back({c.fd, POLLIN, 0});
+    if (::poll(polled.data(), polled.size(), static_cast<int>(std::max<std::int64_t>(wait.count(), 0))) <= 0) return;
+    for (std::size_t i = polled.size() - 1; i > 0; --i) {
+      if (polled[i].revents != 0 && !serve_client(clients_[i - 1])) {
+        ::close(clients_[i - 1].fd);
+        clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i - 1));
+      }
     }
-    std::string request;
-    char buffer[4096];
-    pollfd in{c, POLLIN, 0};
-    while (request.find("\r\n\r\n") == std::string::npos || !has_body(request)) {
-      if (::poll(&in, 1, 1000) <= 0) break;
-      const ssize_t n = ::read(c, buffer, sizeof buffer);
-      if (n <= 0) break;
-      request.append(buffer, static_cast<std::size_t>(n));
+    if (polled[0].revents & POLLIN) {
+      const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      if (!options_.answer_flush) {
+        hung_.push_back(c);  // never answered, held open
+      } else {
+        clients_.push_back({c, {}});
+      }
     }
-    const bool flush = request.starts_with("PUT /actions ") && request.find("FlushMetrics") != std::string::npos;
-    if (flush) write_line();
-    const std::string reply = flush ? "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
-                                    : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
-    (void)!::write(c, reply.data(), reply.size());
-    ::close(c);
   }
 
-  static bool has_body(const std::string& request) {
-    const auto at = request.find("Content-Length: ");
-    const auto end = request.find("\r\n\r\n");
-    if (at == std::string::npos) return true;
-    return request.size() >= end + 4 + std::strtoull(request.c_str() + at + 16, nullptr, 10);
+  // Reads what the client sent and answers each whole request; false when
+  // the client closed the connection.
+  bool serve_client(Client& c) {
+    char buffer[4096];
+    const ssize_t n = ::read(c.fd, buffer, sizeof buffer);
+    if (n <= 0) return false;
+    c.request.append(buffer, static_cast<std::size_t>(n));
+    while (c.request.find("\r\n\r\n") != std::string::npos && has_body(c.request)) {
+      const std::size_t end = request_size(c.request);
+      const std::string request = c.request.substr(0, end);
+      c.request.erase(0, end);
+      const bool flush = request.starts_with("PUT /actions ") && request.find("FlushMetrics") != std::string::npos;
+      if (flush) write_line();
+      const std::string reply = flush ? "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+                                      : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+      // (a client that timed out has gone: no SIGPIPE for that)
+      if (::send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) return false;
+    }
+    return true;
   }
+
+  static std::size_t request_size(const std::string& request) {
+    const auto at = request.find("Content-Length: ");
+    const auto end = request.find("\r\n\r\n") + 4;
+    return at == std::string::npos || at > end ? end : end + std::strtoull(request.c_str() + at + 16, nullptr, 10);
+  }
+
+  static bool has_body(const std::string& request) { return request.size() >= request_size(request); }
 
   void write_line() {
     metrics_.advance();
@@ -335,6 +360,7 @@ class Emulator {
   EmulatorOptions options_;
   Metrics metrics_;
   int fd_ = -1, listen_fd_ = -1;
+  std::vector<Client> clients_;
   std::vector<int> hung_;
   int written_ = 0, whole_ = 0, cut_ = 0, garbage_ = 0;
   std::uint64_t missed_ = 0, missed_pending_ = 0;

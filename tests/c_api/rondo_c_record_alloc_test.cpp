@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "allocation_counter.hpp"
+#include "common/allocation_counter.hpp"
 #include "common/files.hpp"
 #include "rondo/rondo.h"
 

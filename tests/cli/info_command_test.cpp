@@ -115,3 +115,26 @@ TEST_CASE("info on something that is not a readable store fails cleanly") {
     }
   }
 }
+
+TEST_CASE("info lists a position file that fails its checksum as unreadable, and the store still") {
+  TempDir scratch;
+  const fs::path store = scratch.path() / "store";
+  fs::copy(fixture_900s(), store, fs::copy_options::recursive);
+  // Named by the exporter's rule, with a tier, a url and a cursor line, but
+  // a checksum that does not match them: the library's reader refuses it.
+  const fs::path position = scratch.path() / "store.export-tier1-0123456789abcdef.cursor";
+  std::ofstream(position) << "rondo-export-position 1\ntier 1\nurl http://127.0.0.1:9/api/v1/write\n"
+                             "cursor 00\nchecksum 1234\n";
+
+  const auto r = run_rondo({"info", store.string(), "--json"});
+  REQUIRE(r.exit_code == 0);
+  const auto info = nlohmann::json::parse(r.out);
+  REQUIRE(info["drain_positions"].size() == 1);
+  const auto& p = info["drain_positions"][0];
+  CHECK(p["problem"].get<std::string>().find("fails its checksum") != std::string::npos);
+  CHECK(info["series"] == 6);
+
+  const auto text = run_rondo({"info", store.string()});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("unreadable: ") != std::string::npos);
+}

@@ -209,6 +209,41 @@ TEST_CASE("seal() closes tier 0's newest bucket: drain returns it, once, and rec
   CHECK(r.series[0].points[0].value == 7);
 }
 
+TEST_CASE("tier_state: which buckets are final, the same answer drain gives", "[drain][seal]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  SeriesHandle h = store.register_series("e");
+  CHECK(store.tier_state(0, 0) == TierState{});  // nothing written: nothing held, nothing final
+  CHECK_THROWS_AS(store.tier_state(0, 3), Error);
+  CHECK_THROWS_AS(store.tier_state(1, 0), Error);
+
+  store.record(h, 1, kT0);
+  TierState t0 = store.tier_state(0, 0);
+  CHECK(t0.newest == kT0);
+  CHECK(t0.held_from == kT0);
+  CHECK(t0.oldest == kT0 - 599 * kSecond);      // the window: 600 one-second slots
+  CHECK(t0.final_end == kT0);                   // the one bucket is still filling
+  store.record(h, 2, kT0 + 3 * kSecond);
+  CHECK(store.tier_state(0, 0).final_end == kT0 + 3 * kSecond);  // a newer bucket closed the older ones
+  store.seal();
+  CHECK(store.tier_state(0, 0).final_end == kT0 + 4 * kSecond);  // sealed: the newest too
+
+  ExportCursor cursor;
+  const auto drained = store.drain(0, cursor);
+  REQUIRE_FALSE(drained.series.empty());
+  CHECK(drained.series[0].points.back().time == kT0 + 3 * kSecond);
+  CHECK(cursor.next(0) == *store.tier_state(0, 0).final_end);
+
+  // A coarser tier's buckets are final when produced.
+  CHECK_FALSE(store.tier_state(0, 1).final_end.has_value());
+  store.record(h, 5, kT0 + 20 * kSecond);
+  store.consolidate();
+  const TierState t1 = store.tier_state(0, 1);
+  REQUIRE(t1.newest.has_value());
+  CHECK(t1.final_end == *t1.newest + 10 * kSecond);
+}
+
 TEST_CASE("seal() on a read-only store is an error", "[seal]") {
   TempDir dir;
   SchemaConfig schema = event_schema();

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "allocation_counter.hpp"
+#include "common/allocation_counter.hpp"
 #include "test_util.hpp"
 
 using namespace rondo;

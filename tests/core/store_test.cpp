@@ -1,6 +1,7 @@
 // Store lifecycle: create, reopen, registration, schema checks, layout on disk.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <type_traits>
 
 #include "test_util.hpp"
 
@@ -60,6 +61,25 @@ TEST_CASE("register_series is idempotent, also across a reopen", "[store]") {
   CHECK(store.query(first, 0, kT0, kT0).at(0).value == 7);
   CHECK(store.find_series("exits", reordered) == first);
   CHECK_FALSE(store.find_series("exits").has_value());
+}
+
+TEST_CASE("describe() returns a copy that outlives the series list growing", "[store]") {
+  TempDir dir;
+  SchemaConfig schema = gauge_schema(512);
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  const SeriesHandle first = store.register_series("exits", std::vector<Label>{{"vcpu", "0"}});
+  static_assert(!std::is_reference_v<decltype(store.describe(first))>, "describe() returns a value");
+  const SeriesInfo& described = store.describe(first);  // binds the returned value, kept alive
+  // Enough registrations to reallocate the store's list several times: a
+  // reference into it would now dangle (ASan would say so).
+  for (int i = 1; i < 500; ++i) store.register_series("exits", std::vector<Label>{{"vcpu", std::to_string(i)}});
+  CHECK(described.handle == first);
+  CHECK(described.name == "exits");
+  CHECK(described.labels == std::vector<Label>{{"vcpu", "0"}});
+  CHECK(store.describe(first).name == "exits");
+  TempDir other_dir;
+  Store other = Store::open(other_dir.path(), std::span(&schema, 1));
+  CHECK_THROWS_AS(store.describe(other.register_series("exits")), Error);  // another store's handle
 }
 
 TEST_CASE("a full schema or no matching schema is a clear error and changes nothing", "[store]") {

@@ -138,3 +138,47 @@ TEST_CASE("hex and checksum helpers", "[position]") {
   CHECK(fnv1a64("") == 0xcbf29ce484222325ULL);
   CHECK(fnv1a64("a") == 0xaf63dc4c8601ec8cULL);
 }
+
+TEST_CASE("the position file's name rule: beside the store, per tier and receiver", "[position]") {
+  const auto a = rondo::prometheus::position_file_path("/var/lib/vm7/metrics", "http://a/api/v1/write", 1);
+  CHECK(a.parent_path() == "/var/lib/vm7");
+  const std::string name = a.filename().string();
+  CHECK(name.starts_with("metrics.export-tier1-"));
+  CHECK(name.ends_with(".cursor"));
+  CHECK(name.size() == std::string("metrics.export-tier1-").size() + 16 + std::string(".cursor").size());
+  // A trailing slash names the same store; another tier or url another file.
+  CHECK(rondo::prometheus::position_file_path("/var/lib/vm7/metrics/", "http://a/api/v1/write", 1) == a);
+  CHECK(rondo::prometheus::position_file_path("/var/lib/vm7/metrics", "http://a/api/v1/write", 0) != a);
+  CHECK(rondo::prometheus::position_file_path("/var/lib/vm7/metrics", "http://b/api/v1/write", 1) != a);
+}
+
+TEST_CASE("find_position_files lists only this store's position files", "[position]") {
+  TempDir dir;
+  const auto store = dir / "store";
+  std::filesystem::create_directories(store);
+  const auto tier1 = rondo::prometheus::position_file_path(store, "http://a/w", 1);
+  const auto tier0 = rondo::prometheus::position_file_path(store, "http://b/w", 0);
+  save_position(tier1, sample_position(), 1, "http://a/w");
+  save_position(tier0, sample_position(), 0, "http://b/w");
+  write_all(dir / "store.export-tier1-abc.cursor", "not the rule: 3 hex digits");
+  write_all(dir / "other.export-tier1-0123456789abcdef.cursor", "another store's");
+  write_all(tier1.string() + ".lock", "");
+  const auto found = rondo::prometheus::find_position_files(store);
+  CHECK(found == std::vector<std::filesystem::path>{tier0, tier1});
+}
+
+TEST_CASE("read_position_file gives tier, url and position, with the same checks as load", "[position]") {
+  TempDir dir;
+  const auto file = dir / "p.cursor";
+  save_position(file, sample_position(), 3, "http://127.0.0.1:9/api/v1/write");
+  const auto contents = rondo::prometheus::read_position_file(file);
+  CHECK(contents.tier == 3);
+  CHECK(contents.url == "http://127.0.0.1:9/api/v1/write");
+  CHECK(contents.position == sample_position());
+
+  std::string text = read_file(file);
+  text[text.find("tier 3")] = 'T';  // any change fails the checksum
+  write_all(file, text);
+  CHECK_THROWS_WITH(rondo::prometheus::read_position_file(file), Catch::Contains("fails its checksum"));
+  CHECK_THROWS_AS(rondo::prometheus::read_position_file(dir / "none.cursor"), Error);
+}

@@ -135,6 +135,26 @@ TEST_CASE("render_text: gauges show the newest sample, events a cumulative summa
   }
 }
 
+TEST_CASE("render_text: a sealed store's last bucket is final, and shows", "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas());
+  const auto event = store.register_series("e_exit_ns", std::vector<Label>{{"reason", "hlt"}});
+  store.record(event, 3, kT0);
+  store.record(event, 4, kT0 + kSecond);  // the newest bucket: still filling
+  const std::string filling = render_text(store);
+  INFO(filling);
+  CHECK(has_line(filling, "e_exit_seconds_max{reason=\"hlt\"} " + format_value(3 * 1e-9)));
+
+  // The VM exited: no record can change kT0+1s any more (Store::tier_state
+  // says so), so it is the bucket shown, as drain() exports it.
+  store.seal();
+  REQUIRE(store.tier_state(1, 0).final_end == kT0 + 2 * kSecond);
+  const std::string sealed = render_text(store);
+  INFO(sealed);
+  CHECK(has_line(sealed, "e_exit_seconds_max{reason=\"hlt\"} " + format_value(4 * 1e-9)));
+  CHECK(has_line(sealed, "e_exit_seconds_count{reason=\"hlt\"} 2"));
+}
+
 TEST_CASE("render_text: counters are running totals that only grow, 0 before the first event", "[exposition]") {
   TempDir dir;
   std::vector<SchemaConfig> schemas = demo_schemas();

@@ -1,4 +1,4 @@
-// choose_guest (demo-vmm/guest_choice.*): --guest auto|linux|micro, with the
+// choose_guest (demo-vmm/boot/guest_choice.*): --guest auto|linux|micro, with the
 // long-mode probe's verdict supplied by the test. The real probe runs against
 // /dev/kvm in kvm_probe_test.cpp and inside the emulated host.
 #include "guest_choice.hpp"

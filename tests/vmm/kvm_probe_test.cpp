@@ -1,4 +1,4 @@
-// The long-mode probe (demo-vmm/kvm_probe.*) against this machine's real /dev/kvm.
+// The long-mode probe (demo-vmm/kvm/kvm_probe.*) against this machine's real /dev/kvm.
 // Both verdicts are real outcomes: "runs" on hosts with hardware virtualization
 // (and in tests/emulated's nested L1), "too-slow" on hosts whose KVM is kvm_pvm.
 // The test checks the verdict is consistent with what the host is.

@@ -1,4 +1,4 @@
-// The x86-64 Linux boot protocol code (demo-vmm/linux_boot.*): pure functions
+// The x86-64 Linux boot protocol code (demo-vmm/boot/linux_boot.*): pure functions
 // over a buffer standing in for guest RAM, so no /dev/kvm is needed. Synthetic
 // bzImages check each rule; the Debian kernel in /boot checks a real one.
 #include "linux_boot.hpp"

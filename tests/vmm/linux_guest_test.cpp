@@ -1,4 +1,4 @@
-// LinuxGuestLoader (demo-vmm/linux_guest.*): the command line it gives the
+// LinuxGuestLoader (demo-vmm/boot/linux_guest.*): the command line it gives the
 // kernel, the files it refuses, and what it writes into guest RAM. A synthetic
 // bzImage stands in for the kernel, so no /dev/kvm is needed; booting the real
 // guest is tests/emulated's job.

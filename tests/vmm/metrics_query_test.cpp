@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "test_support.hpp"
 #include "vmm_metrics.hpp"
@@ -141,4 +143,52 @@ TEST_CASE("store_info_json describes schemas, tiers, files and series", "[vmm][q
   CHECK(info["total_bytes"].get<std::uint64_t>() > 0);
   REQUIRE(info["series"].size() == 1);
   CHECK(info["series"][0]["schema"] == "gauges");
+}
+
+TEST_CASE("the same query over /metrics/query and `rondo query` gives the same points", "[vmm][query]") {
+  testing::TempDir dir;
+  const std::string store_dir = (dir / "store").string();
+  rondo::Store store = rondo::Store::open(store_dir, VmmMetrics::schemas());
+  const rondo::Label hlt{"reason", "hlt"};
+  const auto exits = store.register_series("vcpu_exits_total", std::span(&hlt, 1));
+  const auto duration = store.register_series("vcpu_exit_duration_ns");
+  for (int s = 0; s < 40; ++s) {
+    const rondo::Timestamp t = kNow - (40 - s) * kSecond;
+    REQUIRE(store.record(exits, 1.0 + s % 3, t) == rondo::WriteStatus::Ok);
+    REQUIRE(store.record(duration, 100.0 + s, t) == rondo::WriteStatus::Ok);
+    REQUIRE(store.record(duration, 900.0 - s, t + 1) == rondo::WriteStatus::Ok);
+  }
+  store.consolidate();
+  store.flush();
+
+  const std::string end_s = std::to_string(kNow / kSecond);
+  const std::string start_s = std::to_string(kNow / kSecond - 30);
+  for (const auto& [selector, fn] : {std::pair<std::string, std::string>{"vcpu_exits_total", "sum"},
+                                     {"vcpu_exit_duration_ns", "max"},
+                                     {"vcpu_exit_duration_ns", "avg"}}) {
+    INFO(selector << " " << fn);
+    const nlohmann::json http = run_query(
+        store, parse_query_request({{"series", selector}, {"fn", fn}, {"range", "30s"}, {"end", end_s}}), kNow);
+    const std::string command = std::string(RONDO_CLI) + " query " + store_dir + " " + selector + " --fn " + fn +
+                                " --tier auto --start " + start_s + " --end " + end_s + " --format json";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    REQUIRE(::pclose(pipe) == 0);
+    const nlohmann::json cli = nlohmann::json::parse(out);
+
+    REQUIRE(http["series"].size() == 1);
+    REQUIRE(cli["series"].size() == 1);
+    const auto& h = http["series"][0]["points"];
+    const auto& c = cli["series"][0]["points"];
+    REQUIRE(h.size() == 30);  // the seconds kNow-30s .. kNow-1s hold data
+    REQUIRE(c.size() == h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      // The HTTP API answers in Unix milliseconds, the CLI in nanoseconds.
+      CHECK(h[i][0].get<std::uint64_t>() * 1'000'000 == c[i][0].get<std::uint64_t>());
+      CHECK(h[i][1] == c[i][1]);
+    }
+  }
 }

@@ -124,7 +124,8 @@ struct PassResult {
 std::string_view to_string(PassOutcome outcome) noexcept;
 
 // <store dir>.export-tier<N>-<hash of url>.cursor, next to the store directory
-// (e.g. /var/lib/vm7/metrics -> /var/lib/vm7/metrics.export-tier1-3f2a....cursor).
+// (e.g. /var/lib/vm7/metrics -> /var/lib/vm7/metrics.export-tier1-3f2a....cursor):
+// position_file_path() in rondo/prometheus/export_position.hpp, for this store.
 std::filesystem::path default_cursor_file(const Store& store, const std::string& url,
                                           std::size_t tier);
 

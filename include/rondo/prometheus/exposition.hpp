@@ -7,6 +7,8 @@
 //  - Events series: `# TYPE <base> summary` with `<base>_sum` and
 //    `<base>_count` (running totals), and the other aggregates of the
 //    newest complete bucket of the tier (`<base>_max`, ...) as gauges.
+//    Complete means final, as the store says (Store::tier_state): in tier 0
+//    the bucket before the filling one, or the newest once sealed.
 //  - Gauges: plain Last values show the newest sample (the still-filling
 //    bucket included); aggregates the newest complete bucket. A gauge whose
 //    newest value is older than its schema's newest bucket by more than one

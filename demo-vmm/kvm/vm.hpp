@@ -48,7 +48,6 @@ class Vm {
   std::uint32_t memory_slot_count() const { return 1; }
   const VirtioBlk& blk() const { return *blk_; }
   Serial8250& serial() { return *serial_; }
-  bool has_irqchip() const { return irqchip_; }
 
  private:
   void attach_devices(const VmConfig& config, StopRequest& stop, BlkObserver* blk_observer);

@@ -12,9 +12,6 @@
 
 namespace rondo::vmm {
 
-static_assert(boot_layout::kMmioGapStart == layout::kMmioGapStart,
-              "the boot code's e820 map and the VM's device gap must agree");
-
 namespace {
 
 std::vector<std::uint8_t> read_whole_file(const std::filesystem::path& path, const char* what) {

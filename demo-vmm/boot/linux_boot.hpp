@@ -54,7 +54,6 @@ inline constexpr std::uint64_t kCmdlineAddr = 0x20000;
 inline constexpr std::uint64_t kCmdlineMaxBytes = 4096;  // with its NUL
 inline constexpr std::uint64_t kEbdaStart = 0x9fc00;    // reserved from here to 1 MiB
 inline constexpr std::uint64_t kKernelLoadAddr = 0x100000;
-inline constexpr std::uint64_t kMmioGapStart = 0xc0000000;  // RAM must end below it
 }  // namespace boot_layout
 
 // The setup header fields the loader needs (offsets are in the bzImage file).

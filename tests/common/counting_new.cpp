@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "allocation_counter.hpp"
+#include "common/allocation_counter.hpp"
 
 namespace {
 

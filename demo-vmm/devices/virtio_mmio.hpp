@@ -43,8 +43,6 @@ class VirtioDevice {
 
 class VirtioMmioTransport : public BusDevice {
  public:
-  static constexpr std::uint64_t kWindowSize = 0x1000;
-
   VirtioMmioTransport(VirtioDevice& device, const GuestMemory& memory,
                       std::function<void()> raise_irq = {});
 

@@ -57,7 +57,6 @@ class VmFd {
       : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
 
   void set_tss_addr(std::uint64_t gpa);
-  void set_identity_map_addr(std::uint64_t gpa);
   void create_irqchip();
   void create_pit2(std::uint32_t flags);
   void set_user_memory_region(std::uint32_t slot, std::uint64_t gpa, std::uint64_t size,

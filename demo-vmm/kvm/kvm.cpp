@@ -121,10 +121,6 @@ void VmFd::set_tss_addr(std::uint64_t gpa) {
   KVM_IOCTL(fd_.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(gpa));
 }
 
-void VmFd::set_identity_map_addr(std::uint64_t gpa) {
-  KVM_IOCTL(fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &gpa);
-}
-
 void VmFd::create_irqchip() { KVM_IOCTL(fd_.get(), KVM_CREATE_IRQCHIP, 0); }
 
 void VmFd::create_pit2(std::uint32_t flags) {

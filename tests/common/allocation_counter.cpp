@@ -1,4 +1,4 @@
-#include "allocation_counter.hpp"
+#include "common/allocation_counter.hpp"
 
 namespace rondo::bench {
 

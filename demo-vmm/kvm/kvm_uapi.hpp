@@ -16,7 +16,7 @@
 #include <linux/stddef.h>
 
 #if defined(_LINUX_KVM_H)
-#error "<linux/kvm.h> was included before demo-vmm/kvm_uapi.hpp: its C++ struct layouts are wrong"
+#error "<linux/kvm.h> was included before demo-vmm/kvm/kvm_uapi.hpp: its C++ struct layouts are wrong"
 #endif
 #undef __DECLARE_FLEX_ARRAY
 #define __DECLARE_FLEX_ARRAY(TYPE, NAME) TYPE NAME[0]

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "x86_layout.hpp"  // the device gap the e820 map leaves out
+
 namespace rondo::vmm {
 namespace {
 
@@ -155,10 +157,10 @@ void check_ram_size(std::uint64_t ram_bytes) {
   if (ram_bytes <= bl::kKernelLoadAddr) {
     fail(BootErrorCode::DoesNotFit, fmt::format("{} bytes of guest RAM: Linux needs more than 1 MiB", ram_bytes));
   }
-  if (ram_bytes > bl::kMmioGapStart) {
+  if (ram_bytes > layout::kMmioGapStart) {
     fail(BootErrorCode::DoesNotFit,
          fmt::format("{} bytes of guest RAM reach into the MMIO gap at 0x{:x}; use at most 3 GiB",
-                     ram_bytes, bl::kMmioGapStart));
+                     ram_bytes, layout::kMmioGapStart));
   }
 }
 
