@@ -10,8 +10,8 @@ using namespace rondo;
 using namespace rondo::bench;
 
 // 30 series written round-robin, ~1000 records per 1 s bucket: the demo VMM's pattern.
-static void BM_Record(benchmark::State& state) {
-  ScratchStore s(30);
+static void record_round_robin(benchmark::State& state, std::vector<ConsolidationFn> tier0) {
+  ScratchStore s(30, std::move(tier0));
   Store& store = s.store();
   const auto& h = s.handles();
   Timestamp ts = kT0;
@@ -23,14 +23,31 @@ static void BM_Record(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
+static void BM_Record(benchmark::State& state) { record_round_robin(state, {F::Sum, F::Count, F::Max}); }
 BENCHMARK(BM_Record);
+static void BM_RecordLast(benchmark::State& state) { record_round_robin(state, {}); }
+BENCHMARK(BM_RecordLast);
+
+// The floor record() is compared with: += on a double in an L1-resident
+// array, the same round-robin loop.
+static void BM_Floor(benchmark::State& state) {
+  std::vector<double> a(30, 0.0);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    volatile double& v = a[i];
+    v = v + 1.0;
+    if (++i == a.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Floor);
 
 // Latencies (log-normal, median ~8 µs) into 30 series, the pattern above,
 // with and without stored quantiles (p50, p90, p99, p99.9 at every tier):
 // what quantiles add to record(). consolidate() runs once per simulated
 // second, as the application's tick would, outside the timed part.
 static void record_latencies(benchmark::State& state, std::vector<double> quantiles, bool spread = true) {
-  ScratchStore s(30, std::move(quantiles));
+  ScratchStore s(30, {F::Sum, F::Count, F::Max}, std::move(quantiles));
   Store& store = s.store();
   const auto& h = s.handles();
   std::mt19937_64 rng(1);

@@ -18,14 +18,16 @@ inline constexpr Timestamp kT0 = 1'800'000'000ULL * kSecond;
 
 class ScratchStore {
  public:
-  // quantiles: SchemaConfig::quantiles of the one schema (none by default).
-  explicit ScratchStore(std::uint32_t max_series, std::vector<double> quantiles = {}) {
+  // tier0: what tier 0 keeps (empty: the last value); quantiles:
+  // SchemaConfig::quantiles of the one schema (none by default).
+  explicit ScratchStore(std::uint32_t max_series, std::vector<ConsolidationFn> tier0 = {F::Sum, F::Count, F::Max},
+                        std::vector<double> quantiles = {}) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "rondo-bench-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) std::abort();
     dir_ = tmpl;
     // Per-event series aggregate in tier 0; the coarser tiers keep sum, count and max.
     schemas_ = {SchemaConfig{"events", LabelMatcher::any(),
-                             {TierConfig{1s, 10min, {F::Sum, F::Count, F::Max}}, TierConfig{10s, 6h, {}},
+                             {TierConfig{1s, 10min, tier0}, TierConfig{10s, 6h, {F::Sum, F::Count, F::Max}},
                               TierConfig{5min, 24h * 7, {}}},
                              max_series, std::move(quantiles)}};
     store_ = std::make_unique<Store>(Store::open(dir_, schemas_));

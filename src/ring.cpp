@@ -1,13 +1,12 @@
 // The parts of Ring that are not on the record() fast path.
 #include "rondo/detail/ring.hpp"
 
-#include <span>
-
-#include "crc32c.hpp"
-
 #include <array>
 #include <chrono>
+#include <span>
 #include <thread>
+
+#include "crc32c.hpp"
 
 namespace rondo::detail {
 
@@ -63,30 +62,63 @@ std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+bool is(const SlabHeader& h, std::initializer_list<ConsolidationFn> fns) {
+  if (h.function_count != fns.size()) return false;
+  std::uint32_t f = 0;
+  for (ConsolidationFn fn : fns) {
+    if (h.functions[f++] != static_cast<std::uint8_t>(fn)) return false;
+  }
+  return true;
+}
 }  // namespace
 
 Ring::Ring(std::byte* base, const SlabHeader& header)
-    : state_(reinterpret_cast<SlabState*>(base + header.state_offset)),
+    : max_series_(header.max_series),
+      state_(reinterpret_cast<SlabState*>(base + header.state_offset)),
       seq_(reinterpret_cast<std::uint64_t*>(base + header.slot_seq_offset)),
+      counters_(seq_),
       time_(reinterpret_cast<std::uint64_t*>(base + header.slot_time_offset)),
       columns_(reinterpret_cast<std::uint64_t*>(base + header.columns_offset)),
       interval_(header.interval_ns),
       slots_(header.slot_count),
-      series_stride_((header.function_count + header.stamped) * header.slot_count),
-      value_offset_(header.stamped ? header.slot_count : 0),
-      max_series_(header.max_series),
       nfn_(header.function_count),
       stamped_(header.stamped != 0),
+      sums_(reinterpret_cast<SlotSum*>(base + header.slot_sum_offset)),
+      groups_(static_cast<std::uint32_t>(detail::sum_groups(header.max_series))),
       mapping_id_(next_mapping_id.fetch_add(1, std::memory_order_relaxed)) {
-  if (header.slot_sum_offset != 0) {
-    sums_ = reinterpret_cast<SlotSum*>(base + header.slot_sum_offset);
-    groups_ = static_cast<std::uint32_t>(detail::sum_groups(max_series_));
+  for (std::uint8_t& a : at_) a = kAbsent;
+  if (stamped_) {
+    cell_words_ = static_cast<std::uint8_t>(tier0_cell_words(nfn_));
+    column_stride_ = cell_words_;
+    slot_stride_ = std::uint64_t{max_series_} * cell_words_;
+    if (tier0_counter_per_cell(nfn_)) {
+      counters_ = reinterpret_cast<std::uint64_t*>(base + cell_counters_offset(header.slot_seq_offset, slots_));
+      seq_slot_stride_ = max_series_;
+      seq_column_stride_ = 1;
+    }
+    atomic16_ = cpu_stores_32_bytes();  // AVX
+    cell_counter_is_slots_ = cell_words_ == 2 && !atomic16_;
+  } else {
+    column_stride_ = std::uint64_t{nfn_} * slots_;
+    slot_stride_ = 1;
   }
-  for (std::uint64_t& a : at_) a = kAbsent;
   for (std::uint32_t f = 0; f < nfn_; ++f) {
     fns_[f] = static_cast<ConsolidationFn>(header.functions[f]);
-    offset_[f] = f * slots_;
-    at_[header.functions[f]] = offset_[f];
+    offset_[f] = stamped_ ? 1 + f : f * slots_;
+    if (stamped_) at_[header.functions[f]] = static_cast<std::uint8_t>(1 + f);
+  }
+  if (stamped_) {
+    if (is(header, {ConsolidationFn::Last}) && cpu_stores_32_bytes()) {  // AVX: 16-byte stores are atomic
+      writer_ = CellWriter::Last;
+    } else if (is(header, {ConsolidationFn::Sum, ConsolidationFn::Count, ConsolidationFn::Max})) {
+      writer_ = CellWriter::SumCountMax;
+    } else {
+      writer_ = CellWriter::Wide;
+    }
+    const bool one_store = cell_words_ == 2 || (cell_words_ == 4 && cpu_stores_32_bytes()) ||
+                           (cell_words_ == 8 && cpu_stores_64_bytes());
+    if (!one_store) writer_ = CellWriter::Undo;
   }
 }
 
@@ -97,35 +129,126 @@ int Ring::column_of(ConsolidationFn fn) const noexcept {
   return -1;
 }
 
-void Ring::start_bucket(std::uint32_t column, std::uint64_t slot, std::uint64_t bucket, double value) noexcept {
-  std::uint64_t* base = cell_base(column, slot);
-  double* cell = values(base);
-  save_undo(column, slot, cell);
-  UndoRecord& u = state_->undo;
-  u.stamp = *stamp(base);
-  u.slot_time = time_[slot];
-  u.restore_stamp = 1;
-  const std::uint64_t seq = begin_write(slot);
-  reset(cell, value);  // whatever the cell held was an earlier lap
-  publish(*stamp(base), bucket);
+void Ring::open_bucket(std::uint64_t bucket) noexcept {
+  open_slot_ = bucket % slots_;
+  open_start_ = bucket * interval_;
+  open_width_ = interval_;
+  open_bucket_ = bucket;
+  open_cells_ = cell_base(0, open_slot_);
+  open_seq_ = seq_of(0, open_slot_);
+}
+
+// Not the open bucket: a newer one (it becomes the head and the open
+// bucket), an older one still in the window, or the head after seal() or a
+// reopen. Only here can a record be too old or late, and only here does a
+// record change a slot whose checksum may have been taken (a closed one, or
+// an earlier lap's), so only here does the slot's counter move: that makes
+// such a checksum stale, as it must be (docs/storage-format.md).
+WriteStatus Ring::record_elsewhere(std::uint32_t column, double value, Timestamp ts) noexcept {
+  const std::uint64_t bucket = ts / interval_;
+  const std::uint64_t head = state_->head;  // only this thread writes it
+  if (head != kNoBucket && bucket + slots_ <= head) {
+    // Counted in the mapped state, so a run whose every record is refused (a
+    // clock far behind the store's head) shows in `rondo info`. Only this
+    // thread writes the count: a load and a store, no locked add.
+    store_word(&state_->refused_records, load_word(&state_->refused_records) + 1);
+    return WriteStatus::TooOld;
+  }
+  const std::uint64_t slot = bucket % slots_;
+  const bool new_head = head == kNoBucket || bucket > head;
+  // Before the slot's time names the bucket: a crash between that and the
+  // head's move is then told apart from damage (check_state).
+  if (new_head) publish(state_->opening_bucket, bucket);
+  const std::uint64_t odd = begin_write(seq_ + slot);
   const std::uint64_t start = bucket * interval_;
   if (time_[slot] == kNoTime || time_[slot] < start) publish(time_[slot], start);
-  end_write(slot, seq);
-  const std::uint64_t head = state_->head;
-  if (head == kNoBucket || bucket > head) advance_head(bucket);
+  std::uint64_t* cell = cell_base(column, slot);
+  if (cell_counter_is_slots_) {
+    // The slot's counter, odd now, guards this cell too: one plain store.
+    alignas(64) std::uint64_t img[8];
+    fold_image(cell, bucket, value, img);
+    store_cell_2(cell, img[0], img[1]);
+  } else {
+    write_cell(cell, seq_of(column, slot), column, slot, bucket, value);
+  }
+  if (new_head) advance_head(bucket);  // inside the slot's write: a crash leaves it odd, recover() evens it
+  end_write(seq_ + slot, odd);
+  if (bucket < load_word(&state_->closed_below)) {
+    // Late: closed by seal() or consolidation, or (a new head, too) by
+    // finish(), which closes up to the end of the coarsest bucket.
+    store_word(&state_->late_records, load_word(&state_->late_records) + 1);  // this thread only, as above
+  } else if (new_head || bucket == head) {
+    // The head and open: the fast path may take its records. Only seal() and
+    // finish() close the head, both on this thread (consolidation closes
+    // below the head).
+    open_bucket(bucket);
+  }
+  return WriteStatus::Ok;
+}
+
+void Ring::fold_image(const std::uint64_t* cell, std::uint64_t bucket, double value,
+                      std::uint64_t* img) const noexcept {
+  for (unsigned w = 0; w < cell_words_; ++w) img[w] = cell[w];
+  auto get = [&](ConsolidationFn fn) { return std::bit_cast<double>(img[at_[static_cast<int>(fn)]]); };
+  auto set = [&](ConsolidationFn fn, double v) { img[at_[static_cast<int>(fn)]] = std::bit_cast<std::uint64_t>(v); };
+  auto has = [&](ConsolidationFn fn) { return at_[static_cast<int>(fn)] != kAbsent; };
+  if (img[0] != bucket) {  // an earlier lap's cell, or never written: the bucket starts here
+    img[0] = bucket;
+    for (std::uint32_t f = 0; f < nfn_; ++f) img[1 + f] = std::bit_cast<std::uint64_t>(value);
+    if (has(ConsolidationFn::Count)) set(ConsolidationFn::Count, 1.0);
+    return;
+  }
+  double n = 1.0;
+  if (has(ConsolidationFn::Count)) {
+    n = get(ConsolidationFn::Count) + 1.0;
+    set(ConsolidationFn::Count, n);
+  }
+  if (has(ConsolidationFn::Sum)) set(ConsolidationFn::Sum, get(ConsolidationFn::Sum) + value);
+  if (has(ConsolidationFn::Max)) set(ConsolidationFn::Max, std::max(get(ConsolidationFn::Max), value));
+  if (has(ConsolidationFn::Min)) set(ConsolidationFn::Min, std::min(get(ConsolidationFn::Min), value));
+  if (has(ConsolidationFn::Last)) set(ConsolidationFn::Last, value);
+  if (has(ConsolidationFn::Average)) {
+    const double mean = get(ConsolidationFn::Average);
+    set(ConsolidationFn::Average, mean + (value - mean) / n);  // running mean; Count is required beside it
+  }
+}
+
+void Ring::write_other(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column, std::uint64_t slot,
+                       std::uint64_t bucket, double value) noexcept {
+  alignas(64) std::uint64_t img[8];
+  fold_image(cell, bucket, value, img);
+  if (writer_ == CellWriter::Wide) {
+    if (cell_words_ == 2 && atomic16_) return store_cell_2(cell, img[0], img[1]);  // atomic: no counter
+    return publish_cell_image(seq, cell, img, cell_words_);
+  }
+  // CellWriter::Undo: several stores, so first a copy a crash can be undone from.
+  UndoRecord& u = state_->undo;
+  u.slot = slot;
+  u.stamp = cell[0];
+  for (std::uint32_t f = 0; f < nfn_; ++f) u.values[f] = std::bit_cast<double>(cell[1 + f]);
+  u.column = column;
+  __atomic_thread_fence(__ATOMIC_RELEASE);  // the copy is whole before the slot turns odd
+  const std::uint64_t odd = begin_write(seq);
+  for (unsigned w = 0; w < cell_words_; ++w) store_word(cell + w, img[w]);
+  end_write(seq, odd);
+}
+
+void Ring::advance_head(std::uint64_t bucket) noexcept {
+  if (state_->first_bucket == kNoBucket) publish(state_->first_bucket, bucket);
+  publish(state_->head, bucket);
 }
 
 void Ring::write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* in) noexcept {
   const std::uint64_t slot = bucket % slots_;
-  const std::uint64_t seq = begin_write(slot);
+  const std::uint64_t seq = begin_write(seq_ + slot);
   // Invalid while half-written: a crash here leaves a slot that reads as missing.
   publish(time_[slot], kNoTime);
   for (std::uint32_t col = 0; col < series_count; ++col) {
-    double* c = values(cell_base(col, slot));
+    std::uint64_t* c = cell_base(col, slot);
     for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, in[col * nfn_ + f]);
   }
   publish(time_[slot], bucket * interval_);
-  end_write(slot, seq);
+  end_write(seq_ + slot, seq);
   const std::uint64_t head = state_->head;
   if (head == kNoBucket || bucket > head) advance_head(bucket);
 }
@@ -139,6 +262,7 @@ Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, doubl
   const std::uint64_t slot = bucket % slots_;
   const std::uint64_t start = bucket * interval_;
   const std::uint64_t* base = cell_base(column, slot);
+  const std::uint64_t* counter = seq_of(column, slot);
   // Waiting on one odd counter value is bounded by time (stuck_after_ns);
   // a counter that moves on counts as a try, bounded by kMaxReadTries.
   bool waiting = false;
@@ -149,11 +273,10 @@ Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, doubl
     const std::uint64_t head = load(state_->head);
     if (head == kNoBucket || bucket > head || bucket + slots_ <= head) return CellRead::Missing;
 
-    std::atomic_ref<std::uint64_t> seq(seq_[slot]);
-    const std::uint64_t before = seq.load(std::memory_order_acquire);
+    const std::uint64_t before = load(*counter);
     if (before & 1) {
-      StuckSlot& known = stuck_entry(&seq_[slot]);
-      if (known.seq == &seq_[slot] && known.value == before && known.mapping == mapping_id_) return CellRead::Damaged;
+      StuckSlot& known = stuck_entry(counter);
+      if (known.seq == counter && known.value == before && known.mapping == mapping_id_) return CellRead::Damaged;
       if (!waiting || before != odd_value) {
         waiting = true;
         odd_value = before;
@@ -162,22 +285,30 @@ Ring::CellRead Ring::read_cell(std::uint32_t column, std::uint64_t bucket, doubl
         continue;
       }
       if (++spins % 16 == 0 && now_ns() - odd_since >= stuck_after_ns) {
-        known = {&seq_[slot], before, mapping_id_};
+        known = {counter, before, mapping_id_};
         return CellRead::Damaged;
       }
       if (spins > 100) std::this_thread::yield();
       --tries;
       continue;
     }
-    const std::uint64_t time = std::atomic_ref<std::uint64_t>(time_[slot]).load(std::memory_order_relaxed);
-    const std::uint64_t cell_stamp =
-        stamped_ ? std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(*base)).load(std::memory_order_relaxed)
-                 : bucket;
-    const double* c = values(const_cast<std::uint64_t*>(base));
-    for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(c, f);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (seq.load(std::memory_order_relaxed) != before) continue;
-    if (time != start || cell_stamp != bucket || std::isnan(out[0])) return CellRead::Missing;
+    // Tier 0: the stamp inside the cell says which bucket it holds. Above:
+    // the slot's time, since a whole slot is written at once. A 16-byte cell
+    // is read with one load: CellWriter::Last publishes it with one store and
+    // no counter.
+    std::uint64_t owner;
+    if (cell_words_ == 2) {
+      std::uint64_t w[2];
+      load_cell_2(base, w);
+      owner = w[0];
+      out[0] = std::bit_cast<double>(w[1]);
+    } else {
+      owner = stamped_ ? load_word(base) : load_word(time_ + slot);
+      for (std::uint32_t f = 0; f < nfn_; ++f) out[f] = get(base, f);
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (load_word(counter) != before) continue;
+    if (owner != (stamped_ ? bucket : start) || std::isnan(out[0])) return CellRead::Missing;
     return verified(column, slot) ? CellRead::Data : CellRead::Damaged;
   }
   return CellRead::Missing;
@@ -203,11 +334,7 @@ Ring::SlotScan Ring::scan_slots(std::uint64_t head) const noexcept {
 }
 
 bool Ring::interrupted_before_head(std::uint64_t bucket) const noexcept {
-  const std::uint64_t slot = bucket % slots_;
-  if (!stamped_) return load(state_->next_bucket) == bucket;
-  const UndoRecord& u = state_->undo;
-  return u.slot == slot && u.restore_stamp == 1 && u.column < max_series_ &&
-         load(*stamp(cell_base(u.column, slot))) == bucket;
+  return load(stamped_ ? state_->opening_bucket : state_->next_bucket) == bucket;
 }
 
 bool Ring::head_being_redone(std::uint64_t head) const noexcept {
@@ -218,8 +345,10 @@ std::uint32_t Ring::slot_crc(std::uint64_t slot, std::uint32_t group) const noex
   std::uint32_t crc = crc_words(0, &time_[slot], 1, 1);
   const std::uint32_t first = group * kSumGroup;
   const std::uint32_t last = std::min(max_series_, first + kSumGroup);
-  const std::uint64_t words = nfn_ + (stamped_ ? 1 : 0);  // stamp column first in tier 0
-  for (std::uint32_t c = first; c < last; ++c) crc = crc_words(crc, cell_base(c, slot), words, slots_);
+  if (stamped_) {  // the group's cells are contiguous, stamps and padding included
+    return crc_words(crc, cell_base(first, slot), std::uint64_t{last - first} * cell_words_, 1);
+  }
+  for (std::uint32_t c = first; c < last; ++c) crc = crc_words(crc, cell_base(c, slot), nfn_, slots_);
   return crc;
 }
 
@@ -297,23 +426,38 @@ bool Ring::verified(std::uint32_t column, std::uint64_t slot) const noexcept {
 }
 
 void Ring::recover() noexcept {
-  const UndoRecord& u = state_->undo;
+  // A slot's write cut short. Above tier 0, a consolidated slot: it reads as
+  // missing and consolidation redoes it. In tier 0, a record outside the open
+  // bucket: its slot's time may already name the bucket, which is right
+  // either way (check_state moves the head there if it had not followed).
   for (std::uint64_t s = 0; s < slots_; ++s) {
     if (!(seq_[s] & 1)) continue;
-    if (stamped_ && s == u.slot && u.column < max_series_) {
-      std::uint64_t* base = cell_base(u.column, s);
-      double* c = values(base);
-      for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, u.values[f]);
-      if (u.restore_stamp) {
-        *stamp(base) = u.stamp;
-        time_[s] = u.slot_time;
-      }
-    } else {
-      time_[s] = kNoTime;  // a consolidated slot cut short: consolidation redoes it
-    }
+    if (!stamped_) time_[s] = kNoTime;
     ++seq_[s];
   }
-  cached_start_ = kNoTime;
+  if (!stamped_) return;
+  // Tier 0: a cell cut short between its odd and even counter. Written by
+  // one store (every CellWriter but Undo), it is whole: old or new, both
+  // consistent. Written word by word (Undo: per-cell counters only), the undo
+  // record restores it.
+  if (seq_column_stride_) {
+    const UndoRecord& u = state_->undo;
+    for (std::uint64_t i = 0; i < slots_ * max_series_; ++i) {
+      if (!(counters_[i] & 1)) continue;
+      const std::uint64_t slot = i / max_series_;
+      const auto column = static_cast<std::uint32_t>(i % max_series_);
+      if (u.column == column && u.slot == slot) {
+        std::uint64_t* base = cell_base(column, slot);
+        base[0] = u.stamp;
+        for (std::uint32_t f = 0; f < nfn_; ++f) put(base, f, u.values[f]);
+      }
+      ++counters_[i];
+    }
+  }
+  // Nothing left to undo: a record written by one store after this open
+  // must never be "restored" from an older copy.
+  state_->undo.column = kNoColumn;
+  forget_open_bucket();
 }
 
 }  // namespace rondo::detail

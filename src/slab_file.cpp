@@ -41,8 +41,8 @@ std::uint64_t load_u64(const std::uint64_t& v) {
 // is none or the start of a bucket that maps to that slot, and the newest
 // of them is the head: record() and write_slot() write the slot before they
 // advance the head, so the head can only lag the slots, by the one bucket a
-// crash interrupted (the undo record, or consolidation's position, shows
-// which), and never lead them. A head that leads (a flipped bit once moved it
+// crash interrupted (tier 0's opening bucket, or consolidation's position,
+// shows which), and never lead them. A head that leads (a flipped bit once moved it
 // 12 days ahead, and every record after was refused as too old) is refused.
 void SlabFile::check_state(SlabFile& slab, bool writable) {
   Ring& ring = slab.ring_;
@@ -83,10 +83,10 @@ void SlabFile::check_state(SlabFile& slab, bool writable) {
   ring.repair_head(scan.newest);
 }
 
-SlabHeader make_slab_header(const SlabIdentity& id, std::uint32_t version) {
+SlabHeader make_slab_header(const SlabIdentity& id) {
   SlabHeader h{};
   std::memcpy(h.magic, kSlabMagic, sizeof(h.magic));
-  h.version = version;
+  h.version = kSlabVersion;
   h.store_id = id.store_id;
   h.schema_hash = id.schema_hash;
   h.schema_index = id.schema_index;
@@ -97,7 +97,7 @@ SlabHeader make_slab_header(const SlabIdentity& id, std::uint32_t version) {
   h.function_count = static_cast<std::uint32_t>(id.functions.size());
   for (std::size_t i = 0; i < id.functions.size(); ++i) h.functions[i] = static_cast<std::uint8_t>(id.functions[i]);
   h.stamped = id.tier_index == 0 ? 1 : 0;
-  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count + h.stamped, version);
+  const auto layout = SlabLayout::compute(id.slot_count, id.max_series, h.function_count, h.stamped != 0);
   h.file_size = layout.file_size;
   h.state_offset = layout.state_offset;
   h.slot_seq_offset = layout.slot_seq_offset;
@@ -120,6 +120,8 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
     state.head = kNoBucket;
     state.first_bucket = kNoBucket;
     state.next_bucket = kNoBucket;
+    state.undo.column = kNoColumn;
+    state.opening_bucket = kNoBucket;
     std::memcpy(base + header.state_offset, &state, sizeof(state));
     auto fill = [&](std::uint64_t offset, std::uint64_t count, std::uint64_t value) {
       auto* p = reinterpret_cast<std::uint64_t*>(base + offset);
@@ -128,15 +130,14 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
     fill(header.slot_time_offset, header.slot_count, kNoTime);
     // Every value starts missing (NaN), every stamp as "no bucket", so a
     // series registered late reads as missing in slots written before it.
+    // (The slot_sum region after the cells stays zero: no sums yet.)
     const std::uint64_t nan_bits = std::bit_cast<std::uint64_t>(std::numeric_limits<double>::quiet_NaN());
-    const std::uint64_t column_bytes = header.slot_count * 8;
-    for (std::uint64_t col = 0; col < header.max_series; ++col) {
-      std::uint64_t offset = header.columns_offset + col * (header.function_count + header.stamped) * column_bytes;
-      if (header.stamped) {
-        fill(offset, header.slot_count, kNoBucket);
-        offset += column_bytes;
-      }
-      fill(offset, header.slot_count * header.function_count, nan_bits);
+    const std::uint64_t words = (header.slot_sum_offset - header.columns_offset) / 8;
+    fill(header.columns_offset, words, nan_bits);
+    if (header.stamped) {
+      auto* cells = reinterpret_cast<std::uint64_t*>(base + header.columns_offset);
+      const std::uint32_t cell_words = tier0_cell_words(header.function_count);
+      for (std::uint64_t w = 0; w < words; w += cell_words) cells[w] = kNoBucket;  // word 0 of a cell: its stamp
     }
     map.sync();
   });
@@ -168,12 +169,17 @@ SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& i
   SlabHeader h{};
   slab.file_.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
   if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0) corrupt(path, "not a rondo slab (bad magic)");
-  if (h.version != kSlabVersion && h.version != kSlabVersionWithoutSums) {
-    corrupt(path, "unsupported format version " + std::to_string(h.version));
+  if (h.version == 1 || h.version == 2) {
+    throw Error(ErrorCode::Corrupt,
+                "slab file " + path.string() + ": format version " + std::to_string(h.version) +
+                    " (tier-0 cells laid out as columns, before the one-store cell of version 3) is not read by "
+                    "this rondo; save what you need with the rondo that wrote it (rondo dump) and create "
+                    "the store again");
   }
+  if (h.version != kSlabVersion) corrupt(path, "unsupported format version " + std::to_string(h.version));
   if (h.header_crc != header_crc(h)) corrupt(path, "header checksum mismatch");
 
-  const SlabHeader want = make_slab_header(id, h.version);
+  const SlabHeader want = make_slab_header(id);
   if (h.store_id != want.store_id) corrupt(path, "belongs to another store");
   expect_equal(path, "schema hash", h.schema_hash, want.schema_hash);
   expect_equal(path, "schema index", h.schema_index, want.schema_index);

@@ -25,7 +25,7 @@ struct SlabIdentity {
   std::vector<ConsolidationFn> functions;
 };
 
-SlabHeader make_slab_header(const SlabIdentity& id, std::uint32_t version = kSlabVersion);
+SlabHeader make_slab_header(const SlabIdentity& id);
 
 class SlabFile {
  public:

@@ -158,6 +158,7 @@ std::string display_name(std::string_view name, std::span<const Label> labels) {
 Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::move(impl)) {
   if (impl_->writable) {
     for (auto& tiers : impl_->slabs) hot_.push_back(tiers[0].ring());
+    hot_count_ = hot_.size();
     for (std::size_t s = 0; s < impl_->quantiles.size(); ++s) {
       detail::QuantileRecorder& recorder = quant_hot_.emplace_back();
       recorder.watch(&impl_->slabs[s][0].ring().state());

@@ -13,6 +13,7 @@
 
 #include "common/allocation_counter.hpp"
 #include "cycle_clock.hpp"
+#include "floor_target.hpp"
 #include "line_targets.hpp"
 #include "posix_io.hpp"
 #include "prometheus_targets.hpp"
@@ -23,6 +24,7 @@ namespace {
 
 constexpr std::uint64_t kWarmupWrites = 10'000;
 constexpr std::uint64_t kMaxUntimedWrites = 1'000'000;
+constexpr std::uint64_t kBurst = 2'000;  // calls per approach per interleaved round
 
 // One approach's figures from one run.
 struct RunSample {
@@ -71,6 +73,11 @@ std::vector<Approach> approaches() {
                       return s;
                     }});
   }
+  list.push_back({"floor_double_rmw", "floor: += on a double in an L1 array", false,
+                  [](const WriteLatencyOptions& o, LatencySampler& sampler, const CycleClock& clock) {
+                    FloorTarget t(o.series);
+                    return measure(t, [](FloorTarget& x, std::uint64_t i) { x.write(i); }, o.writes, sampler, clock);
+                  }});
   list.push_back({"prometheus_counter_increment", "prometheus-cpp Counter::Increment()", true,
                   [](const WriteLatencyOptions& o, LatencySampler& sampler, const CycleClock& clock) {
                     PrometheusTargets t(o.series);
@@ -184,6 +191,84 @@ std::string format_ns(double ns) {
   return fmt::format("{:.1f}", ns);
 }
 
+InterleavedMeans measure_interleaved(const WriteLatencyOptions& o) {
+  FloorTarget floor(o.series);
+  RondoTarget aggregate(o.temp_parent, o.series, TierZero::Aggregate);
+  RondoTarget last(o.temp_parent, o.series, TierZero::LastValue);
+  std::optional<PrometheusTargets> counter;
+  if (o.alternatives) counter.emplace(o.series);
+  std::uint64_t next = 0;  // one running index, so every burst gets fresh values and times
+  auto burst = [&](auto& target, auto op) {
+    const double ns = untimed_mean_ns(kBurst, [&](std::uint64_t i) { op(target, next + i); });
+    next += kBurst;
+    return ns;
+  };
+  auto floor_op = [](FloorTarget& t, std::uint64_t i) { t.write(i); };
+  auto rondo_op = [](RondoTarget& t, std::uint64_t i) { t.write(i); };
+  auto counter_op = [](PrometheusTargets& t, std::uint64_t i) { t.counter_increment(i); };
+  for (std::uint64_t w = 0; w < kWarmupWrites / kBurst + 1; ++w) {
+    burst(floor, floor_op);
+    burst(aggregate, rondo_op);
+    burst(last, rondo_op);
+    if (counter) burst(*counter, counter_op);
+  }
+  InterleavedMeans m;
+  m.burst = kBurst;
+  m.rounds = std::max<std::uint64_t>(1, o.writes * std::max(1u, o.runs) / kBurst);
+  std::vector<double> f, a, l, c, af, lf, ac, lc;
+  for (std::uint64_t r = 0; r < m.rounds; ++r) {
+    f.push_back(burst(floor, floor_op));
+    a.push_back(burst(aggregate, rondo_op));
+    l.push_back(burst(last, rondo_op));
+    af.push_back(a.back() / f.back());
+    lf.push_back(l.back() / f.back());
+    if (counter) {
+      c.push_back(burst(*counter, counter_op));
+      ac.push_back(a.back() / c.back());
+      lc.push_back(l.back() / c.back());
+    }
+  }
+  m.floor_ns = median(f);
+  m.aggregate_ns = median(a);
+  m.last_ns = median(l);
+  m.counter_ns = median(c);
+  m.aggregate_vs_floor = median(af);
+  m.last_vs_floor = median(lf);
+  m.aggregate_vs_counter = median(ac);
+  m.last_vs_counter = median(lc);
+  return m;
+}
+
+std::string format_interleaved(const InterleavedMeans& m) {
+  std::string out = fmt::format(
+      "\nsame-run ratios: bursts of {} calls of each in turn, {} rounds; ns per call and ratios are medians\n"
+      "over rounds (issue 19's target: record() at most 3x the floor and 0.5x the prometheus-cpp counter)\n",
+      m.burst, m.rounds);
+  out += fmt::format("  {:<40} {:>6.2f} ns\n", "floor: += on a double in an L1 array", m.floor_ns);
+  auto row = [&](const char* name, double ns, double vs_floor, double vs_counter) {
+    out += fmt::format("  {:<40} {:>6.2f} ns {:>6.2f}x floor", name, ns, vs_floor);
+    if (m.counter_ns > 0) out += fmt::format(" {:>6.2f}x Counter::Increment", vs_counter);
+    out += "\n";
+  };
+  row("rondo Store::record(), sum/count/max", m.aggregate_ns, m.aggregate_vs_floor, m.aggregate_vs_counter);
+  row("rondo Store::record(), last value", m.last_ns, m.last_vs_floor, m.last_vs_counter);
+  if (m.counter_ns > 0) out += fmt::format("  {:<40} {:>6.2f} ns\n", "prometheus-cpp Counter::Increment()", m.counter_ns);
+  return out;
+}
+
+nlohmann::json interleaved_json(const InterleavedMeans& m) {
+  return {{"rounds", m.rounds},
+          {"burst", m.burst},
+          {"floor_ns", m.floor_ns},
+          {"rondo_record_ns", m.aggregate_ns},
+          {"rondo_record_last_ns", m.last_ns},
+          {"prometheus_counter_ns", m.counter_ns > 0 ? nlohmann::json(m.counter_ns) : nlohmann::json()},
+          {"rondo_record_vs_floor", m.aggregate_vs_floor},
+          {"rondo_record_last_vs_floor", m.last_vs_floor},
+          {"rondo_record_vs_counter", m.counter_ns > 0 ? nlohmann::json(m.aggregate_vs_counter) : nlohmann::json()},
+          {"rondo_record_last_vs_counter", m.counter_ns > 0 ? nlohmann::json(m.last_vs_counter) : nlohmann::json()}};
+}
+
 nlohmann::json summary_json(const LatencySummary& s) {
   return {{"p50", s.p50}, {"p99", s.p99}, {"p99_9", s.p999}, {"max", s.max}, {"mean", s.mean}};
 }
@@ -224,6 +309,8 @@ WriteLatencyReport run_write_latency(const WriteLatencyOptions& options) {
       samples[a].push_back(list[a].run(options, sampler, clock));
     }
   }
+  if (options.progress) options.progress("interleaved bursts: floor, rondo, prometheus-cpp counter");
+  report.interleaved = measure_interleaved(options);
   report.timer_overhead = median_summary(overheads);
   for (std::size_t a = 0; a < list.size(); ++a) {
     report.approaches.push_back(combine(list[a], samples[a], report.timer_overhead.p50));
@@ -260,6 +347,7 @@ std::string format_report(const WriteLatencyReport& report) {
       out += fmt::format("  {:<36} {:>8.1f}x\n", a.name, a.untimed_mean_ns / std::max(rondo->untimed_mean_ns, 0.01));
     }
   }
+  out += format_interleaved(report.interleaved);
   for (const auto& a : report.approaches) {
     if (a.failures != 0) out += fmt::format("warning: {}: {} of {} writes failed\n", a.name, a.failures, a.writes);
     if (!a.note.empty()) out += fmt::format("note: {}: {}\n", a.name, a.note);
@@ -287,7 +375,8 @@ nlohmann::json to_json(const WriteLatencyReport& report) {
           {"runs", std::max(1u, report.options.runs)},
           {"series", report.options.series},
           {"allocations_counted", report.allocations_counted},
-          {"approaches", approaches}};
+          {"approaches", approaches},
+          {"interleaved", interleaved_json(report.interleaved)}};
 }
 
 }  // namespace rondo::bench

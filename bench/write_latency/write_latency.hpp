@@ -40,6 +40,21 @@ struct ApproachResult {
   std::string note;           // e.g. datagrams the StatsD receiver got
 };
 
+// Short bursts of each approach in turn, many rounds: whatever else the
+// machine does hits all of them alike, so these ratios are the figures to
+// trust on a shared machine. Means are medians over rounds of ns per call;
+// ratios are medians of the per-round ratios.
+struct InterleavedMeans {
+  std::uint64_t rounds = 0;
+  std::uint64_t burst = 0;  // calls per approach per round
+  double floor_ns = 0;      // += on a double in an L1-resident array
+  double aggregate_ns = 0;  // rondo record(), sum/count/max
+  double last_ns = 0;       // rondo record(), last value
+  double counter_ns = 0;    // prometheus-cpp Counter::Increment (0: not measured)
+  double aggregate_vs_floor = 0, last_vs_floor = 0;
+  double aggregate_vs_counter = 0, last_vs_counter = 0;  // 0: not measured
+};
+
 struct WriteLatencyReport {
   std::string machine;     // CPU model, cores, kernel
   std::string timer;       // which clock
@@ -49,6 +64,7 @@ struct WriteLatencyReport {
   bool allocations_counted;       // counting_new.cpp is linked in
   WriteLatencyOptions options;
   std::vector<ApproachResult> approaches;
+  InterleavedMeans interleaved;
 };
 
 WriteLatencyReport run_write_latency(const WriteLatencyOptions& options);

@@ -18,16 +18,18 @@
 // record() must never be called from two threads at once for one store.
 //
 // Who may read. Any number of threads, and any number of other processes
-// through open_read_only(), while the writer runs. Every slot is guarded by a
-// seqlock, so a reader never sees a torn value or a value paired with the
-// wrong timestamp; it may miss a bucket written after it looked. A closed
-// bucket carries a checksum (written by consolidate() and seal(), never by
-// record()); a cell that fails it, or whose seqlock counter is stuck, reads
-// as missing, never as a wrong value, and verify() reports it.
+// through open_read_only(), while the writer runs. Every cell is guarded by a
+// seqlock (or, for a 16-byte tier-0 cell on a CPU with AVX, written and read
+// by one atomic 16-byte access), so a reader never sees a torn value or a
+// value paired with the wrong timestamp; it may miss a bucket written after
+// it looked. A closed bucket carries a checksum (written by consolidate() and
+// seal(), never by record()); a cell that fails it, or whose seqlock counter
+// is stuck, reads as missing, never as a wrong value, and verify() reports it.
 //
 // What survives. A record() that returned is in the shared mapping: a crash
-// of the process (even SIGKILL) loses none of it, and the next open() undoes
-// a write that was cut in half. Power loss or a kernel crash can lose what was
+// of the process (even SIGKILL) loses none of it and never leaves a cell
+// half-written (a cell is published by one store instruction; the next open()
+// repairs a write cut short; docs/design.md, "How a record is published"). Power loss or a kernel crash can lose what was
 // written after the last flush() (msync), bucket by bucket; everything before
 // it survives. Files are created and replaced durably (fsync of the file,
 // rename, fsync of its directory), so meta.json never names a file whose
@@ -327,11 +329,12 @@ class Store {
   std::uint32_t id_ = 0;
   std::vector<detail::Ring> hot_;  // tier 0 of each schema, for the inline hot path
   std::vector<detail::QuantileRecorder> quant_hot_;  // per schema; inactive without quantiles
+  std::size_t hot_count_ = 0;      // hot_.size(), without a division by sizeof(Ring) per record
   std::unique_ptr<Impl> impl_;
 };
 
 inline WriteStatus Store::record(SeriesHandle handle, double value, Timestamp ts) noexcept {
-  if (handle.store_id_ != id_ || handle.schema_ >= hot_.size()) [[unlikely]] {
+  if (handle.store_id_ != id_ || handle.schema_ >= hot_count_) [[unlikely]] {
     return WriteStatus::InvalidHandle;
   }
   detail::Ring& ring = hot_[handle.schema_];

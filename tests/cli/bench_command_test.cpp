@@ -31,12 +31,21 @@ TEST_CASE("bench --json measures rondo and the alternatives, and record() alloca
     CHECK(ns["p99_9"].get<double>() <= ns["max"].get<double>());
     CHECK(a["ns_net"]["p99"].get<double>() <= ns["p99"].get<double>());
   }
-  CHECK(keys == std::vector<std::string>{"rondo_record", "rondo_record_last", "prometheus_counter_increment", "prometheus_gauge_set",
+  CHECK(keys == std::vector<std::string>{"rondo_record", "rondo_record_last", "floor_double_rmw",
+                                         "prometheus_counter_increment", "prometheus_gauge_set",
                                          "prometheus_histogram_observe", "statsd_sendto", "file_write"});
   CHECK(doc["approaches"][0]["allocations"] == 0);
   CHECK(doc["approaches"][1]["allocations"] == 0);
   // The StatsD receiver really got the datagrams (loopback does not drop at this rate).
-  CHECK(doc["approaches"][5]["note"].get<std::string>().find("receiver got") != std::string::npos);
+  CHECK(doc["approaches"][6]["note"].get<std::string>().find("receiver got") != std::string::npos);
+  // The interleaved same-run ratios against the floor and prometheus-cpp's counter.
+  const auto& m = doc["interleaved"];
+  CHECK(m["rounds"].get<std::uint64_t>() >= 1);
+  for (const char* key : {"floor_ns", "rondo_record_ns", "rondo_record_last_ns", "prometheus_counter_ns",
+                          "rondo_record_vs_floor", "rondo_record_vs_counter", "rondo_record_last_vs_counter"}) {
+    INFO(key);
+    CHECK(m[key].get<double>() > 0);
+  }
   // The temporary store and log file are gone.
   CHECK(std::filesystem::is_empty(scratch.path()));
 }
@@ -48,5 +57,7 @@ TEST_CASE("bench --rondo-only prints a table for people") {
   CHECK(r.out.find("rondo Store::record(), last value") != std::string::npos);
   CHECK(r.out.find("p99.9") != std::string::npos);
   CHECK(r.out.find("StatsD") == std::string::npos);
+  CHECK(r.out.find("x floor") != std::string::npos);  // the same-run ratio to the floor loop
+  CHECK(r.out.find("x Counter::Increment") == std::string::npos);  // not measured with --rondo-only
   CHECK(r.err.empty());  // no progress lines when stderr is not a terminal
 }

@@ -273,14 +273,13 @@ TEST_CASE("a slot time that is no bucket of its slot is refused", "[corruption]"
   CHECK(open_error(dir.path()) == ErrorCode::Corrupt);
 }
 
-TEST_CASE("a head one bucket behind its slot, as a crash leaves it, is repaired only with the undo record's evidence",
+TEST_CASE("a head one bucket behind its slot, as a crash leaves it, is repaired only with the opening bucket's evidence",
           "[corruption][crash]") {
   TempDir dir;
   make_store(dir.path());
   Tier0 t(dir.path());
-  // The last record started bucket `head` in the cell the undo record names.
-  REQUIRE(t.state.undo.restore_stamp == 1);
-  REQUIRE(t.state.undo.slot == t.state.head % t.header.slot_count);
+  // The last new head record() started is the head.
+  REQUIRE(t.state.opening_bucket == t.state.head);
   const std::uint64_t head = t.state.head;
   t.state.head = head - 1;  // the crash came before advance_head
   t.save();
@@ -292,7 +291,7 @@ TEST_CASE("a head one bucket behind its slot, as a crash leaves it, is repaired 
     CHECK(Tier0(dir.path()).state.head == head);
   }
   SECTION("without it: refused") {
-    t.state.undo.restore_stamp = 0;
+    t.state.opening_bucket = head - 1;
     t.save();
     CHECK(open_error(dir.path()) == ErrorCode::Corrupt);
   }

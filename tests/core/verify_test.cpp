@@ -34,8 +34,12 @@ void make_store(const fs::path& dir) {
 // Byte offset of function f of series `column`'s cell for `bucket` in a slab.
 std::size_t cell_offset(const detail::SlabHeader& h, std::uint32_t column, std::uint64_t bucket, std::uint32_t f) {
   const std::uint64_t slot = bucket % h.slot_count;
-  const std::uint64_t stride = (h.function_count + h.stamped) * h.slot_count;
-  return h.columns_offset + 8 * (column * stride + (h.stamped ? h.slot_count : 0) + f * h.slot_count + slot);
+  if (h.stamped) {  // tier 0: slot-major cells, word 0 the stamp
+    const std::uint64_t words = detail::tier0_cell_words(h.function_count);
+    return h.columns_offset + 8 * ((slot * h.max_series + column) * words + 1 + f);
+  }
+  const std::uint64_t stride = h.function_count * h.slot_count;
+  return h.columns_offset + 8 * (column * stride + f * h.slot_count + slot);
 }
 
 void flip(const fs::path& file, std::size_t offset, unsigned bit) {

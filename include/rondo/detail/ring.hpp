@@ -2,24 +2,49 @@
 //
 // Writes come from exactly one thread per ring (record() for tier 0,
 // consolidation for the others). Reads may come from any thread or process.
-// Each slot has a seqlock counter: the writer makes it odd, changes the slot,
-// makes it even again; a reader retries when it saw it odd or changed.
+// Seqlock counters guard every write: the writer makes one odd, changes what
+// it guards, makes it even again; a reader retries when it saw it odd or
+// changed. Every slot has one. Tier 0 has one per cell too when cells are 32
+// or 64 bytes (records of different series never wait on each other's
+// counter); 16-byte cells on an AVX CPU need none; other 16-byte cells use
+// their slot's. In tier 0 the slot's counter also moves for every record
+// outside the open bucket (a new head, a late record): the only writes that
+// can reach a slot whose checksum was taken, which it makes stale.
+// record() computes a tier-0 cell's new stamp and values in registers and
+// publishes them with ONE aligned store instruction (cell_store.hpp): a
+// process killed between two instructions cannot leave a cell half-written,
+// so the common path keeps no undo copy (docs/design.md, "Writing").
 //
 // A cell is data for bucket b when b is inside the tier's window
-// (head - slot_count, head], the slot's time is b's start and, in tier 0,
-// the cell's stamp is b. Anything else reads as missing, so neither a jump
+// (head - slot_count, head] and, in tier 0, the cell's stamp is b (above:
+// the slot's time is b's start). Anything else reads as missing, so neither a jump
 // forward nor a lap of the ring ever needs clearing: every write is O(1).
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 
+#include "rondo/detail/cell_store.hpp"
 #include "rondo/detail/slab_format.hpp"
 #include "rondo/types.hpp"
 
 namespace rondo::detail {
+
+// How record() builds and publishes a tier-0 cell: chosen once, when the
+// ring is opened, from the tier's functions and the CPU (so the hot path has
+// one well-predicted switch instead of a branch per function). A new stored
+// function family (quantiles, issue 16) adds its own kind here.
+enum class CellWriter : std::uint8_t {
+  Last,         // {Last} on a CPU with AVX: 16 bytes {stamp, value}, one SSE store that is
+                //   atomic for readers too, so no seqlock; the old cell is not even read
+  SumCountMax,  // {Sum, Count, Max} in this order: 32 bytes, folded in registers, one AVX store
+  Wide,         // any other set: folded in a local copy, one 16/32/64-byte store
+  Undo,         // the CPU has no store as wide as the cell: undo copy, then word by word
+  None,         // not tier 0 (consolidation writes whole slots)
+};
 
 class Ring {
  public:
@@ -32,6 +57,7 @@ class Ring {
   std::uint32_t max_series() const noexcept { return max_series_; }
   std::uint32_t function_count() const noexcept { return nfn_; }
   ConsolidationFn function(std::uint32_t i) const noexcept { return fns_[i]; }
+  CellWriter cell_writer() const noexcept { return writer_; }
   // Column index of fn, or -1 when this tier does not store it.
   int column_of(ConsolidationFn fn) const noexcept;
 
@@ -49,6 +75,7 @@ class Ring {
   // Tier 0's writer: close the head bucket now (Store::seal).
   void seal() noexcept {
     const std::uint64_t head = state_->head;
+    forget_open_bucket();  // records into it now take the slow path, which counts them late
     if (head != kNoBucket) close_below(head + 1);
   }
   // Raises closed_below to `bucket`, never lowers it: consolidation and
@@ -123,7 +150,7 @@ class Ring {
   // Tier 0, maintenance: checksums every closed bucket not yet summed.
   void sum_closed() noexcept;
   enum class SumCheck { Verified, Unverified, Mismatch };
-  // Unverified: no sum yet (an open bucket, a version 1 slab), or a stale one.
+  // Unverified: no sum yet (an open bucket), or a stale one.
   SumCheck check_sum(std::uint64_t slot, std::uint32_t group) const noexcept;
   // Where readers remember which slot groups they verified, at which counter
   // value (seq + 1; 0 = not yet): sum_groups() * slots() entries, owned by
@@ -134,35 +161,46 @@ class Ring {
   std::uint64_t slot_time(std::uint64_t slot) const noexcept { return load(time_[slot]); }
 
  private:
-  template <typename T>
-  static T load(const T& v) noexcept {
-    return std::atomic_ref<T>(const_cast<T&>(v)).load(std::memory_order_acquire);
+  // Atomic word access. The memory orders are literal constants in every
+  // build: passed through a parameter (std::atomic_ref's members at -O0) GCC
+  // falls back to seq_cst, i.e. xchg or a locked instruction, which the write
+  // path must never execute (tests/core/record_code_test.cpp).
+  [[gnu::always_inline]] static std::uint64_t load(const std::uint64_t& v) noexcept {
+    return __atomic_load_n(&v, __ATOMIC_ACQUIRE);
   }
-  template <typename T>
-  static void publish(T& v, T x) noexcept {
-    std::atomic_ref<T>(v).store(x, std::memory_order_release);
+  [[gnu::always_inline]] static void publish(std::uint64_t& v, std::uint64_t x) noexcept {
+    __atomic_store_n(&v, x, __ATOMIC_RELEASE);
   }
 
-  // A series' block of columns starts with its stamp column in tier 0.
+  // Tier 0: cell (column, slot) is cell_words_ words, slot-major; word 0 is
+  // the stamp, word 1 + f function f. Tiers > 0: series-major columns,
+  // function f of a cell f * slots_ words after its first value.
   std::uint64_t* cell_base(std::uint32_t column, std::uint64_t slot) const noexcept {
-    return columns_ + column * series_stride_ + slot;
+    return columns_ + column * column_stride_ + slot * slot_stride_;
   }
-  std::uint64_t* stamp(std::uint64_t* base) const noexcept { return base; }
-  double* values(std::uint64_t* base) const noexcept { return reinterpret_cast<double*>(base + value_offset_); }
-  // Function f of a cell is values[f * slots_] (offset_[f], precomputed).
-  double get(const double* c, std::uint32_t f) const noexcept { return load_value(c + offset_[f]); }
-  void put(double* c, std::uint32_t f, double v) noexcept { store_value(c + offset_[f], v); }
-  static double load_value(const double* p) noexcept {
-    return std::atomic_ref<double>(const_cast<double&>(*p)).load(std::memory_order_relaxed);
+  // The seqlock counter guarding cell (column, slot): the cell's own, or the slot's.
+  std::uint64_t* seq_of(std::uint32_t column, std::uint64_t slot) const noexcept {
+    return counters_ + slot * seq_slot_stride_ + column * seq_column_stride_;
   }
-  static void store_value(double* p, double v) noexcept {
-    std::atomic_ref<double>(*p).store(v, std::memory_order_relaxed);
+  double get(const std::uint64_t* base, std::uint32_t f) const noexcept {
+    return std::bit_cast<double>(load_word(base + offset_[f]));
   }
-  // Where function fn lives in a cell, or kAbsent.
-  static constexpr std::uint64_t kAbsent = ~std::uint64_t{0};
-  std::uint64_t at(ConsolidationFn fn) const noexcept { return at_[static_cast<int>(fn)]; }
+  void put(std::uint64_t* base, std::uint32_t f, double v) noexcept {
+    store_word(base + offset_[f], std::bit_cast<std::uint64_t>(v));
+  }
+  [[gnu::always_inline]] static std::uint64_t load_word(const std::uint64_t* p) noexcept {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+  }
+  [[gnu::always_inline]] static void store_word(std::uint64_t* p, std::uint64_t v) noexcept {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+  }
+  // Where function fn lives in a tier-0 cell (word index), or kAbsent.
+  static constexpr std::uint8_t kAbsent = 0xff;
 
-  template <bool Stamped, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
+  // How scan_window reads a cell: tier 0's 16-byte cells with one load,
+  // tier 0's wider cells word by word, the tiers above from their columns.
+  enum class ScanLayout { Pairs, Cells, Columns };
+  template <ScanLayout L, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
   Out scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb, Out out,
                   OnData on_data, OnMissing on_missing) const noexcept;
   template <typename Out, typename OnData, typename OnMissing>
@@ -172,40 +210,65 @@ class Ring {
   bool sum_due(std::uint64_t slot) const noexcept;
   bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
 
-  // Seqlock: begin makes the slot's counter odd and returns it; end makes it even.
-  std::uint64_t begin_write(std::uint64_t slot) noexcept;
-  void end_write(std::uint64_t slot, std::uint64_t odd) noexcept;
-  void save_undo(std::uint32_t column, std::uint64_t slot, const double* cell) noexcept;
-  // The first record of a bucket in a cell (once per bucket per series).
-  void start_bucket(std::uint32_t column, std::uint64_t slot, std::uint64_t bucket, double value) noexcept;
-  void fold(double* c, double value) noexcept;
-  void reset(double* c, double value) noexcept;
+  // Seqlock in C++ (the undo fallback and write_slot): begin makes the counter
+  // odd and returns it; end makes it even.
+  static std::uint64_t begin_write(std::uint64_t* seq) noexcept;
+  static void end_write(std::uint64_t* seq, std::uint64_t odd) noexcept;
+
+  // The open bucket: tier 0's head while it is not closed. record() takes
+  // the inline path only for it; anything else goes to record_elsewhere().
+  void open_bucket(std::uint64_t bucket) noexcept;
+  void forget_open_bucket() noexcept { open_width_ = 0; }  // ts - start < 0 never holds
+  // A record outside the open bucket: a new head, an older bucket, a sealed one.
+  WriteStatus record_elsewhere(std::uint32_t column, double value, Timestamp ts) noexcept;
+  // One record into `cell` (series `column`, slot `slot`) of `bucket`, whose
+  // seqlock counter is `seq`. Each computes the cell's new value in registers
+  // and publishes it with cell_store.hpp's one store (inside the seqlock, but
+  // for 16-byte cells on a CPU with AVX, which need none).
+  static void write_last(std::uint64_t* cell, std::uint64_t bucket, double value) noexcept;
+  static void write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq, std::uint64_t bucket,
+                                  double value) noexcept;
+  void write_cell(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column, std::uint64_t slot,
+                  std::uint64_t bucket, double value) noexcept;
+  // CellWriter::Wide and ::Undo (out of line: any function set, any CPU).
+  void write_other(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column, std::uint64_t slot,
+                   std::uint64_t bucket, double value) noexcept;
+  // The cell's new image in img (cell_words_ words), from the current cell.
+  void fold_image(const std::uint64_t* cell, std::uint64_t bucket, double value, std::uint64_t* img) const noexcept;
   void advance_head(std::uint64_t bucket) noexcept;
 
+  // ---- the hot fields first: the record() fast path reads only these ----
+  std::uint64_t open_start_ = 0;     // start time of the open bucket
+  std::uint64_t open_width_ = 0;     // its width, or 0 when no bucket is open
+  std::uint64_t open_bucket_ = 0;
+  std::uint64_t* open_cells_ = nullptr;  // the open slot's cells (series 0's)
+  std::uint64_t* open_seq_ = nullptr;    // the open slot's seqlock counters (series 0's)
+  std::uint64_t open_slot_ = 0;
+  CellWriter writer_ = CellWriter::None;
+  std::uint8_t cell_words_ = 0;      // tier 0: 2, 4 or 8
+  std::uint8_t at_[kConsolidationFnCount] = {};  // tier 0: word of each function in a cell, or kAbsent
+  std::uint32_t max_series_ = 0;
+  // ---- the rest ----
   SlabState* state_ = nullptr;
-  std::uint64_t* seq_ = nullptr;
+  std::uint64_t* seq_ = nullptr;       // the slots' counters
+  std::uint64_t* counters_ = nullptr;  // the cells' counters: tier 0's own, else seq_
   std::uint64_t* time_ = nullptr;
-  std::uint64_t* columns_ = nullptr;  // u64 stamps and f64 values share 8-byte cells
+  std::uint64_t* columns_ = nullptr;  // u64 stamps and f64 values share 8-byte words
   std::uint64_t interval_ = 1;
   std::uint64_t slots_ = 1;
-  std::uint64_t series_stride_ = 0;  // one series' columns, stamp included, in cells
-  std::uint64_t value_offset_ = 0;   // slots_ in tier 0 (after the stamp column), else 0
-  std::uint32_t max_series_ = 0;
+  std::uint64_t column_stride_ = 0;  // words from one series' cell to the next one's
+  std::uint64_t slot_stride_ = 0;    // words from one slot's cell to the next one's
+  std::uint64_t seq_slot_stride_ = 1;    // counters from one slot's to the next one's
+  std::uint64_t seq_column_stride_ = 0;  // 1: a counter per cell; 0: per slot
+  bool atomic16_ = false;            // tier 0, CPU with AVX: a 16-byte cell needs no counter
+  bool cell_counter_is_slots_ = false;  // tier 0, 16-byte cells without AVX: guarded by the slot's
   std::uint32_t nfn_ = 0;
   bool stamped_ = false;
   ConsolidationFn fns_[kMaxFunctions] = {};
-  std::uint64_t offset_[kMaxFunctions] = {};    // column f starts f * slots_ after a cell's first value
-  std::uint64_t at_[kConsolidationFnCount] = {};  // offset of each function, or kAbsent
+  std::uint64_t offset_[kMaxFunctions] = {};  // words from a cell's base to function f
 
-  // Writer-only cache of the last bucket used, so the common case (same
-  // bucket as the previous record) needs no division.
-  std::uint64_t cached_start_ = kNoTime;
-  std::uint64_t cached_bucket_ = 0;
-  std::uint64_t cached_slot_ = 0;
-
-  // Read side and maintenance only, kept after everything record() uses so
-  // its layout is the same as without them.
-  SlotSum* sums_ = nullptr;  // version 2 slabs: slot-major, groups_ per slot
+  // Read side and maintenance only, kept after everything record() uses.
+  SlotSum* sums_ = nullptr;
   std::uint32_t groups_ = 0;
   // Distinct for every mapping, so a thread's memory of a stuck slot never
   // carries over to a later mapping at the same address.
@@ -232,12 +295,14 @@ Out Ring::scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, st
   for (; b < lo && b <= last; ++b) out = on_missing(out, b);
   if (lo <= hi) {
     const bool one = fa == 0 && fb == 0;
-    if (stamped_) {
-      out = one ? scan_window<true, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
-                : scan_window<true, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    if (stamped_ && cell_words_ == 2) {
+      out = scan_window<ScanLayout::Pairs, true>(column, lo, hi, fa, fb, out, on_data, on_missing);
+    } else if (stamped_) {
+      out = one ? scan_window<ScanLayout::Cells, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                : scan_window<ScanLayout::Cells, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
     } else {
-      out = one ? scan_window<false, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
-                : scan_window<false, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+      out = one ? scan_window<ScanLayout::Columns, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                : scan_window<ScanLayout::Columns, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
     }
     b = hi + 1;
   }
@@ -248,14 +313,16 @@ Out Ring::scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, st
 // The output position travels by value (never through memory), and the
 // loop keeps to a few registers: the acquire loads make the compiler read
 // anything in memory again for every bucket.
-template <bool Stamped, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
+template <Ring::ScanLayout L, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
 Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb,
                       Out out, OnData on_data, OnMissing on_missing) const noexcept {
-  std::uint64_t* const seqs = seq_;
-  std::uint64_t* const times = time_;
-  std::uint64_t* const stamps = columns_ + column * series_stride_;
-  const double* const v0 = reinterpret_cast<const double*>(stamps + value_offset_);
-  const std::uint64_t oa = offset_[fa], ob = offset_[fb];
+  constexpr bool kStamped = L != ScanLayout::Columns;
+  const std::uint64_t* const slot_seqs = seq_;
+  const std::uint64_t* const times = time_;
+  const std::uint64_t* const cell0 = cell_base(column, 0);
+  const std::uint64_t* const counter0 = seq_of(column, 0);
+  const std::uint64_t cell_step = slot_stride_, counter_step = seq_slot_stride_;
+  const std::uint64_t o0 = offset_[0], oa = offset_[fa], ob = offset_[fb];
   std::atomic<std::uint64_t>* const memo = sums_ && verified_ ? verified_ + column / kSumGroup : nullptr;
   const std::uint64_t memo_stride = groups_;
   const bool summed = sums_ != nullptr;
@@ -263,20 +330,30 @@ Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, 
   const std::uint64_t slots = slots_;
   std::uint64_t slot = lo % slots;
   for (std::uint64_t b = lo; b <= hi; ++b, slot = slot + 1 == slots ? 0 : slot + 1) {
-    std::atomic_ref<std::uint64_t> seq(seqs[slot]);
-    const std::uint64_t before = seq.load(std::memory_order_acquire);
-    const std::uint64_t time = std::atomic_ref<std::uint64_t>(times[slot]).load(std::memory_order_relaxed);
-    const std::uint64_t cell_stamp =
-        Stamped ? std::atomic_ref<std::uint64_t>(stamps[slot]).load(std::memory_order_relaxed) : b;
-    const double x0 = load_value(v0 + slot);
-    const double xa = OnlyFirst ? x0 : load_value(v0 + oa + slot);
-    const double xb = OnlyFirst ? x0 : load_value(v0 + ob + slot);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if ((before & 1) || seq.load(std::memory_order_relaxed) != before) [[unlikely]] {
+    const std::uint64_t* const cell = cell0 + slot * cell_step;
+    const std::uint64_t* const counter = counter0 + slot * counter_step;
+    const std::uint64_t before = load(*counter);
+    std::uint64_t owner;  // tier 0: the cell's stamp; above: the slot's time
+    double x0, xa, xb;
+    if constexpr (L == ScanLayout::Pairs) {  // one load, as CellWriter::Last's one store
+      std::uint64_t w[2];
+      load_cell_2(cell, w);
+      owner = w[0];
+      x0 = xa = xb = std::bit_cast<double>(w[1]);
+    } else {
+      owner = load_word(kStamped ? cell : times + slot);
+      x0 = std::bit_cast<double>(load_word(cell + o0));
+      xa = OnlyFirst ? x0 : std::bit_cast<double>(load_word(cell + oa));
+      xb = OnlyFirst ? x0 : std::bit_cast<double>(load_word(cell + ob));
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((before & 1) || load_word(counter) != before) [[unlikely]] {
       out = scan_careful(column, b, fa, fb, out, on_data, on_missing);  // being written
-    } else if (time != b * interval || cell_stamp != b || std::isnan(x0)) {
+    } else if (owner != (kStamped ? b : b * interval) || std::isnan(x0)) {
       out = on_missing(out, b);
-    } else if (!summed || (memo && memo[slot * memo_stride].load(std::memory_order_relaxed) == before + 1) ||
+    } else if (!summed ||
+               (memo && memo[slot * memo_stride].load(std::memory_order_relaxed) ==
+                            (kStamped ? load(slot_seqs[slot]) : before) + 1) ||
                verified(column, slot)) [[likely]] {
       out = on_data(out, b, xa, xb);
     } else {
@@ -298,109 +375,66 @@ template <typename Out, typename OnData, typename OnMissing>
 
 // ---- inline write path -------------------------------------------------------
 
+// The common case, another record in the open bucket, is this function: no
+// division, no head or late-record check (the open bucket is the head and
+// not closed, by construction), one seqlock round and one cell store.
 inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts) noexcept {
   if (std::isnan(value)) [[unlikely]] return WriteStatus::NotANumber;
-
-  std::uint64_t bucket, slot;
-  if (ts - cached_start_ < interval_) {  // unsigned: false when ts < cached_start_
-    bucket = cached_bucket_;
-    slot = cached_slot_;
-  } else {
-    bucket = ts / interval_;
-    slot = bucket % slots_;
-    cached_start_ = bucket * interval_;
-    cached_bucket_ = bucket;
-    cached_slot_ = slot;
-  }
-
-  const std::uint64_t head = state_->head;  // only this thread writes it
-  if (head != kNoBucket && bucket + slots_ <= head) [[unlikely]] {
-    // Counted in the mapped state, so a run whose every record is refused
-    // (a clock far behind the store's head) shows in `rondo info`.
-    std::atomic_ref<std::uint64_t>(state_->refused_records).fetch_add(1, std::memory_order_relaxed);
-    return WriteStatus::TooOld;
-  }
-
-  std::uint64_t* base = cell_base(column, slot);
-  if (*stamp(base) == bucket) [[likely]] {
-    // Another record for a bucket the cell already holds: the slot's time
-    // and the tier's head are already right, only the values change.
-    double* cell = values(base);
-    save_undo(column, slot, cell);
-    const std::uint64_t seq = begin_write(slot);
-    fold(cell, value);
-    end_write(slot, seq);
-  } else {
-    start_bucket(column, slot, bucket, value);
-  }
-  if (bucket < std::atomic_ref<std::uint64_t>(state_->closed_below).load(std::memory_order_relaxed))
-      [[unlikely]] {
-    std::atomic_ref<std::uint64_t>(state_->late_records).fetch_add(1, std::memory_order_relaxed);
+  if (ts - open_start_ >= open_width_) [[unlikely]] return record_elsewhere(column, value, ts);
+  // The cell's size is known in each case: no multiplication by cell_words_.
+  switch (writer_) {
+    case CellWriter::Last:
+      write_last(open_cells_ + std::uint64_t{column} * 2, open_bucket_, value);
+      break;
+    case CellWriter::SumCountMax:
+      write_sum_count_max(open_cells_ + std::uint64_t{column} * 4, open_seq_ + column, open_bucket_, value);  // 32 bytes: per-cell counters
+      break;
+    default:
+      write_other(open_cells_ + std::uint64_t{column} * cell_words_, open_seq_ + column * seq_column_stride_, column,
+                  open_slot_, open_bucket_, value);
   }
   return WriteStatus::Ok;
 }
 
-// The undo record is complete before the slot turns odd (begin_write's
-// release store): a crash at any point after can be undone.
-[[gnu::always_inline]] inline void Ring::save_undo(std::uint32_t column, std::uint64_t slot,
-                                                   const double* cell) noexcept {
-  UndoRecord& u = state_->undo;
-  u.slot = slot;
-  u.column = column;
-  u.restore_stamp = 0;
-  switch (nfn_) {  // unrolled: this runs on every record
-    case 6: u.values[5] = get(cell, 5); [[fallthrough]];
-    case 5: u.values[4] = get(cell, 4); [[fallthrough]];
-    case 4: u.values[3] = get(cell, 3); [[fallthrough]];
-    case 3: u.values[2] = get(cell, 2); [[fallthrough]];
-    case 2: u.values[1] = get(cell, 1); [[fallthrough]];
-    default: u.values[0] = get(cell, 0);
+// {stamp, value}: the old cell does not matter, and the one store needs no seqlock.
+[[gnu::always_inline]] inline void Ring::write_last(std::uint64_t* cell, std::uint64_t bucket, double value) noexcept {
+  store_cell_2(cell, bucket, std::bit_cast<std::uint64_t>(value));
+}
+
+// {stamp, sum, count, max}, folded in registers.
+[[gnu::always_inline]] inline void Ring::write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq,
+                                                             std::uint64_t bucket, double value) noexcept {
+  double sum = value, count = 1.0, max = value;
+  if (cell[0] == bucket) [[likely]] {  // else the cell is an earlier lap's: start afresh
+    const double old_max = std::bit_cast<double>(cell[3]);
+    sum += std::bit_cast<double>(cell[1]);
+    count += std::bit_cast<double>(cell[2]);
+    max = value > old_max ? value : old_max;
+  }
+  publish_cell_4(seq, cell, bucket, sum, count, max);
+}
+
+// One record into one cell of `bucket`, the way this ring's CellWriter says.
+[[gnu::always_inline]] inline void Ring::write_cell(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column,
+                                                    std::uint64_t slot, std::uint64_t bucket, double value) noexcept {
+  switch (writer_) {
+    case CellWriter::Last: return write_last(cell, bucket, value);
+    case CellWriter::SumCountMax: return write_sum_count_max(cell, seq, bucket, value);
+    default: return write_other(cell, seq, column, slot, bucket, value);
   }
 }
 
-[[gnu::always_inline]] inline std::uint64_t Ring::begin_write(std::uint64_t slot) noexcept {
-  const std::uint64_t odd = seq_[slot] + 1;  // only this thread writes it
-  std::atomic_ref<std::uint64_t>(seq_[slot]).store(odd, std::memory_order_release);
-  std::atomic_thread_fence(std::memory_order_release);
+[[gnu::always_inline]] inline std::uint64_t Ring::begin_write(std::uint64_t* seq) noexcept {
+  const std::uint64_t odd = *seq + 1;  // only this thread writes it
+  store_word(seq, odd);
+  // Orders the odd counter before the cell store for a reader (on x86-64,
+  // stores are never reordered with stores: this costs no instruction).
+  __atomic_thread_fence(__ATOMIC_RELEASE);
   return odd;
 }
 
-[[gnu::always_inline]] inline void Ring::end_write(std::uint64_t slot, std::uint64_t odd) noexcept {
-  std::atomic_ref<std::uint64_t>(seq_[slot]).store(odd + 1, std::memory_order_release);
-}
-
-inline void Ring::advance_head(std::uint64_t bucket) noexcept {
-  if (state_->first_bucket == kNoBucket) publish(state_->first_bucket, bucket);
-  publish(state_->head, bucket);
-}
-
-[[gnu::always_inline]] inline void Ring::reset(double* c, double value) noexcept {
-  for (std::uint32_t f = 0; f < nfn_; ++f) put(c, f, value);
-  if (at(ConsolidationFn::Count) != kAbsent) store_value(c + at(ConsolidationFn::Count), 1.0);
-}
-
-// Straight-line code: which functions a ring stores never changes, so every
-// branch here is predicted perfectly after the first record.
-[[gnu::always_inline]] inline void Ring::fold(double* c, double value) noexcept {
-  double n = 1.0;
-  if (const std::uint64_t o = at(ConsolidationFn::Count); o != kAbsent) {
-    n = load_value(c + o) + 1.0;
-    store_value(c + o, n);
-  }
-  if (const std::uint64_t o = at(ConsolidationFn::Sum); o != kAbsent) store_value(c + o, load_value(c + o) + value);
-  if (const std::uint64_t o = at(ConsolidationFn::Max); o != kAbsent) {
-    const double old = load_value(c + o);
-    store_value(c + o, value > old ? value : old);
-  }
-  if (const std::uint64_t o = at(ConsolidationFn::Min); o != kAbsent) {
-    const double old = load_value(c + o);
-    store_value(c + o, value < old ? value : old);
-  }
-  if (const std::uint64_t o = at(ConsolidationFn::Last); o != kAbsent) store_value(c + o, value);
-  if (const std::uint64_t o = at(ConsolidationFn::Average); o != kAbsent) {
-    const double mean = load_value(c + o);
-    store_value(c + o, mean + (value - mean) / n);  // running mean; Count is required beside it
-  }
+[[gnu::always_inline]] inline void Ring::end_write(std::uint64_t* seq, std::uint64_t odd) noexcept {
+  publish(*seq, odd + 1);
 }
 
 }  // namespace rondo::detail
