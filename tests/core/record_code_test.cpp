@@ -3,6 +3,9 @@
 // functions they call, transitively) has no locked (atomic read-modify-write)
 // instruction, no xchg, no system call, and calls nothing outside the
 // executable (no libc, so no allocation or syscall behind a call either).
+// One exception, named below: a quantile series' first record of a bucket
+// whose histogram a late consolidate() still holds takes it over by
+// compare-and-swap (QuantileRecorder::claim), on no other path.
 // And a tier-0 cell is published by one store instruction (cell_store.hpp).
 #include <catch2/catch.hpp>
 
@@ -94,7 +97,8 @@ void walk(const std::map<std::string, Function>& code, const std::string& fn, Fi
     const std::string mnemonic = ins.substr(0, ins.find_first_of(" \t"));
     // xchg with memory is locked implicitly; "xchg %ax,%ax" is a 2-byte nop (padding).
     const bool memory_xchg = starts_with(mnemonic, "xchg") && ins.find('(') != std::string::npos;
-    if (mnemonic == "lock" || memory_xchg || starts_with(mnemonic, "cmpxchg") ||
+    const bool atomic_rmw = mnemonic == "lock" || memory_xchg || starts_with(mnemonic, "cmpxchg");
+    if ((atomic_rmw && !starts_with(fn, "rondo::detail::QuantileRecorder::claim(")) ||
         mnemonic == "syscall" || mnemonic == "sysenter" || starts_with(mnemonic, "int")) {
       f.problems.push_back(fn + ": " + ins);
     }
