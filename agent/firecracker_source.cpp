@@ -35,38 +35,66 @@ std::string vm_id_of_fifo(std::string_view filename) {
   return valid_vm_id(id) ? std::string(id) : std::string();
 }
 
-void record_firecracker_line(Vm& vm, std::string_view line) {
-  ++vm.lines;
-  VmStore& store = *vm.store;
+namespace {
+
+// A line's layout: every value's group, field and member, each after its
+// length, so that no choice of key text makes two different layouts alike.
+void append_part(std::string& layout, std::string_view part) {
+  const auto n = static_cast<std::uint32_t>(part.size());
+  layout.append(reinterpret_cast<const char*>(&n), sizeof n).append(part);
+}
+
+// A line of a layout not seen before (the first one, another Firecracker
+// version, a device added): each value by its key, new series registered;
+// returns the handles in the line's order, for the lines after it.
+VmStore::Handles record_by_key(VmStore& store, std::string_view line, Timestamp ts) {
+  VmStore::Handles handles;
+  std::string key;
   std::int64_t timestamp_ms = 0;
-  Timestamp ts = 0;
-  thread_local std::string key;  // reused: no allocation per value
-  std::size_t position = 0;
-  // parse_firecracker_line hands out values only once the whole line parsed.
-  const LineError error = parse_firecracker_line(line, timestamp_ms, [&](const LineValue& v) {
-    ts = static_cast<Timestamp>(timestamp_ms) * 1'000'000;
+  parse_firecracker_line(line, timestamp_ms, [&](const LineValue& v) {
     key.assign(v.group).append(".").append(v.field).append(".").append(v.member);
-    const std::size_t at = position++;
-    if (const std::optional<SeriesHandle>* known = store.at_position(at, key)) {
-      if (*known) store.record(**known, v.value, ts);
-      return;
-    }
-    // A new field, or the layout changed (another Firecracker version, a
-    // device added): the keyed path, then remembered at this position.
     std::optional<SeriesHandle> handle = store.cached(key);
     if (handle) {
       store.record(*handle, v.value, ts);
     } else if (const std::optional<FieldName> name = name_firecracker_field(v.group, v.field, v.member)) {
       if (store.add_cached(key, name->metric, name->labels, v.value, ts)) handle = store.cached(key);
     }
-    store.remember_position(at, key, handle);
+    handles.push_back(handle);
+  });
+  return handles;
+}
+
+}  // namespace
+
+void record_firecracker_line(Vm& vm, std::string_view line) {
+  ++vm.lines;
+  VmStore& store = *vm.store;
+  std::int64_t timestamp_ms = 0;
+  thread_local std::string layout;  // reused: no allocation per line
+  thread_local std::vector<double> values;
+  layout.clear();
+  values.clear();
+  // parse_firecracker_line hands out values only once the whole line parsed.
+  const LineError error = parse_firecracker_line(line, timestamp_ms, [&](const LineValue& v) {
+    append_part(layout, v.group);
+    append_part(layout, v.field);
+    append_part(layout, v.member);
+    values.push_back(v.value);
   });
   if (error != LineError::None) {
     ++vm.parse_failures;
     store.add("rondo_agent_parse_failures_total", {}, 1, wall_clock_ns());
     return;
   }
-  store.add("rondo_agent_lines_total", {}, 1, static_cast<Timestamp>(timestamp_ms) * 1'000'000);
+  const Timestamp ts = static_cast<Timestamp>(timestamp_ms) * 1'000'000;
+  if (const VmStore::Handles* handles = store.handles_for(layout)) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (const std::optional<SeriesHandle>& h = (*handles)[i]) store.record(*h, values[i], ts);
+    }
+  } else {
+    store.remember_layout(layout, record_by_key(store, line, ts));
+  }
+  store.add("rondo_agent_lines_total", {}, 1, ts);
 }
 
 void ingest_firecracker(Vm& vm) {

@@ -52,11 +52,6 @@ bool VmStore::consolidate_if_due() {
   return due;
 }
 
-void VmStore::remember_position(std::size_t position, const std::string& key, std::optional<SeriesHandle> handle) {
-  if (position >= positions_.size()) positions_.resize(position + 1);
-  positions_[position] = {key, handle};
-}
-
 bool VmStore::add_cached(const std::string& key, const std::string& metric, const std::vector<Label>& labels,
                          double value, Timestamp ns) {
   auto found = handles_.find(key);

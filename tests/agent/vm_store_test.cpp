@@ -1,4 +1,4 @@
-// The per-VM store (agent/vm_store.*): handles by position, consolidation when due.
+// The per-VM store (agent/vm_store.*): handles by line layout, consolidation when due.
 #include <catch2/catch.hpp>
 
 #include "common/files.hpp"
@@ -35,20 +35,21 @@ TEST_CASE("a VM store consolidates when its newest record crossed into another 1
   CHECK(tier1[0].value == 9);
 }
 
-TEST_CASE("a handle remembered by position answers only for the key it was remembered with", "[agent]") {
+TEST_CASE("handles remembered with a line's layout answer only for that exact layout", "[agent]") {
   rondo::test::TempDir dir("rondo-vm-store");
   VmStore store(dir.path());
-  CHECK(store.at_position(0, "vcpu.exit_io_in.") == nullptr);
+  CHECK(store.handles_for("vcpu.exit_io_in") == nullptr);  // nothing remembered yet
   REQUIRE(store.add_cached("vcpu.exit_io_in.", "firecracker_vcpu_exit_io_in_total", {}, 1, kSecond));
-  store.remember_position(0, "vcpu.exit_io_in.", store.cached("vcpu.exit_io_in."));
-  store.remember_position(2, "block.read_bytes.", std::nullopt);  // not stored (a summed group)
-  const std::optional<SeriesHandle>* known = store.at_position(0, "vcpu.exit_io_in.");
+  const std::string layout = "vcpu.exit_io_in|block.read_bytes";
+  store.remember_layout(layout, {store.cached("vcpu.exit_io_in."), std::nullopt});  // the second: a summed group
+  const VmStore::Handles* known = store.handles_for(layout);
   REQUIRE(known != nullptr);
-  CHECK(*known == store.cached("vcpu.exit_io_in."));
-  CHECK(store.at_position(0, "vcpu.exit_io_out.") == nullptr);  // the layout changed there
-  CHECK(store.at_position(1, "vcpu.exit_io_in.") == nullptr);
-  const std::optional<SeriesHandle>* skipped = store.at_position(2, "block.read_bytes.");
-  REQUIRE(skipped != nullptr);
-  CHECK_FALSE(*skipped);
-  CHECK(store.at_position(3, "anything") == nullptr);
+  REQUIRE(known->size() == 2);
+  CHECK((*known)[0] == store.cached("vcpu.exit_io_in."));
+  CHECK_FALSE((*known)[1]);
+  CHECK(store.handles_for("vcpu.exit_io_in") == nullptr);  // a field fewer
+  CHECK(store.handles_for(layout + "|net.tx_bytes") == nullptr);  // a field more
+  store.remember_layout("other", {});
+  CHECK(store.handles_for(layout) == nullptr);  // only the last layout is kept
+  CHECK(store.handles_for("other") != nullptr);
 }
