@@ -15,6 +15,7 @@ packages=(
   prometheus-cpp-dev
   prometheus-node-exporter  # the conventional stack's host exporter in bench/fleet/run (Benchmark B)
   gnuplot-nox  # bench/fleet/plot draws docs/*.png from the fleet harnesses' JSON
+  valgrind  # bench/record_instructions under callgrind (docs/benchmarks.md) and its smoke test
   # the Rust bindings (bindings/rust/): Debian's cargo/rustc 1.63, offline, no crates
   cargo
   # real servers for the integration tests

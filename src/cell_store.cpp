@@ -18,6 +18,10 @@ bool cpu_stores_64_bytes() noexcept {
   return width_limit.load(std::memory_order_relaxed) >= 64 && __builtin_cpu_supports("avx512f");
 }
 
+bool cpu_has_evex_256() noexcept {
+  return cpu_stores_64_bytes() && __builtin_cpu_supports("avx512vl");
+}
+
 void limit_cell_store_width_for_testing(unsigned bytes) noexcept {
   width_limit.store(bytes, std::memory_order_relaxed);
 }

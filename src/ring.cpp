@@ -112,7 +112,7 @@ Ring::Ring(std::byte* base, const SlabHeader& header)
     if (is(header, {ConsolidationFn::Last}) && cpu_stores_32_bytes()) {  // AVX: 16-byte stores are atomic
       writer_ = CellWriter::Last;
     } else if (is(header, {ConsolidationFn::Sum, ConsolidationFn::Count, ConsolidationFn::Max})) {
-      writer_ = CellWriter::SumCountMax;
+      writer_ = cpu_has_evex_256() ? CellWriter::SumCountMax : CellWriter::SumCountMaxAvx;
     } else {
       writer_ = CellWriter::Wide;
     }

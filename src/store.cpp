@@ -163,6 +163,7 @@ Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::
       detail::QuantileRecorder& recorder = quant_hot_.emplace_back();
       recorder.watch(&impl_->slabs[s][0].ring().state());
       for (const detail::QuantileFile& file : impl_->quantiles[s]) recorder.add_tier(file.recorder_view());
+      hot_[s].keep_quantiles(recorder.active());
     }
   }
   impl_->adopt_new_entries(id_);

@@ -1,6 +1,8 @@
 // Store::verify: the scrub behind `rondo verify`. Reuses the open path's
 // checks and the ring's own checksum rule; defines no rule of its own.
 #include <chrono>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "store_impl.hpp"
@@ -30,8 +32,50 @@ void check_head(const detail::SlabFile& slab, VerifyReport& report) {
   }
 }
 
+// Tier 0's per-cell counters: one left odd is a record cut short by a crash
+// (every open for writing evens them, recover()) or a damaged counter; its
+// cell then reads as damaged. A live writer holds one odd for nanoseconds, so
+// only a counter still at the same odd value after kStuckAfter is reported,
+// once per slot.
+void check_cell_counters(const detail::SlabFile& slab, VerifyReport& report) {
+  const detail::Ring& ring = slab.ring();
+  if (!ring.has_cell_counters()) return;
+  struct Odd {
+    std::uint64_t slot;
+    std::uint32_t column;
+    std::uint64_t value;
+  };
+  std::vector<Odd> odd;
+  for (std::uint64_t s = 0; s < ring.slots(); ++s) {
+    for (std::uint32_t c = 0; c < ring.max_series(); ++c) {
+      const std::uint64_t v = ring.cell_counter(c, s);
+      if (v & 1) odd.push_back({s, c, v});
+    }
+  }
+  if (odd.empty()) return;
+  std::this_thread::sleep_for(kStuckAfter);
+  std::string series;
+  std::size_t stuck = 0;
+  for (std::size_t i = 0; i < odd.size(); ++i) {
+    if (ring.cell_counter(odd[i].column, odd[i].slot) == odd[i].value) {
+      if (stuck++ < 8) series += (series.empty() ? "" : ", ") + std::to_string(odd[i].column);
+    }
+    if (i + 1 == odd.size() || odd[i + 1].slot != odd[i].slot) {
+      if (stuck != 0) {
+        report.damage.push_back({slab.path(), "slot " + std::to_string(odd[i].slot) + ", series " + series +
+                                                  (stuck > 8 ? ", ..." : "") + ": " + std::to_string(stuck) +
+                                                  " cell seqlock counter(s) stuck odd (a record cut short by a "
+                                                  "crash, which a writable open repairs, or damaged counters)"});
+      }
+      series.clear();
+      stuck = 0;
+    }
+  }
+}
+
 void scrub_slab(const detail::SlabFile& slab, VerifyReport& report) {
   check_head(slab, report);
+  check_cell_counters(slab, report);
   const detail::Ring& ring = slab.ring();
   std::vector<std::uint64_t> odd;
   for (std::uint64_t s = 0; s < ring.slots(); ++s) {

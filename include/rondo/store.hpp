@@ -325,6 +325,8 @@ class Store {
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   static std::unique_ptr<Impl> load(const std::filesystem::path& dir, bool writable);
+  // record()'s part for a schema that keeps quantiles (the ring says which).
+  void record_quantiles(SeriesHandle handle, double value, Timestamp ts) noexcept;
 
   std::uint32_t id_ = 0;
   std::vector<detail::Ring> hot_;  // tier 0 of each schema, for the inline hot path
@@ -341,8 +343,14 @@ inline WriteStatus Store::record(SeriesHandle handle, double value, Timestamp ts
   if (handle.column_ >= ring.max_series()) [[unlikely]] return WriteStatus::InvalidHandle;
   const WriteStatus status = ring.record(handle.column_, value, ts);
   // Quantiles: after the cell, so a record that returned is in both.
-  if (status == WriteStatus::Ok) quant_hot_[handle.schema_].record(handle.column_, value, ts);
+  if (ring.keeps_quantiles() && status == WriteStatus::Ok) record_quantiles(handle, value, ts);
   return status;
+}
+
+// Out of line: inlined, its loop over the tiers needs enough registers that
+// every record() (with quantiles or not) would save and restore some.
+[[gnu::noinline]] inline void Store::record_quantiles(SeriesHandle handle, double value, Timestamp ts) noexcept {
+  quant_hot_[handle.schema_].record(handle.column_, value, ts);
 }
 
 inline WriteStatus Store::record_batch(std::span<const std::pair<SeriesHandle, double>> entries,

@@ -135,6 +135,33 @@ TEST_CASE("verify reports a stuck seqlock counter and a store it cannot open", "
   CHECK_THAT(report.damage[0].what, Catch::Contains("series_index.bin"));
 }
 
+TEST_CASE("verify reports a cell's own seqlock counter left odd, which a writable open then repairs",
+          "[verify][corruption]") {
+  // Tier 0's {sum, count, max} cells (32 bytes) each have a counter. A crash
+  // between its odd and even store leaves it odd, which only the next
+  // writable open evens (Ring::recover); a scrub before that must say so.
+  TempDir dir;
+  make_store(dir.path());
+  const fs::path slab = dir / "schema_0/tier_0.slab";
+  const detail::SlabHeader h = header_of(slab);
+  REQUIRE(detail::tier0_counter_per_cell(h.function_count));
+  const std::uint64_t slot = 23;
+  const std::size_t counter =
+      detail::cell_counters_offset(h.slot_seq_offset, h.slot_count) + 8 * (slot * h.max_series + 1);  // series b
+  flip(slab, counter, 0);
+  VerifyReport report = Store::verify(dir.path());
+  REQUIRE(report.damage.size() == 1);
+  CHECK(report.damage[0].file == slab);
+  CHECK_THAT(report.damage[0].what,
+             Catch::Contains("slot 23, series 1:") && Catch::Contains("1 cell seqlock counter(s) stuck odd"));
+  {
+    auto s = schemas();
+    Store store = Store::open(dir.path(), s);  // repairs: the counter is even again
+  }
+  report = Store::verify(dir.path());
+  CHECK(report.damage.empty());
+}
+
 TEST_CASE("slot checksums cover every group of 64 series in a wide schema", "[verify]") {
   TempDir dir;
   auto schema = ring_schema(10, {ConsolidationFn::Sum}, 200);  // four groups

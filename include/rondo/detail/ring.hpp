@@ -40,13 +40,17 @@ namespace rondo::detail {
 enum class CellWriter : std::uint8_t {
   Last,         // {Last} on a CPU with AVX: 16 bytes {stamp, value}, one SSE store that is
                 //   atomic for readers too, so no seqlock; the old cell is not even read
-  SumCountMax,  // {Sum, Count, Max} in this order: 32 bytes, folded in registers, one AVX store
+  SumCountMax,  // {Sum, Count, Max} in this order: 32 bytes, folded in registers, one store
+                //   built in ymm16 (AVX-512VL: no vzeroupper after it)
+  SumCountMaxAvx,  // the same on a CPU with AVX but not AVX-512VL: ymm15, then vzeroupper
   Wide,         // any other set: folded in a local copy, one 16/32/64-byte store
   Undo,         // the CPU has no store as wide as the cell: undo copy, then word by word
   None,         // not tier 0 (consolidation writes whole slots)
 };
 
-class Ring {
+// Aligned to a cache line: the fields record() reads share one line, and
+// Store's array of rings is indexed by a shift (sizeof is a power of two).
+class alignas(64) Ring {
  public:
   Ring() = default;
   // base: the mapped file, already validated against its header.
@@ -58,6 +62,11 @@ class Ring {
   std::uint32_t function_count() const noexcept { return nfn_; }
   ConsolidationFn function(std::uint32_t i) const noexcept { return fns_[i]; }
   CellWriter cell_writer() const noexcept { return writer_; }
+  // Whether the store also counts tier 0's records in stored quantiles
+  // (set by Store at open; beside the fields record() reads, so the check
+  // costs no extra cache line).
+  bool keeps_quantiles() const noexcept { return quantiles_; }
+  void keep_quantiles(bool on) noexcept { quantiles_ = on; }
   // Column index of fn, or -1 when this tier does not store it.
   int column_of(ConsolidationFn fn) const noexcept;
 
@@ -158,6 +167,12 @@ class Ring {
   // every read checks its group's sum again.
   void set_verified_memo(std::atomic<std::uint64_t>* memo) noexcept { verified_ = memo; }
   bool slot_odd(std::uint64_t slot) const noexcept { return (load(seq_[slot]) & 1) != 0; }
+  // Tier 0 with 32- or 64-byte cells: each cell's own counter (verify's
+  // scrub reads them; a writable open evens any a crash left odd).
+  bool has_cell_counters() const noexcept { return seq_column_stride_ != 0; }
+  std::uint64_t cell_counter(std::uint32_t column, std::uint64_t slot) const noexcept {
+    return load(*seq_of(column, slot));
+  }
   std::uint64_t slot_time(std::uint64_t slot) const noexcept { return load(time_[slot]); }
 
  private:
@@ -226,6 +241,7 @@ class Ring {
   // and publishes it with cell_store.hpp's one store (inside the seqlock, but
   // for 16-byte cells on a CPU with AVX, which need none).
   static void write_last(std::uint64_t* cell, std::uint64_t bucket, double value) noexcept;
+  template <bool Evex>
   static void write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq, std::uint64_t bucket,
                                   double value) noexcept;
   void write_cell(std::uint64_t* cell, std::uint64_t* seq, std::uint32_t column, std::uint64_t slot,
@@ -246,6 +262,7 @@ class Ring {
   std::uint64_t open_slot_ = 0;
   CellWriter writer_ = CellWriter::None;
   std::uint8_t cell_words_ = 0;      // tier 0: 2, 4 or 8
+  bool quantiles_ = false;           // keeps_quantiles()
   std::uint8_t at_[kConsolidationFnCount] = {};  // tier 0: word of each function in a cell, or kAbsent
   std::uint32_t max_series_ = 0;
   // ---- the rest ----
@@ -382,16 +399,17 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   if (std::isnan(value)) [[unlikely]] return WriteStatus::NotANumber;
   if (ts - open_start_ >= open_width_) [[unlikely]] return record_elsewhere(column, value, ts);
   // The cell's size is known in each case: no multiplication by cell_words_.
-  switch (writer_) {
-    case CellWriter::Last:
-      write_last(open_cells_ + std::uint64_t{column} * 2, open_bucket_, value);
-      break;
-    case CellWriter::SumCountMax:
-      write_sum_count_max(open_cells_ + std::uint64_t{column} * 4, open_seq_ + column, open_bucket_, value);  // 32 bytes: per-cell counters
-      break;
-    default:
-      write_other(open_cells_ + std::uint64_t{column} * cell_words_, open_seq_ + column * seq_column_stride_, column,
-                  open_slot_, open_bucket_, value);
+  // {Sum, Count, Max} is tested first and laid out inline (the hint), the
+  // {Last} store behind a taken branch: its path is the shorter one.
+  if (writer_ == CellWriter::SumCountMax) [[likely]] {
+    write_sum_count_max<true>(open_cells_ + std::uint64_t{column} * 4, open_seq_ + column, open_bucket_, value);
+  } else if (writer_ == CellWriter::Last) {
+    write_last(open_cells_ + std::uint64_t{column} * 2, open_bucket_, value);
+  } else if (writer_ == CellWriter::SumCountMaxAvx) {
+    write_sum_count_max<false>(open_cells_ + std::uint64_t{column} * 4, open_seq_ + column, open_bucket_, value);
+  } else {
+    write_cell(open_cells_ + std::uint64_t{column} * cell_words_, open_seq_ + column * seq_column_stride_, column,
+               open_slot_, open_bucket_, value);
   }
   return WriteStatus::Ok;
 }
@@ -401,17 +419,12 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
   store_cell_2(cell, bucket, std::bit_cast<std::uint64_t>(value));
 }
 
-// {stamp, sum, count, max}, folded in registers.
+// {stamp, sum, count, max}, folded in registers; 32 bytes: per-cell counters.
+template <bool Evex>
 [[gnu::always_inline]] inline void Ring::write_sum_count_max(std::uint64_t* cell, std::uint64_t* seq,
                                                              std::uint64_t bucket, double value) noexcept {
-  double sum = value, count = 1.0, max = value;
-  if (cell[0] == bucket) [[likely]] {  // else the cell is an earlier lap's: start afresh
-    const double old_max = std::bit_cast<double>(cell[3]);
-    sum += std::bit_cast<double>(cell[1]);
-    count += std::bit_cast<double>(cell[2]);
-    max = value > old_max ? value : old_max;
-  }
-  publish_cell_4(seq, cell, bucket, sum, count, max);
+  if (cell[0] == bucket) [[likely]] return fold_sum_count_max<Evex>(seq, cell, bucket, value);
+  publish_cell_4(seq, cell, bucket, value, 1.0, value);  // an earlier lap's cell: the bucket starts here
 }
 
 // One record into one cell of `bucket`, the way this ring's CellWriter says.
@@ -419,7 +432,8 @@ inline WriteStatus Ring::record(std::uint32_t column, double value, Timestamp ts
                                                     std::uint64_t slot, std::uint64_t bucket, double value) noexcept {
   switch (writer_) {
     case CellWriter::Last: return write_last(cell, bucket, value);
-    case CellWriter::SumCountMax: return write_sum_count_max(cell, seq, bucket, value);
+    case CellWriter::SumCountMax: return write_sum_count_max<true>(cell, seq, bucket, value);
+    case CellWriter::SumCountMaxAvx: return write_sum_count_max<false>(cell, seq, bucket, value);
     default: return write_other(cell, seq, column, slot, bucket, value);
   }
 }
