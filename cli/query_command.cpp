@@ -17,6 +17,7 @@
 #include "store_access.hpp"
 #include "terminal.hpp"
 #include "time_spec.hpp"
+#include "rondo/function_request.hpp"
 
 namespace rondo::cli {
 namespace {
@@ -53,21 +54,15 @@ std::optional<std::size_t> parse_tier(const std::string& text) {
   return tier;
 }
 
-// What --fn asks for: a stored function, or a stored quantile ("p99").
-struct FnRequest {
-  std::optional<ConsolidationFn> fn;
-  std::optional<Quantile> quantile;
-};
+// What --fn asks for: a stored function, or a stored quantile ("p99"), by
+// the library's one rule (rondo::parse_function_request).
+using FnRequest = FunctionRequest;
 
 FnRequest parse_fn(const std::string& text) {
   if (text.empty()) return {};
-  if (const auto q = parse_quantile(text)) return {std::nullopt, q};
-  const auto fn = parse_consolidation_fn(text);
-  if (!fn) {
-    throw usage_error(fmt::format(
-        "bad --fn '{}': expected avg, min, max, last, sum, count or a stored quantile such as p99", text));
-  }
-  return {fn, std::nullopt};
+  const auto request = parse_function_request(text);
+  if (!request) throw usage_error(fmt::format("bad --fn '{}': expected {}", text, kFunctionRequestHelp));
+  return *request;
 }
 
 // Whether a tier can answer fn: the library's rule (rondo::function_source).

@@ -1,5 +1,6 @@
 #include "metrics_query.hpp"
 
+#include "rondo/function_request.hpp"
 #include "rondo/series_kind.hpp"
 
 #include <charconv>
@@ -45,6 +46,24 @@ json points_json(const std::vector<rondo::Point>& points) {
 
 json optional_time(const std::optional<rondo::Timestamp>& t) {
   return t ? json(*t) : json(nullptr);
+}
+
+// One series' points and plan; `what` is a ConsolidationFn or a Quantile
+// (Store::query and query_auto take either).
+template <typename What>
+void query_series(const rondo::Store& store, rondo::SeriesHandle handle, const QueryRequest& request, What what,
+                  rondo::Timestamp start, rondo::Timestamp end, json& entry) {
+  if (request.tier) {
+    entry["plan"] = json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
+    entry["points"] = points_json(store.query(handle, *request.tier, start, end, what));
+    return;
+  }
+  const rondo::QueryResult result = store.query_auto(handle, start, end, what);
+  entry["plan"] = json::array();
+  for (const rondo::TierSpan& span : result.plan) {
+    entry["plan"].push_back({{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
+  }
+  entry["points"] = points_json(result.points);
 }
 
 }  // namespace
@@ -114,9 +133,13 @@ QueryRequest parse_query_request(const std::multimap<std::string, std::string>& 
     request.tier = *index;
   }
   if (const std::string* fn = single(params, "fn")) {
-    const auto parsed = rondo::parse_consolidation_fn(*fn);
-    if (!parsed) throw QueryError("bad fn '" + *fn + "': use avg, min, max, last, sum or count");
-    request.fn = *parsed;
+    const auto parsed = rondo::parse_function_request(*fn);
+    if (!parsed) throw QueryError("bad fn '" + *fn + "': use " + std::string(rondo::kFunctionRequestHelp));
+    if (parsed->quantile) {
+      request.quantile = parsed->quantile;
+    } else {
+      request.fn = *parsed->fn;
+    }
   }
   return request;
 }
@@ -126,7 +149,7 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
   const auto range = static_cast<rondo::Timestamp>(request.range.count());
   const rondo::Timestamp start = end > range ? end - range : 0;
   json out = {{"selector", request.selector.to_string()},
-              {"fn", std::string(rondo::to_string(request.fn))},
+              {"fn", rondo::to_string(rondo::FunctionRequest{request.fn, request.quantile})},
               {"tier", request.tier ? json(*request.tier) : json("auto")},
               {"start_ns", start},
               {"end_ns", end},
@@ -136,19 +159,10 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
                   {"labels", labels_json(info.labels)},
                   {"schema", store.schemas().at(info.schema).name}};
     try {
-      if (request.tier) {
-        entry["plan"] =
-            json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
-        entry["points"] =
-            points_json(store.query(info.handle, *request.tier, start, end, request.fn));
+      if (request.quantile) {
+        query_series(store, info.handle, request, *request.quantile, start, end, entry);
       } else {
-        const rondo::QueryResult result = store.query_auto(info.handle, start, end, request.fn);
-        entry["plan"] = json::array();
-        for (const rondo::TierSpan& span : result.plan) {
-          entry["plan"].push_back(
-              {{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
-        }
-        entry["points"] = points_json(result.points);
+        query_series(store, info.handle, request, request.fn, start, end, entry);
       }
     } catch (const rondo::Error& e) {
       entry["error"] = e.what();

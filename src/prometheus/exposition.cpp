@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "bucket_values.hpp"
 #include "family_help.hpp"
 #include "series_naming.hpp"
 #include "write_request.hpp"
@@ -70,11 +71,28 @@ std::vector<TierState> tier_states(const Store& store, std::size_t tier) {
 
 std::optional<double> value_at(const Store& store, const detail::ExportedSeries& series,
                                std::size_t tier, Timestamp bucket) {
-  const std::vector<Point> points = store.query(series.handle, tier, bucket, bucket, series.fn);
+  const std::vector<Point> points = detail::bucket_values(store, series, tier, bucket, bucket);
   for (const Point& p : points) {
     if (p.time == bucket && !std::isnan(p.value)) return p.value;
   }
   return std::nullopt;
+}
+
+// The bucket whose stored quantiles one rondo series shows: the newest
+// final bucket whose quantiles are written, if it is one of the two newest
+// final buckets (tier 0's newest final bucket has none until consolidate()
+// has run after it closed: without the one before, a scrape in that moment
+// would find the summary without its quantiles).
+std::optional<Timestamp> quantile_bucket(const Store& store, const detail::ExportedSeries& series, std::size_t tier,
+                                         const TierState& state) {
+  if (!state.final_end) return std::nullopt;
+  const auto interval = static_cast<Timestamp>(store.schemas()[series.schema].tiers[tier].interval.count());
+  if (*state.final_end < interval) return std::nullopt;
+  const Timestamp newest = *state.final_end - interval;
+  const Timestamp from = newest >= interval ? newest - interval : newest;
+  const std::vector<Point> points = detail::bucket_values(store, series, tier, from, newest);
+  if (points.empty()) return std::nullopt;
+  return points.back().time;
 }
 
 std::optional<double> running_total(const Store& store, const detail::ExportedSeries& series) {
@@ -100,8 +118,12 @@ std::string help_text(const detail::ExportedSeries& first, const SchemaConfig& s
            ", kept by the store across restarts";
   }
   if (first.type == "summary") {
+    const std::string quantiles = schema.quantiles.empty()
+                                      ? std::string()
+                                      : "; quantiles: those stored for the newest complete " + every +
+                                            " bucket whose quantiles are written";
     return what + "Values recorded into rondo series " + first.source +
-           ": running sum" + unit_note(first) + " and count, kept by the store across restarts";
+           ": running sum" + unit_note(first) + " and count, kept by the store across restarts" + quantiles;
   }
   if (!first.aggregate) {
     return what + "Newest value of rondo series " + first.source + unit_note(first) + " (" + every + " buckets)";
@@ -203,6 +225,7 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
 
   // One bucket per rondo series, shared by all its per-bucket aggregates.
   std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> bucket_of;
+  std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> quantile_bucket_of;
   std::vector<Entry> entries;
   for (const detail::ExportedSeries& series : named.exported) {
     const TierState& state = states[series.schema];
@@ -214,6 +237,18 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
     }
     if (!state.newest) continue;
     const auto id = std::pair(series.schema, series.handle.column());
+    if (series.quantile) {
+      // One bucket for all quantiles of a series: a summary's quantiles must not mix buckets.
+      auto chosen = quantile_bucket_of.find(id);
+      if (chosen == quantile_bucket_of.end()) {
+        chosen = quantile_bucket_of.emplace(id, quantile_bucket(store, series, options.tier, state)).first;
+      }
+      if (!chosen->second) continue;
+      if (auto value = value_at(store, series, options.tier, *chosen->second)) {
+        entries.push_back(Entry{&series, *value * series.scale, *chosen->second});
+      }
+      continue;
+    }
     auto found = bucket_of.find(id);
     if (found == bucket_of.end()) {
       const bool plain = stores_only_last(schemas[series.schema], options.tier);
@@ -235,7 +270,7 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
     const detail::ExportedSeries& first = *entries[i].series;
     out += "# HELP " + first.family + " " + escape_help(help_text(first, schemas[first.schema], options)) + "\n";
     out += "# TYPE " + first.family + " " + std::string(first.type) + "\n";
-    // A summary's lines: all _sum, then all _count (each in store order).
+    // A summary's lines: its quantiles, then all _count, then all _sum (each in store order).
     std::stable_sort(entries.begin() + static_cast<std::ptrdiff_t>(i), entries.begin() + static_cast<std::ptrdiff_t>(end),
                      [](const Entry& a, const Entry& b) { return a.series->metric < b.series->metric; });
     const bool stamp = options.timestamps;

@@ -1,5 +1,6 @@
 #include "rondo/prometheus/naming.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <utility>
 
@@ -45,6 +46,13 @@ bool is_valid_label_name(std::string_view name) noexcept {
 
 std::string sanitize_metric_name(std::string_view name) { return sanitize(name, is_metric_char); }
 std::string sanitize_label_name(std::string_view name) { return sanitize(name, is_label_char); }
+
+std::string quantile_label_value(double q) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, q);  // shortest round-trip, as Go's 'g', -1
+  (void)ec;  // 32 bytes hold any double
+  return std::string(buffer, end);
+}
 
 bool is_valid_utf8(std::string_view text) noexcept { return detail::is_valid_utf8(text); }
 

@@ -56,6 +56,37 @@ std::optional<std::string> convert_labels(std::span<const Label> source,
   return std::nullopt;
 }
 
+// The summary's quantile samples of one events series: `<base>{labels,quantile="q"}`
+// (the one rule: rondo/prometheus/naming.hpp), in the unit of its _sum.
+template <typename Claim>
+void add_quantiles(const SeriesInfo& info, const EdgeName& edge, const std::vector<Label>& labels,
+                   const std::vector<double>& quantiles, const std::string& who, Claim& claim, NamedSeries& named) {
+  const bool clash = std::any_of(labels.begin(), labels.end(),
+                                 [](const Label& l) { return l.name == kQuantileLabel; });
+  if (clash) {
+    named.refused.push_back({who, "its stored quantiles need the label '" + std::string(kQuantileLabel) +
+                                      "', which it already has"});
+    return;
+  }
+  for (double q : quantiles) {
+    ExportedSeries out;
+    out.handle = info.handle;
+    out.schema = info.schema;
+    out.fn = ConsolidationFn::Count;
+    out.stored = false;
+    out.quantile = q;
+    out.scale = edge.scale;
+    out.source = info.name;
+    out.family = edge.base;
+    out.type = "summary";
+    out.metric = edge.base;
+    out.labels = labels;
+    out.labels.push_back(Label{std::string(kQuantileLabel), quantile_label_value(q)});
+    std::sort(out.labels.begin(), out.labels.end());
+    claim(std::move(out), who, "quantile " + quantile_label_value(q));
+  }
+}
+
 }  // namespace
 
 void validate(const SeriesSelection& selection) {
@@ -123,9 +154,21 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
 
   NamedSeries named;
   std::unordered_map<std::string, std::string> owner;  // key -> first rondo series claiming it
+  // Exports `out` unless another rondo series already gives the same Prometheus series.
+  auto claim = [&](ExportedSeries out, const std::string& who, const std::string& what) {
+    out.key = identity_key(out.metric, out.labels);
+    auto [it, fresh] = owner.emplace(out.key, who);
+    if (!fresh) {
+      named.refused.push_back({who, "its " + what + " would be the same Prometheus series as " + it->second + "'s"});
+      return;
+    }
+    named.exported.push_back(std::move(out));
+  };
   std::vector<Label> labels;
   for (const SeriesInfo* info : ordered) {
-    if (info->schema >= schemas.size() || functions[info->schema].empty()) continue;
+    if (info->schema >= schemas.size() || selection.tier >= schemas[info->schema].tiers.size()) continue;
+    const bool quantiles = kinds[info->schema] == SeriesKind::Events && !schemas[info->schema].quantiles.empty();
+    if (functions[info->schema].empty() && !quantiles) continue;
     const std::string who = describe_series(info->name, info->labels);
     if (sanitize_metric_name(info->name).empty()) {
       named.refused.push_back({who, "empty metric name"});
@@ -178,15 +221,9 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
       }
       if (out.family.empty()) out.family = out.metric;
       if (out.cumulative) out.stamp_offset = intervals[info->schema];
-      out.key = identity_key(out.metric, out.labels);
-      auto [it, fresh] = owner.emplace(out.key, who);
-      if (!fresh) {
-        named.refused.push_back({who, "its " + std::string(to_string(fn)) + " would be the same Prometheus series as " +
-                                          it->second + "'s"});
-        continue;
-      }
-      named.exported.push_back(std::move(out));
+      claim(std::move(out), who, std::string(to_string(fn)));
     }
+    if (quantiles) add_quantiles(*info, edge, labels, schemas[info->schema].quantiles, who, claim, named);
   }
   return named;
 }

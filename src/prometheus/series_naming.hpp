@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ struct ExportedSeries {
   // The running total (Store::counter_total) instead of a per-bucket value:
   // a counter's Sum, an events series' Sum and Count.
   bool cumulative = false;
+  // A stored quantile of the bucket (SchemaConfig::quantiles): the sample
+  // `<base>{...,quantile="q"}` of the events series' summary. `fn` is then
+  // meaningless (Count, never read as such): read it with bucket_values.
+  std::optional<double> quantile;
   double scale = 1.0;         // unit conversion at the edge (ns -> seconds); 1 for counts
   Timestamp stamp_offset = 0; // remote write: added to the bucket start (cumulative: its end)
   std::string source;         // the rondo series name (help texts are registered under it)
@@ -62,6 +67,8 @@ void validate(const SeriesSelection& selection);
 std::vector<ConsolidationFn> exported_functions(const SchemaConfig& schema,
                                                 const SeriesSelection& selection);
 
+// An events schema's stored quantiles are exported whenever it keeps them
+// (one series per quantile, after its aggregates), whatever `functions` says.
 NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const SchemaConfig> schemas,
                         const SeriesSelection& selection);
 

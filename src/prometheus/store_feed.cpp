@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <optional>
 #include <tuple>
 
+#include "bucket_values.hpp"
 #include "counter_samples.hpp"
 
 namespace rondo::prometheus::detail {
@@ -19,6 +21,50 @@ bool same_cursor(const ExportCursor& a, const ExportCursor& b, std::size_t schem
     if (a.next(s) != b.next(s)) return false;
   }
   return true;
+}
+
+// A schema's first drained bucket of `tier` whose stored quantiles are not
+// written yet but still can be (the pass runs in consolidate(), after the
+// bucket became final; it cannot be later than the two newest final
+// buckets), or nullopt: nothing to wait for.
+std::optional<Timestamp> quantile_hold(const Store& store, std::size_t tier, std::size_t schema,
+                                       const ExportedSeries& quantile_series, Timestamp drained_from) {
+  const TierState state = store.tier_state(schema, tier);
+  if (!state.final_end) return std::nullopt;
+  const auto interval = static_cast<Timestamp>(store.schemas()[schema].tiers[tier].interval.count());
+  const Timestamp waitable = *state.final_end > 2 * interval ? *state.final_end - 2 * interval : 0;
+  const Timestamp written =
+      quantiles_written_end(store, quantile_series.handle, tier, *quantile_series.quantile, drained_from);
+  return std::max(written, waitable);
+}
+
+// Holds each schema's drain back at its first bucket still waiting for its
+// quantiles: those buckets leave out of `drained` and `to` points at the
+// first of them, so the next pass drains them again, quantiles included.
+// Their other samples wait with them: a bucket is sent whole, once.
+void hold_for_quantiles(const Store& store, std::size_t tier, const SeriesByColumn& by_series,
+                        const ExportCursor& from, DrainResult& drained, ExportCursor& to) {
+  std::map<std::size_t, const ExportedSeries*> quantile_series;  // per schema: one series with quantiles
+  for (const auto& [id, exported] : by_series) {
+    for (const ExportedSeries* series : exported) {
+      if (series->quantile) quantile_series.emplace(id.first, series);
+    }
+  }
+  for (const auto& [schema, series] : quantile_series) {
+    const std::optional<Timestamp> hold = quantile_hold(store, tier, schema, *series, from.next(schema));
+    if (!hold || *hold >= to.next(schema)) continue;
+    // The first held bucket that has data: the drain resumes there (an
+    // earlier time would count the buckets before the store's first as missed).
+    std::optional<Timestamp> first_held;
+    for (DrainedSeries& ds : drained.series) {
+      if (ds.handle.schema() != schema) continue;
+      for (const Point& p : ds.points) {
+        if (p.time >= *hold && (!first_held || p.time < *first_held)) first_held = p.time;
+      }
+      std::erase_if(ds.points, [&](const Point& p) { return p.time >= *hold; });
+    }
+    if (first_held) to.set_next(schema, *first_held);
+  }
 }
 
 }  // namespace
@@ -57,20 +103,20 @@ std::vector<OutgoingSample> collect_samples(const Store& store, std::size_t tier
     if (found == by_series.end()) continue;
     buckets_of.emplace(id, &ds);
     for (const ExportedSeries* series : found->second) {
-      if (series->fn != ds.fn) continue;
+      if (series->quantile || series->fn != ds.fn) continue;
       // Counters leave as running totals (rate() in the receiver), not per-bucket sums.
       const std::vector<Point> values =
           series->cumulative ? cumulative_points(store, *series, tier, ds.points) : ds.points;
       for (const Point& p : values) add(series, p);
     }
   }
-  // Aggregates the tier does not store as such (Average from Sum and Count):
-  // ask the store for them over the drained buckets.
+  // Aggregates the tier does not store as such (Average from Sum and Count)
+  // and stored quantiles: ask the store for them over the drained buckets.
   for (const auto& [id, ds] : buckets_of) {
     for (const ExportedSeries* series : by_series.at(id)) {
       if (series->stored) continue;
       const std::vector<Point> values =
-          store.query(ds->handle, tier, ds->points.front().time, ds->points.back().time, series->fn);
+          bucket_values(store, *series, tier, ds->points.front().time, ds->points.back().time);
       auto want = ds->points.begin();
       for (const Point& p : values) {
         while (want != ds->points.end() && want->time < p.time) ++want;
@@ -126,10 +172,11 @@ bool StoreFeed::refill() {
   for (;;) {
     before_ = position_;
     ExportCursor to = position_.cursor;
-    const DrainResult drained = store_.drain(options_.tier, to, options_.max_buckets_per_drain);
+    DrainResult drained = store_.drain(options_.tier, to, options_.max_buckets_per_drain);
     // After the drain: every series it returned is then known to series(),
     // also in a read-only view of a store another process keeps registering in.
     refresh_naming();
+    hold_for_quantiles(store_, options_.tier, by_series_, position_.cursor, drained, to);
     if (drained.missed_buckets > 0) {
       spdlog::warn("rondo exporter: {} buckets of tier {} of {} left the store before they were sent",
                    drained.missed_buckets, options_.tier, store_.path().string());

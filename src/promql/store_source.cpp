@@ -1,5 +1,7 @@
 // rondo::Store as PromQL samples: exactly what remote write sends for the
-// same buckets: the exporter's names (series_naming.hpp, the one rule), its
+// same buckets: the exporter's names (series_naming.hpp, the one rule:
+// stored quantiles are `<base>{quantile="0.99"}`, read from the quantile
+// cells by bucket_values.hpp), its
 // units (scale), its running totals for counters and summaries
 // (counter_samples.hpp) and its timestamps (bucket start, or bucket end for
 // a running total; milliseconds).
@@ -12,6 +14,7 @@
 #include <set>
 
 #include "rondo/promql.hpp"
+#include "bucket_values.hpp"
 #include "counter_samples.hpp"
 #include "family_help.hpp"
 #include "series_naming.hpp"
@@ -100,7 +103,7 @@ struct StoreSource::Impl {
     out.points.clear();
     out.spans.clear();
     if (e.stitch && e.tier == 0) {
-      rondo::QueryResult result = store.query_auto(handle, from, to, fn);
+      rondo::QueryResult result = prometheus::detail::bucket_values_auto(store, e.series, from, to);
       out.points.swap(result.points);
       std::size_t span = 0;
       for (const Point& p : out.points) {
@@ -114,7 +117,11 @@ struct StoreSource::Impl {
       }
       return;
     }
-    store.query_into(handle, e.tier, from, to, fn, out.points);
+    if (e.series.quantile) {
+      out.points = prometheus::detail::bucket_values(store, e.series, e.tier, from, to);
+    } else {
+      store.query_into(handle, e.tier, from, to, fn, out.points);
+    }
     out.spans.push_back({out.points.size(), interval(e, e.tier)});
     if (!e.stitch) return;
     // Older than the chosen tier holds: the next coarser tier that stores the function.
@@ -124,7 +131,7 @@ struct StoreSource::Impl {
       if (held_from <= from) break;
       std::vector<Point> older;
       try {
-        older = store.query(handle, k, from, held_from - 1, fn);
+        older = prometheus::detail::bucket_values(store, e.series, k, from, held_from - 1);
       } catch (const Error&) {
         break;  // this tier does not store the function
       }

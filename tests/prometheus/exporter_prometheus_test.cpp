@@ -65,6 +65,55 @@ TEST_CASE("per-second sum, count and max pushed to Prometheus arrive exactly", "
   check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected_export(filled->store, 0));
 }
 
+namespace {
+
+// Only the quantile-labelled series of `expected` (the summary's family).
+SeriesById quantile_series(const SeriesById& expected) {
+  SeriesById only;
+  for (const auto& [id, samples] : expected) {
+    if (id.starts_with("e_exit_seconds{")) only[id] = samples;
+  }
+  return only;
+}
+
+}  // namespace
+
+TEST_CASE("stored quantiles pushed to Prometheus come back quantile-labelled, equal to Store::query's, in each tier",
+          "[exporter][prometheus-server]") {
+  auto filled = make_filled_store(300, 16, /*quantiles=*/true);
+  const Store& store = filled->store;
+  const auto io = *store.find_series("e_exit_ns", std::vector<Label>{{"reason", "io"}});
+  for (std::size_t tier : {0, 1}) {
+    INFO("tier " << tier);
+    PrometheusServer prometheus;
+    Exporter exporter(store, test_exporter_options(prometheus.write_url(), tier, 500));
+    CHECK(exporter.export_pending().outcome == PassOutcome::CaughtUp);
+    INFO("last error: " << exporter.stats().last_error);
+    CHECK(exporter.stats().samples_dropped == 0);
+    const SeriesById expected = expected_export(store, tier);
+    REQUIRE(quantile_series(expected).size() == 3 * 4);  // 3 series x p50, p90, p99, p99.9
+    check_same(prometheus.raw_samples(kAllSeries, now_ms(), "1h"), expected);
+
+    // Store::query's values, one step per bucket, through PromQL's query_range.
+    const auto step = static_cast<std::int64_t>(store.schemas()[io.schema()].tiers[tier].interval.count() / kNsPerMs);
+    for (const auto& [q, label] : {std::pair{0.5, "0.5"}, std::pair{0.99, "0.99"}, std::pair{0.999, "0.999"}}) {
+      const std::string id = std::string("e_exit_seconds{quantile=\"") + label + "\",reason=\"io\"}";
+      INFO(id);
+      const std::vector<Point> points = store.query(io, tier, 0, ~Timestamp{0}, Quantile{q});
+      REQUIRE(points.size() >= 25);
+      const SeriesById got = prometheus.query_range(id, static_cast<std::int64_t>(points.front().time / kNsPerMs),
+                                                    static_cast<std::int64_t>(points.back().time / kNsPerMs), step);
+      REQUIRE(got.size() == 1);
+      const auto& values = got.begin()->second;
+      REQUIRE(values.size() == points.size());
+      for (std::size_t i = 0; i < points.size(); ++i) {
+        CHECK(values[i].first == static_cast<std::int64_t>(points[i].time / kNsPerMs));
+        CHECK(values[i].second == points[i].value * 1e-9);
+      }
+    }
+  }
+}
+
 TEST_CASE("Prometheus stopped in the middle of an export: after it is back, every point is there",
           "[exporter][prometheus-server]") {
   // All of it still in tier 0 (600 buckets): the expected running totals

@@ -4,10 +4,12 @@
 
 #include <httplib.h>
 
+#include <fstream>
 #include <limits>
 #include <thread>
 
 #include "rondo/prometheus/exposition.hpp"
+#include "common/shell.hpp"
 #include "support/sample_store.hpp"
 
 using namespace rondo;
@@ -273,4 +275,72 @@ TEST_CASE("mount_metrics serves the exposition with the 0.0.4 content type", "[e
   CHECK(res->status == 200);
   CHECK(res->get_header_value("Content-Type") == kTextContentType);
   CHECK(res->body == render_text(store));
+}
+
+namespace {
+
+// The stored quantile the exposition must show, read with the store's own API.
+std::string quantile_line(const Store& store, SeriesHandle h, const std::string& label, double q, Timestamp bucket) {
+  const std::vector<Point> p = store.query(h, 0, bucket, bucket, Quantile{q});
+  REQUIRE(p.size() == 1);
+  return "e_exit_seconds{quantile=\"" + label + "\",reason=\"hlt\"} " + format_value(p[0].value * 1e-9);
+}
+
+}  // namespace
+
+TEST_CASE("render_text: stored quantiles are the summary's quantile samples, from the newest final bucket that has them",
+          "[exposition]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas(16, /*quantiles=*/true));
+  const auto event = store.register_series("e_exit_ns", std::vector<Label>{{"reason", "hlt"}});
+  for (int v = 1; v <= 100; ++v) store.record(event, 1000.0 * v, kT0 + kSecond + static_cast<Timestamp>(v));
+  store.record(event, 7, kT0 + 2 * kSecond);  // kT0+1s is closed
+  store.consolidate();                        // and has its quantiles
+
+  const std::string text = render_text(store);
+  INFO(text);
+  CHECK(count_lines_starting(text, "# TYPE e_exit_seconds summary") == 1);
+  CHECK(count_lines_starting(text, "# HELP e_exit_seconds ") == 1);
+  CHECK(has_line(text, quantile_line(store, event, "0.5", 0.5, kT0 + kSecond)));
+  CHECK(has_line(text, quantile_line(store, event, "0.9", 0.9, kT0 + kSecond)));
+  CHECK(has_line(text, quantile_line(store, event, "0.99", 0.99, kT0 + kSecond)));
+  CHECK(has_line(text, quantile_line(store, event, "0.999", 0.999, kT0 + kSecond)));
+  // The rank-50 record is 50 µs: the store's bound (0.78 %), in seconds.
+  CHECK(store.query(event, 0, kT0 + kSecond, kT0 + kSecond, Quantile{0.5}).at(0).value == Approx(50'000).epsilon(0.0078));
+  // The summary's _sum and _count stay the running totals, the current bucket included.
+  CHECK(has_line(text, "e_exit_seconds_sum{reason=\"hlt\"} " + format_value((1000.0 * 5050 + 7) * 1e-9)));
+  CHECK(has_line(text, "e_exit_seconds_count{reason=\"hlt\"} 101"));
+  CHECK(count_lines_starting(text, "e_exit_seconds{") == 4);
+
+  SECTION("promtool's linter accepts the summary") {
+    const std::filesystem::path file = dir / "metrics.txt";
+    std::ofstream(file) << text;
+    CHECK(rondo::test::run_shell("/usr/bin/promtool check metrics < " + file.string()) == "");
+  }
+  SECTION("a closed bucket without its quantiles yet: the one before is shown, then none") {
+    store.record(event, 9, kT0 + 3 * kSecond);  // kT0+2s closed; consolidate() has not run since
+    ExpositionOptions stamped;
+    stamped.timestamps = true;
+    const std::string waiting = render_text(store, stamped);
+    INFO(waiting);
+    const std::string ms = std::to_string((kT0 + kSecond) / 1'000'000);
+    CHECK(has_line(waiting, quantile_line(store, event, "0.99", 0.99, kT0 + kSecond) + " " + ms));
+    CHECK(has_line(waiting, "e_exit_seconds_max{reason=\"hlt\"} " + format_value(7 * 1e-9) + " " +
+                                std::to_string((kT0 + 2 * kSecond) / 1'000'000)));
+    store.record(event, 11, kT0 + 4 * kSecond);  // two final buckets without quantiles: kT0+1s is too old
+    CHECK(count_lines_starting(render_text(store), "e_exit_seconds{") == 0);
+    store.consolidate();
+    const std::string caught_up = render_text(store);
+    INFO(caught_up);
+    CHECK(has_line(caught_up, quantile_line(store, event, "0.5", 0.5, kT0 + 3 * kSecond)));
+    CHECK(count_lines_starting(caught_up, "e_exit_seconds{") == 4);
+  }
+  SECTION("a series that already has a quantile label keeps its other samples, not its quantiles") {
+    const auto odd = store.register_series("e_odd_ns", std::vector<Label>{{"quantile", "x"}});
+    store.record(odd, 5, kT0 + 2 * kSecond);
+    const std::string refused = render_text(store);
+    INFO(refused);
+    CHECK(count_lines_starting(refused, "# rondo: not exported: e_odd_ns{quantile=\"x\"}: its stored quantiles") == 1);
+    CHECK(has_line(refused, "e_odd_seconds_count{quantile=\"x\"} 1"));
+  }
 }

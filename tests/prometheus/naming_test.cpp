@@ -48,3 +48,16 @@ TEST_CASE("label values must be UTF-8", "[naming]") {
   CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
   CHECK_FALSE(is_valid_utf8("a\x80"));             // stray continuation byte
 }
+
+TEST_CASE("a stored quantile's label value is written as Prometheus' clients write it", "[naming]") {
+  CHECK(kQuantileLabel == "quantile");
+  CHECK(quantile_label_value(0.5) == "0.5");
+  CHECK(quantile_label_value(0.9) == "0.9");
+  CHECK(quantile_label_value(0.99) == "0.99");
+  CHECK(quantile_label_value(0.999) == "0.999");
+  CHECK(quantile_label_value(0.25) == "0.25");
+  CHECK(quantile_label_value(1.0) == "1");
+  CHECK(quantile_label_value(0.0) == "0");
+  // Every value reads back as the same double (no rounding to a few digits).
+  for (double q : {0.1, 0.333, 0.9999, 0.12345678901234}) CHECK(std::stod(quantile_label_value(q)) == q);
+}

@@ -156,3 +156,50 @@ TEST_CASE("the full label set puts __name__ in byte order", "[naming]") {
   CHECK(all[1].name == "__name__");
   CHECK(all[2].name == "b");
 }
+
+TEST_CASE("stored quantiles are named as summary samples: <base>{labels,quantile=\"q\"}, in the summary's family",
+          "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas(16, /*quantiles=*/true));
+  store.register_series("e_exit_ns", std::vector<Label>{{"reason", "io"}});
+  store.register_series("g_rss");  // a gauge schema keeps no quantiles
+  for (std::size_t tier : {0, 1}) {
+    SeriesSelection selection;
+    selection.tier = tier;
+    selection.functions = {F::Max};  // quantiles come whatever the aggregates asked for
+    const NamedSeries named = name_series(store.series(), store.schemas(), selection);
+    std::vector<std::string> quantiles;
+    for (const ExportedSeries& s : named.exported) {
+      if (!s.quantile) continue;
+      quantiles.push_back(describe_series(s.metric, s.labels));
+      CHECK(s.family == "e_exit_seconds");
+      CHECK(s.type == "summary");
+      CHECK(s.scale == 1e-9);
+      CHECK_FALSE(s.cumulative);
+      CHECK(s.stamp_offset == 0);  // bucket start, as every per-bucket sample
+    }
+    CHECK(quantiles == std::vector<std::string>{"e_exit_seconds{quantile=\"0.5\",reason=\"io\"}",
+                                                "e_exit_seconds{quantile=\"0.9\",reason=\"io\"}",
+                                                "e_exit_seconds{quantile=\"0.99\",reason=\"io\"}",
+                                                "e_exit_seconds{quantile=\"0.999\",reason=\"io\"}"});
+    CHECK(named.refused.empty());
+  }
+  SECTION("label naming: the aggregates move to <base>_aggregate, the quantiles stay on <base>") {
+    SeriesSelection labelled;
+    labelled.naming.aggregate = AggregateNaming::Label;
+    const NamedSeries named = name_series(store.series(), store.schemas(), labelled);
+    std::size_t on_base = 0;
+    for (const ExportedSeries& s : named.exported) on_base += s.metric == "e_exit_seconds";
+    CHECK(on_base == 4);
+  }
+  SECTION("a series that has a quantile label already: its quantiles are refused, its aggregates are not") {
+    store.register_series("e_odd", std::vector<Label>{{"quantile", "high"}});
+    const NamedSeries named = name_series(store.series(), store.schemas(), SeriesSelection{});
+    REQUIRE(named.refused.size() == 1);
+    CHECK(named.refused[0].series == "e_odd{quantile=\"high\"}");
+    CHECK(named.refused[0].reason.find("quantile") != std::string::npos);
+    std::size_t odd = 0;
+    for (const ExportedSeries& s : named.exported) odd += s.source == "e_odd";
+    CHECK(odd == 3);  // sum, count, max
+  }
+}

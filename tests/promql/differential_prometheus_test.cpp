@@ -175,8 +175,9 @@ std::vector<SchemaConfig> schemas() {
   return {
       // Only Last: exported under the bare names (counters, gauges, histogram buckets).
       {"plain", LabelMatcher::parse(R"q({__name__=~"c_.*|g_.*|h_.*"})q"), {{10s, 2h, {}}}, 32},
-      // Aggregates: e_lat_sum, e_lat_count, e_lat_max.
-      {"events", LabelMatcher::parse(R"q({__name__=~"e_.*"})q"), {{10s, 2h, {F::Sum, F::Count, F::Max}}}, 4},
+      // Aggregates: e_lat_sum, e_lat_count, e_lat_max; stored quantiles: e_lat{quantile="0.99"}.
+      {"events", LabelMatcher::parse(R"q({__name__=~"e_.*"})q"), {{10s, 2h, {F::Sum, F::Count, F::Max}}}, 4,
+       kDefaultQuantiles},
   };
 }
 
@@ -230,8 +231,10 @@ std::unique_ptr<Data> make_data() {
       s.record(buckets[static_cast<std::size_t>(b)], h[b], t);
     }
     for (int k = 0; k <= i % 3; ++k) s.record(lat, 0.5 + ((i * 7 + k * 3) % 11) / 4.0, t + static_cast<Timestamp>(k) * 1'000'000);
+    s.consolidate();  // as an application's tick does: the closed bucket's quantiles are written
   }
   s.seal();  // the last bucket is closed: exported too
+  s.consolidate();
   return d;
 }
 
@@ -277,6 +280,14 @@ std::vector<Case> corpus() {
                         "max_over_time(g_temp[10m] @ start() offset 1m)", "e_lat_sum", "e_lat_count", "e_lat_max",
                         "e_lat_sum / e_lat_count", "rate(e_lat_count[1m])", "max_over_time(e_lat_max[5m])",
                         R"q(h_latency_bucket{le="0.5"})q"}) {
+    add(q);
+  }
+  // Stored quantiles: the summary's quantile samples, read from the quantile cells.
+  for (const auto& q : {R"q(e_lat{quantile="0.99"})q", "e_lat", R"q(e_lat{quantile=~"0.9.*"})q",
+                        R"q(e_lat{quantile!="0.5"})q", R"q(max_over_time(e_lat{quantile="0.99"}[5m]))q",
+                        R"q(quantile_over_time(0.5, e_lat{quantile="0.9"}[10m]))q", R"q(avg by (quantile) (e_lat))q",
+                        R"q(e_lat{quantile="0.99"} - on() e_lat{quantile="0.5"})q",
+                        R"q(e_lat{quantile="0.999"} > bool ignoring(quantile) e_lat_max)q", R"q(count_over_time(e_lat{quantile="0.5"}[1m]))q"}) {
     add(q);
   }
   // Subqueries.
@@ -418,6 +429,24 @@ TEST_CASE("PromQL over the store answers as Prometheus does over the same data, 
       }
     }
   }
+  // The quantile queries above compare something: the local p99 samples are Store::query's
+  // stored p99 of every bucket, and Prometheus holds the same.
+  const SeriesHandle lat = *data->store.find_series("e_lat", {});
+  const std::vector<Point> p99 = data->store.query(lat, 0, 0, ~Timestamp{0}, Quantile{0.99});
+  REQUIRE(p99.size() == static_cast<std::size_t>(kBuckets));
+  const std::string p99_query = R"q(e_lat{quantile="0.99"})q";
+  const Answer local = from_rondo([&] { return engine.range(p99_query, data->first, data->last, kBucketMs); });
+  REQUIRE(local.series.size() == 1);
+  REQUIRE(local.series[0].second.size() == p99.size());
+  for (std::size_t i = 0; i < p99.size(); ++i) {
+    CHECK(local.series[0].second[i] == std::pair<Millis, double>{static_cast<Millis>(p99[i].time / 1'000'000), p99[i].value});
+  }
+  CHECK(difference(local,
+                   from_prometheus(client, "/api/v1/query_range",
+                                   {{"query", p99_query}, {"start", seconds(data->first)}, {"end", seconds(data->last)},
+                                    {"step", seconds(kBucketMs)}}),
+                   false) == "");
+
   INFO(cases.size() << " queries, " << runs << " runs, " << agreed << " agree");
   CHECK(cases.size() >= 300);
   for (const std::string& f : failures) UNSCOPED_INFO(f);

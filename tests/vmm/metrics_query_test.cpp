@@ -49,6 +49,12 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
   CHECK(full.tier == 2u);
   CHECK(full.fn == rondo::ConsolidationFn::Max);
   CHECK(full.end == kNow);
+  CHECK_FALSE(full.quantile);
+
+  // A stored quantile, by the rule the CLI's --fn uses (rondo::parse_function_request).
+  const QueryRequest p999 = parse_query_request({{"series", "blk_request_duration_ns"}, {"fn", "p99.9"}});
+  REQUIRE(p999.quantile);
+  CHECK(p999.quantile->q == Approx(0.999));
 
   const std::vector<std::pair<Params, std::string>> bad = {
       {{}, "missing 'series'"},
@@ -57,6 +63,8 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
       {{{"series", "a"}, {"range", "forever"}}, "bad range"},
       {{{"series", "a"}, {"tier", "fine"}}, "bad tier"},
       {{{"series", "a"}, {"fn", "median"}}, "bad fn"},
+      {{{"series", "a"}, {"fn", "p101"}}, "or a stored quantile such as p99"},
+      {{{"series", "a"}, {"fn", "99"}}, "bad fn '99'"},
       {{{"series", "a"}, {"end", "yesterday"}}, "bad end"},
       {{{"series", "a"}, {"step", "1s"}}, "unknown parameter 'step'"},
       {{{"series", "a"}, {"series", "b"}}, "given twice"},
@@ -191,4 +199,85 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
       CHECK(h[i][1] == c[i][1]);
     }
   }
+}
+
+namespace {
+
+// An events schema that keeps p50, p90, p99 and p99.9, and a counter schema that keeps none.
+std::vector<rondo::SchemaConfig> quantile_schemas() {
+  using F = rondo::ConsolidationFn;
+  rondo::SchemaConfig events{"events", rondo::LabelMatcher::parse(R"({__name__=~".*_ns"})"),
+                             {{1s, 10min, {F::Sum, F::Count, F::Max}}, {10s, 1h, {}}}, 4};
+  events.quantiles = rondo::kDefaultQuantiles;
+  rondo::SchemaConfig counters{"counters", rondo::LabelMatcher::parse(R"({__name__=~".*_total"})"),
+                               {{1s, 10min, {F::Sum}}}, 4};
+  return {events, counters};
+}
+
+std::string run_cli(const std::string& command) {
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  REQUIRE(::pclose(pipe) == 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fn=p99 answers the stored quantiles, as Store::query and `rondo query --fn p99` do", "[vmm][query]") {
+  testing::TempDir dir;
+  const std::string store_dir = (dir / "store").string();
+  rondo::Store store = rondo::Store::open(store_dir, quantile_schemas());
+  const auto blk = store.register_series("blk_request_duration_ns");
+  const auto exits = store.register_series("vcpu_exits_total");
+  for (int s = 0; s < 40; ++s) {
+    const rondo::Timestamp t = kNow - static_cast<rondo::Timestamp>(40 - s) * kSecond;
+    for (int k = 1; k <= 50 + s; ++k) REQUIRE(store.record(blk, 1000.0 * k, t + static_cast<rondo::Timestamp>(k)) == rondo::WriteStatus::Ok);
+    REQUIRE(store.record(exits, 1.0, t) == rondo::WriteStatus::Ok);
+    store.consolidate();  // each closed bucket's quantiles are written
+  }
+  store.flush();
+  const std::string end_s = std::to_string(kNow / kSecond);
+  for (const std::string tier : {"0", "auto"}) {
+    INFO("tier " << tier);
+    const nlohmann::json http = run_query(
+        store, parse_query_request({{"series", "blk_request_duration_ns"}, {"fn", "p99"}, {"range", "30s"},
+                                    {"end", end_s}, {"tier", tier}}),
+        kNow);
+    CHECK(http["fn"] == "p99");
+    REQUIRE(http["series"].size() == 1);
+    const auto& points = http["series"][0]["points"];
+    const std::vector<rondo::Point> stored = store.query(blk, 0, kNow - 30 * kSecond, kNow, rondo::Quantile{0.99});
+    REQUIRE(stored.size() >= 29);
+    REQUIRE(points.size() == stored.size());
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      CHECK(points[i][0].get<std::uint64_t>() * 1'000'000 == stored[i].time);
+      CHECK(points[i][1].get<double>() == stored[i].value);
+    }
+    // The same request of the CLI, over the same store.
+    const nlohmann::json cli = nlohmann::json::parse(
+        run_cli(std::string(RONDO_CLI) + " query " + store_dir + " blk_request_duration_ns --fn p99 --tier " + tier +
+                " --start " + std::to_string(kNow / kSecond - 30) + " --end " + end_s + " --format json"));
+    const auto& c = cli["series"][0]["points"];
+    REQUIRE(c.size() == points.size());
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      CHECK(points[i][0].get<std::uint64_t>() * 1'000'000 == c[i][0].get<std::uint64_t>());
+      CHECK(points[i][1] == c[i][1]);
+    }
+  }
+  // The bucket at kNow-10s holds 1..80 µs: its p99 is rank 80 (ceil(79.2)), within the store's 0.78 %.
+  const auto one = run_query(store, parse_query_request({{"series", "blk_request_duration_ns"}, {"fn", "p99"},
+                                                         {"range", "1s"}, {"end", std::to_string(kNow / kSecond - 10)},
+                                                         {"tier", "0"}}),
+                             kNow);
+  const auto& around = one["series"][0]["points"];  // the buckets at kNow-11s and kNow-10s
+  REQUIRE(around.size() == 2);
+  CHECK(around[1][0].get<std::uint64_t>() == (kNow - 10 * kSecond) / 1'000'000);
+  CHECK(around[1][1].get<double>() == Approx(80'000).epsilon(0.0078));
+  // A schema without that quantile: an error of that series only.
+  const auto counters = run_query(store, parse_query_request({{"series", "vcpu_exits_total"}, {"fn", "p99"}}), kNow);
+  REQUIRE(counters["series"].size() == 1);
+  CHECK(counters["series"][0]["error"].get<std::string>().find("keeps no quantiles") != std::string::npos);
 }

@@ -8,7 +8,11 @@
 // decides the rest:
 //  - Counter: `<base>_total`, the store's running total (cumulative).
 //  - Events: a summary `<base>` of `<base>_sum` and `<base>_count`
-//    (running totals), and the bucket's other aggregates as gauges.
+//    (running totals), and the bucket's other aggregates as gauges. A
+//    schema that keeps quantiles (SchemaConfig::quantiles) adds the
+//    summary's quantile samples: quantile q of rondo series `x{labels}` is
+//    `<base>{labels,quantile="<q>"}` (quantile_label_value), in the same
+//    unit as `<base>_sum`, one per bucket (the bucket's stored quantile).
 //  - Gauge: a tier that stores only Last holds plain samples, exported under
 //    the bare name (unless plain_last_bare is false).
 // Per-bucket aggregates are named
@@ -47,6 +51,12 @@ bool is_valid_label_name(std::string_view name) noexcept;
 // An empty input stays empty (the caller refuses it).
 std::string sanitize_metric_name(std::string_view name);
 std::string sanitize_label_name(std::string_view name);
+
+// The label that carries a stored quantile, as in every Prometheus summary.
+inline constexpr std::string_view kQuantileLabel = "quantile";
+// Its value for quantile q, written as Prometheus' client libraries write it:
+// the shortest decimal that reads back as q ("0.5", "0.9", "0.99", "0.999", "1").
+std::string quantile_label_value(double q);
 // Label values may be any UTF-8; anything else is refused.
 bool is_valid_utf8(std::string_view text) noexcept;
 

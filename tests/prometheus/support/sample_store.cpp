@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace rondo::prometheus::test {
 
@@ -14,8 +15,8 @@ Timestamp wall_clock_now() {
           .count());
 }
 
-std::vector<SchemaConfig> demo_schemas(std::uint32_t max_series) {
-  return {
+std::vector<SchemaConfig> demo_schemas(std::uint32_t max_series, bool quantiles) {
+  std::vector<SchemaConfig> schemas = {
       SchemaConfig{"gauges",
                    LabelMatcher::parse("{__name__=~\"g_.*\"}"),
                    {TierConfig{1s, 10min, {}}, TierConfig{10s, 1h, {F::Average, F::Min, F::Max, F::Last}}},
@@ -26,10 +27,12 @@ std::vector<SchemaConfig> demo_schemas(std::uint32_t max_series) {
                     TierConfig{10s, 1h, {F::Sum, F::Count, F::Max, F::Average}}},
                    max_series},
   };
+  if (quantiles) schemas[1].quantiles = kDefaultQuantiles;
+  return schemas;
 }
 
-std::unique_ptr<FilledStore> make_filled_store(int seconds, std::uint32_t max_series) {
-  auto filled = std::make_unique<FilledStore>(max_series);
+std::unique_ptr<FilledStore> make_filled_store(int seconds, std::uint32_t max_series, bool quantiles) {
+  auto filled = std::make_unique<FilledStore>(max_series, quantiles);
   Store& store = filled->store;
 
   const std::vector<SeriesHandle> gauges = {store.register_series("g_vm_rss_bytes", std::vector<Label>{{"vm", "a"}}),
@@ -64,6 +67,28 @@ std::unique_ptr<FilledStore> make_filled_store(int seconds, std::uint32_t max_se
 // in tier 0) are events: e_exit_ns leaves as e_exit_seconds, values times
 // 1e-9; _sum and _count are running totals stamped at their bucket's end,
 // the other aggregates per-bucket values at its start. g_* are gauges.
+namespace {
+
+// The label values Prometheus' client libraries give these quantiles.
+const std::map<double, std::string> kQuantileText = {{0.5, "0.5"}, {0.9, "0.9"}, {0.99, "0.99"}, {0.999, "0.999"}};
+
+void add_expected_quantiles(const Store& store, const SeriesInfo& series, std::size_t tier, const std::string& base,
+                            double scale, SeriesById& out) {
+  for (double q : store.schemas()[series.schema].quantiles) {
+    std::vector<Label> labels = series.labels;
+    labels.push_back(Label{"quantile", kQuantileText.at(q)});
+    std::sort(labels.begin(), labels.end());
+    std::string id = base + "{";
+    for (std::size_t i = 0; i < labels.size(); ++i) id += (i ? "," : "") + labels[i].name + "=\"" + labels[i].value + "\"";
+    id += "}";
+    for (const Point& p : store.query(series.handle, tier, 0, ~Timestamp{0}, Quantile{q})) {
+      out[id].emplace_back(static_cast<std::int64_t>(p.time / kNsPerMs), p.value * scale);
+    }
+  }
+}
+
+}  // namespace
+
 SeriesById expected_export(const Store& store, std::size_t tier) {
   SeriesById out;
   const auto& schemas = store.schemas();
@@ -101,6 +126,7 @@ SeriesById expected_export(const Store& store, std::size_t tier) {
         }
       }
     }
+    add_expected_quantiles(store, series, tier, base, scale, out);
   }
   return out;
 }
