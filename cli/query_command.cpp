@@ -61,13 +61,13 @@ struct FnRequest {
 
 FnRequest parse_fn(const std::string& text) {
   if (text.empty()) return {};
-  if (const auto q = parse_quantile(text)) return {std::nullopt, q};
-  const auto fn = parse_consolidation_fn(text);
-  if (!fn) {
+  const auto parsed = parse_function_or_quantile(text);
+  if (!parsed) {
     throw usage_error(fmt::format(
         "bad --fn '{}': expected avg, min, max, last, sum, count or a stored quantile such as p99", text));
   }
-  return {fn, std::nullopt};
+  if (const auto* q = std::get_if<Quantile>(&*parsed)) return {std::nullopt, *q};
+  return {std::get<ConsolidationFn>(*parsed), std::nullopt};
 }
 
 // Whether a tier can answer fn: the library's rule (rondo::function_source).

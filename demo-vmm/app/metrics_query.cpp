@@ -114,8 +114,11 @@ QueryRequest parse_query_request(const std::multimap<std::string, std::string>& 
     request.tier = *index;
   }
   if (const std::string* fn = single(params, "fn")) {
-    const auto parsed = rondo::parse_consolidation_fn(*fn);
-    if (!parsed) throw QueryError("bad fn '" + *fn + "': use avg, min, max, last, sum or count");
+    const auto parsed = rondo::parse_function_or_quantile(*fn);
+    if (!parsed) {
+      throw QueryError("bad fn '" + *fn +
+                       "': use avg, min, max, last, sum, count or a stored quantile such as p99");
+    }
     request.fn = *parsed;
   }
   return request;
@@ -126,7 +129,7 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
   const auto range = static_cast<rondo::Timestamp>(request.range.count());
   const rondo::Timestamp start = end > range ? end - range : 0;
   json out = {{"selector", request.selector.to_string()},
-              {"fn", std::string(rondo::to_string(request.fn))},
+              {"fn", rondo::to_string(request.fn)},
               {"tier", request.tier ? json(*request.tier) : json("auto")},
               {"start_ns", start},
               {"end_ns", end},
@@ -139,10 +142,12 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
       if (request.tier) {
         entry["plan"] =
             json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
-        entry["points"] =
-            points_json(store.query(info.handle, *request.tier, start, end, request.fn));
+        entry["points"] = points_json(std::visit(
+            [&](auto fn) { return store.query(info.handle, *request.tier, start, end, fn); },
+            request.fn));
       } else {
-        const rondo::QueryResult result = store.query_auto(info.handle, start, end, request.fn);
+        const rondo::QueryResult result = std::visit(
+            [&](auto fn) { return store.query_auto(info.handle, start, end, fn); }, request.fn);
         entry["plan"] = json::array();
         for (const rondo::TierSpan& span : result.plan) {
           entry["plan"].push_back(
