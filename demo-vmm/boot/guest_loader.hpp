@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "guest_memory.hpp"
 #include "kvm.hpp"
@@ -37,7 +38,10 @@ class GuestLoader {
   // Guest RAM when the user does not choose (--memory).
   virtual std::uint64_t default_memory_bytes() const { return 32ull << 20; }
   // Throws VmmError when the image does not fit or is not what it claims.
-  virtual CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs) = 0;
+  // device_cmdline: the kernel parameters that say where the devices are
+  // (DeviceManager::kernel_command_line), for a guest that reads them.
+  virtual CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs,
+                        std::string_view device_cmdline) = 0;
   virtual void configure_vcpu(const KvmSystem& /*kvm*/, VcpuFd& /*vcpu*/) {}
 };
 

@@ -232,20 +232,6 @@ std::vector<E820Entry> make_e820_map(std::uint64_t ram_bytes) {
   };
 }
 
-std::string virtio_mmio_cmdline_device(std::uint64_t base, std::uint64_t size, std::uint32_t irq) {
-  std::string amount;
-  if (size != 0 && size % (1ULL << 30) == 0) {
-    amount = fmt::format("{}G", size >> 30);
-  } else if (size != 0 && size % (1ULL << 20) == 0) {
-    amount = fmt::format("{}M", size >> 20);
-  } else if (size != 0 && size % (1ULL << 10) == 0) {
-    amount = fmt::format("{}K", size >> 10);
-  } else {
-    amount = fmt::format("{}", size);
-  }
-  return fmt::format("virtio_mmio.device={}@0x{:x}:{}", amount, base, irq);
-}
-
 void check_command_line(std::string_view cmdline, const BzImageHeader& header) {
   if (cmdline.find('\0') != std::string_view::npos) {
     fail(BootErrorCode::BadCommandLine, "the kernel command line holds a NUL byte");

@@ -96,10 +96,6 @@ struct E820Entry {
 // to ram_bytes. ram_bytes must be above 1 MiB and at most the MMIO gap start.
 std::vector<E820Entry> make_e820_map(std::uint64_t ram_bytes);
 
-// "virtio_mmio.device=4K@0xc0001000:5": declares one virtio-mmio device to a
-// kernel built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES.
-std::string virtio_mmio_cmdline_device(std::uint64_t base, std::uint64_t size, std::uint32_t irq);
-
 struct LinuxBootImage {
   std::span<const std::uint8_t> kernel;  // the bzImage file
   std::span<const std::uint8_t> initrd;  // may be empty

@@ -8,7 +8,6 @@
 
 #include "linux_boot.hpp"
 #include "vmm_error.hpp"
-#include "x86_layout.hpp"
 
 namespace rondo::vmm {
 
@@ -30,11 +29,9 @@ void append_knob(std::string& cmdline, const char* name, const std::optional<std
 
 }  // namespace
 
-std::string linux_command_line(const LinuxGuestParams& params) {
+std::string linux_command_line(const LinuxGuestParams& params, std::string_view device_cmdline) {
   std::string cmdline = kLinuxBaseCommandLine;
-  cmdline += ' ';
-  cmdline += virtio_mmio_cmdline_device(layout::kVirtioBlkBase, layout::kVirtioWindow,
-                                        layout::kVirtioBlkGsi);
+  if (!device_cmdline.empty()) (cmdline += ' ') += device_cmdline;
   append_knob(cmdline, "rondo_seconds", params.seconds);
   append_knob(cmdline, "rondo_loops", params.loops);
   append_knob(cmdline, "rondo_burst_kb", params.burst_kb);
@@ -47,11 +44,12 @@ LinuxGuestLoader::LinuxGuestLoader(LinuxGuestParams params)
     : params_(std::move(params)),
       kernel_(read_whole_file(params_.kernel, "guest kernel")),
       initrd_(read_whole_file(params_.initrd, "guest initramfs")),
-      cmdline_(linux_command_line(params_)) {
+      cmdline_(linux_command_line(params_, "")) {
   if (cmdline_.find_first_of("\n\r") != std::string::npos) {
     throw VmmError("the guest command line must be one line (check --cmdline-extra)");
   }
-  // Throw BootError for what cannot boot.
+  // Throw BootError for what cannot boot, before any VM exists (load()
+  // checks again once the devices' parameters are in).
   check_command_line(cmdline_, parse_bzimage_header(kernel_));
 }
 
@@ -70,7 +68,10 @@ void LinuxGuestLoader::configure_vcpu(const KvmSystem& kvm, VcpuFd& vcpu) {
   vcpu.set_lapic(lapic);
 }
 
-CpuState LinuxGuestLoader::load(const GuestMemory& memory, const kvm_sregs& reset_sregs) {
+CpuState LinuxGuestLoader::load(const GuestMemory& memory, const kvm_sregs& reset_sregs,
+                                std::string_view device_cmdline) {
+  cmdline_ = linux_command_line(params_, device_cmdline);
+  check_command_line(cmdline_, parse_bzimage_header(kernel_));
   const std::span<std::uint8_t> ram(memory.host_base(), memory.size());
   const LinuxBootPlan plan = load_linux(ram, {kernel_, initrd_, cmdline_});
   spdlog::info(

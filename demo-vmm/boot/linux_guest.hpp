@@ -4,8 +4,8 @@
 //
 // The command line gives the kernel its console (COM1), the clean way out
 // (reboot=k: the guest's `reboot -f` writes 0xFE to the i8042, which stops the
-// VM; panic=-1 turns a panic into that same reboot), the virtio-blk device
-// (virtio_mmio.device=, from x86_layout.hpp) and the workload's knobs, which
+// VM; panic=-1 turns a panic into that same reboot), where the devices are
+// (virtio_mmio.device=, from the DeviceManager) and the workload's knobs, which
 // the kernel hands to /init as environment variables (rondo_seconds=...).
 // Thread-safety: used on the thread that builds the VM.
 #pragma once
@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "guest_loader.hpp"
@@ -35,9 +36,9 @@ struct LinuxGuestParams {
 inline constexpr const char* kLinuxBaseCommandLine =
     "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd";
 
-// kLinuxBaseCommandLine, the virtio-mmio declaration of the disk, the set
+// kLinuxBaseCommandLine, the devices' parameters (device_cmdline), the set
 // knobs in a fixed order, then cmdline_extra. Pure.
-std::string linux_command_line(const LinuxGuestParams& params);
+std::string linux_command_line(const LinuxGuestParams& params, std::string_view device_cmdline);
 
 class LinuxGuestLoader : public GuestLoader {
  public:
@@ -60,8 +61,10 @@ class LinuxGuestLoader : public GuestLoader {
   // since KVM derives the MSRs a vCPU has from its CPUID; then the FPU, and
   // the LAPIC in virtual-wire mode (no MP table: the PIC drives LINT0).
   void configure_vcpu(const KvmSystem& kvm, VcpuFd& vcpu) override;
-  CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs) override;
+  CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs,
+                std::string_view device_cmdline) override;
 
+  // Without the devices until load() has been given them.
   const std::string& command_line() const noexcept { return cmdline_; }
 
  private:

@@ -12,7 +12,7 @@
 namespace rondo::vmm {
 
 static_assert(MICRO_SERIAL_PORT == layout::kSerialPort);
-static_assert(MICRO_VIRTIO_BLK_BASE == layout::kVirtioBlkBase);
+static_assert(MICRO_VIRTIO_BLK_BASE == layout::kVirtioMmioBase);  // virtio-blk is the first virtio device
 static_assert(MICRO_I8042_CMD_PORT == layout::kI8042Port + 4);
 
 namespace {
@@ -93,7 +93,8 @@ std::vector<std::uint8_t> MicroGuestLoader::boot_info_bytes() const {
   return {p, p + sizeof(info)};
 }
 
-CpuState MicroGuestLoader::load(const GuestMemory& memory, const kvm_sregs& reset_sregs) {
+CpuState MicroGuestLoader::load(const GuestMemory& memory, const kvm_sregs& reset_sregs,
+                                std::string_view /*device_cmdline*/) {
   if (!memory.write(MICRO_LOAD_ADDR, image_)) {
     throw VmmError(
         fmt::format("micro guest image ({} bytes) does not fit in {} MiB of RAM at {:#x}",

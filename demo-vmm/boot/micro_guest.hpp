@@ -38,7 +38,9 @@ class MicroGuestLoader : public GuestLoader {
 
   std::string describe() const override;
   MachineNeeds needs() const override { return {}; }  // no irqchip: HLT exits to us
-  CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs) override;
+  // The micro guest knows its devices' places (micro_abi.h): no parameters.
+  CpuState load(const GuestMemory& memory, const kvm_sregs& reset_sregs,
+                std::string_view device_cmdline) override;
 
   // The bytes to write at the boot-info address (for tests).
   std::vector<std::uint8_t> boot_info_bytes() const;

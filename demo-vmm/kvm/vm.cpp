@@ -36,7 +36,7 @@ Vm::Vm(const KvmSystem& kvm, const VmConfig& config, GuestLoader& loader, StopRe
 
   vcpu_ = std::make_unique<VcpuFd>(vm_.create_vcpu(0));
   loader.configure_vcpu(kvm, *vcpu_);
-  const CpuState state = loader.load(memory_, vcpu_->get_sregs());
+  const CpuState state = loader.load(memory_, vcpu_->get_sregs(), devices_.kernel_command_line());
   vcpu_->set_sregs(state.sregs);
   vcpu_->set_regs(state.regs);
   spdlog::info("VM ready: {} MiB RAM, {}", memory_.size() >> 20, loader.describe());
@@ -58,13 +58,14 @@ void Vm::attach_devices(const VmConfig& config, StopRequest& stop, BlkObserver* 
   blk_ =
       std::make_unique<VirtioBlk>(memory_, BlockFile::open(config.disk, config.disk_create_bytes),
                                   config.disk_id, blk_observer);
+  const DeviceManager::VirtioSlot slot = devices_.reserve_virtio();
   IrqLine blk_irq;
-  if (irqchip_) blk_irq = [this](bool level) { set_irq(layout::kVirtioBlkGsi, level); };
+  if (irqchip_) blk_irq = [this, gsi = slot.gsi](bool level) { set_irq(gsi, level); };
   blk_transport_ =
       std::make_unique<VirtioMmioTransport>(*blk_, memory_, edge_trigger(std::move(blk_irq)));
-  mmio_.add(layout::kVirtioBlkBase, layout::kVirtioWindow, *blk_transport_, "virtio-blk");
-  spdlog::info("virtio-blk: {} ({} sectors) at {:#x}", config.disk.string(),
-               blk_->capacity_sectors(), layout::kVirtioBlkBase);
+  devices_.attach_virtio(slot, *blk_transport_, "virtio-blk");
+  spdlog::info("virtio-blk: {} ({} sectors) at {:#x}, GSI {}", config.disk.string(),
+               blk_->capacity_sectors(), slot.base, slot.gsi);
 }
 
 void Vm::set_irq(std::uint32_t gsi, bool level) noexcept {

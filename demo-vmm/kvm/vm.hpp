@@ -4,7 +4,8 @@
 // TSS, (irqchip, PIT if the guest kind wants them), guest RAM in slot 0,
 // devices on their buses, the boot vCPU, the loader's image and registers.
 // Devices: COM1 serial, the i8042 (whose reset requests a stop), and
-// virtio-blk over virtio-mmio at layout::kVirtioBlkBase.
+// virtio-blk over virtio-mmio where the DeviceManager puts it (the first
+// virtio slot; the micro guest relies on that).
 // Thread-safety: built and destroyed on one thread; while running, the
 // devices and buses belong to the vCPU thread.
 #pragma once
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "bus.hpp"
+#include "device_manager.hpp"
 #include "guest_loader.hpp"
 #include "guest_memory.hpp"
 #include "i8042.hpp"
@@ -58,6 +60,7 @@ class Vm {
   bool irqchip_ = false;
   Bus pio_{"port I/O"};
   Bus mmio_{"MMIO"};
+  DeviceManager devices_{mmio_};
   std::unique_ptr<Serial8250> serial_;
   std::unique_ptr<I8042> i8042_;
   std::unique_ptr<VirtioBlk> blk_;

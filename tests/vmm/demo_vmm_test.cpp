@@ -576,10 +576,16 @@ TEST_CASE("rondo-demo-vmm --guest auto boots Linux only where the long-mode prob
     CHECK(vmm.log().find("guest: linux (--guest auto: long-mode probe: runs") != std::string::npos);
     CHECK(vmm.serial().find("rondo-guest: done rounds=1 blocks_written=16") != std::string::npos);
   } else {
-    // The fallback names the probe's verdict, and the micro guest ran instead.
-    const std::string expected =
-        "--guest auto: long-mode probe: " + std::string(rondo::vmm::to_string(probe.support));
-    CHECK(vmm.log().find(expected) != std::string::npos);
+    // The fallback names the VMM's own probe verdict, and the micro guest ran
+    // instead. That verdict need not be the one seen here: on kvm_pvm the probe
+    // loop sometimes finishes in time (paravirtual) and sometimes does not
+    // (too-slow), and either way Linux cannot boot; only "runs" would choose it.
+    const std::string prefix = "--guest auto: long-mode probe: ";
+    const std::size_t at = vmm.log().find(prefix);
+    REQUIRE(at != std::string::npos);
+    const std::size_t from = at + prefix.size();
+    const std::string named = vmm.log().substr(from, vmm.log().find(' ', from) - from);
+    CHECK((named == "too-slow" || named == "paravirtual" || named == "fails" || named == "no-kvm"));
     CHECK(vmm.log().find("so the micro guest runs instead") != std::string::npos);
     CHECK(vmm.serial().find("micro: done") != std::string::npos);
   }

@@ -154,15 +154,6 @@ TEST_CASE("make_e820_map describes RAM around the BIOS hole", "[vmm][linux_boot]
   CHECK(rondo::vmm::make_e820_map(3ULL << 30).back().size == (3ULL << 30) - 0x100000);
 }
 
-TEST_CASE("virtio_mmio_cmdline_device formats the kernel parameter", "[vmm][linux_boot]") {
-  CHECK(rondo::vmm::virtio_mmio_cmdline_device(0xc0001000, 0x1000, 5) ==
-        "virtio_mmio.device=4K@0xc0001000:5");
-  CHECK(rondo::vmm::virtio_mmio_cmdline_device(0xd0000000, 2 << 20, 12) ==
-        "virtio_mmio.device=2M@0xd0000000:12");
-  CHECK(rondo::vmm::virtio_mmio_cmdline_device(0xc0000000, 0x200, 7) ==
-        "virtio_mmio.device=512@0xc0000000:7");
-}
-
 TEST_CASE("load_linux lays out kernel, initrd, command line and zero page", "[vmm][linux_boot]") {
   const FakeKernel fake;
   const auto kernel = fake.build();

@@ -49,10 +49,13 @@ std::string error_of(const LinuxGuestParams& params) {
 
 }  // namespace
 
-TEST_CASE("linux_command_line: console, clean reboot, the disk, then the knobs",
+TEST_CASE("linux_command_line: console, clean reboot, the devices, then the knobs",
           "[vmm][linux_guest]") {
   LinuxGuestParams p;
-  CHECK(linux_command_line(p) ==
+  const std::string disk = "virtio_mmio.device=4K@0xc0001000:5";
+  CHECK(linux_command_line(p, "") ==
+        "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd");
+  CHECK(linux_command_line(p, disk) ==
         "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd "
         "virtio_mmio.device=4K@0xc0001000:5");
   p.seconds = 20;
@@ -60,7 +63,7 @@ TEST_CASE("linux_command_line: console, clean reboot, the disk, then the knobs",
   p.burst_kb = 256;
   p.io_blocks = 128;
   p.cmdline_extra = "rondo_idle_s=1 rondo_pause_s=0";
-  CHECK(linux_command_line(p) ==
+  CHECK(linux_command_line(p, disk) ==
         "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd "
         "virtio_mmio.device=4K@0xc0001000:5 rondo_seconds=20 rondo_loops=3 rondo_burst_kb=256 "
         "rondo_io_blocks=128 rondo_idle_s=1 rondo_pause_s=0");
@@ -100,7 +103,10 @@ TEST_CASE("LinuxGuestLoader loads kernel, initramfs and command line for a 64-bi
   const GuestMemory memory = GuestMemory::allocate(64ull << 20);
   kvm_sregs reset{};
   reset.apic_base = 0xfee00900;  // KVM's reset value: kept, it belongs to the LAPIC
-  const CpuState state = loader.load(memory, reset);
+  const std::string disk = "virtio_mmio.device=4K@0xc0001000:5";
+  CHECK(loader.command_line().find("virtio_mmio") == std::string::npos);  // no devices yet
+  const CpuState state = loader.load(memory, reset, disk);
+  CHECK(loader.command_line() == linux_command_line(f.params, disk));
   CHECK(state.regs.rip == 0x100200);
   CHECK(state.regs.rsi == boot_layout::kZeroPageAddr);
   CHECK(state.sregs.efer == ((1u << 8) | (1u << 10)));  // LME | LMA
@@ -134,5 +140,5 @@ TEST_CASE("LinuxGuestLoader says when guest RAM is too small", "[vmm][linux_gues
   write_bytes(f.params.kernel, big.build());
   LinuxGuestLoader loader(f.params);
   const GuestMemory memory = GuestMemory::allocate(32ull << 20);
-  CHECK_THROWS_AS(loader.load(memory, kvm_sregs{}), BootError);
+  CHECK_THROWS_AS(loader.load(memory, kvm_sregs{}, ""), BootError);
 }

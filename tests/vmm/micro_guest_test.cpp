@@ -44,7 +44,7 @@ TEST_CASE("MicroGuestLoader places image, boot info and registers", "[vmm][micro
   CHECK_FALSE(loader.needs().irqchip);
 
   const GuestMemory mem = GuestMemory::allocate(4 << 20);
-  const CpuState state = loader.load(mem, kvm_sregs{});
+  const CpuState state = loader.load(mem, kvm_sregs{}, "virtio_mmio.device=4K@0xc0001000:5");
   CHECK(std::memcmp(mem.host_base() + MICRO_LOAD_ADDR, image.data(), image.size()) == 0);
   const auto info = mem.read_obj<micro_boot_info>(MICRO_BOOT_INFO_ADDR);
   REQUIRE(info);
@@ -70,7 +70,7 @@ TEST_CASE("MicroGuestLoader refuses what cannot run", "[vmm][micro_guest]") {
   CHECK_THROWS_WITH(MicroGuestLoader(dir / "big.bin", bad_batch), Catch::Contains("batch"));
   MicroGuestLoader big(dir / "big.bin", {});
   const GuestMemory small = GuestMemory::allocate(2 << 20);
-  CHECK_THROWS_WITH(big.load(small, kvm_sregs{}), Catch::Contains("does not fit"));
+  CHECK_THROWS_WITH(big.load(small, kvm_sregs{}, ""), Catch::Contains("does not fit"));
 }
 
 TEST_CASE("the light workload is mostly idle and still writes, flushes and reads", "[vmm][micro_guest]") {
