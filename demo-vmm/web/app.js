@@ -60,7 +60,7 @@ const PANELS = [
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const AXIS_FONT = "12px system-ui, sans-serif";
-const BAND_FILL = "rgba(255, 127, 14, 0.3)";  // orange: no line has it
+const BAND_FILL = "rgba(255, 127, 14, 0.3)";  // light orange: unlike a band chart's two lines (blue, red)
 
 // schema name -> { kind, intervals_ms: [tier 0, tier 1, ...] }, from /metrics/info.
 let schemas = new Map();

@@ -10,10 +10,9 @@
 #include <string>
 #include <thread>
 
-#include "vmm_error.hpp"
-
 #include "previous_demo_schemas.hpp"
 #include "test_support.hpp"
+#include "vmm_error.hpp"
 
 namespace {
 
@@ -235,7 +234,7 @@ TEST_CASE("disable_recording leaves the store untouched by every hook", "[vmm][m
   metrics.on_request({BlkOp::Write, BlkStatus::Ok, 4096, t, t + 2000});
   metrics.publish(ProcessSample{1 << 20, 7}, t);
   metrics.record_published();
-  // Each schema's tier 0 keeps Sum (counters, events) or Last (gauges).
+  // Each schema's tier 0 keeps Sum (counters, latency, events) or Last (gauges).
   for (const rondo::SeriesInfo& s : store.series()) {
     INFO(s.name);
     const bool gauge = store.schemas().at(s.schema).name == "gauges";

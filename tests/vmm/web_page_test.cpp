@@ -65,7 +65,8 @@ bool is_ink(const std::uint8_t* p) {
   return hi < 150 && hi - lo < 40;
 }
 // The band's fill (app.js' BAND_FILL, rgba(255, 127, 14, 0.3)) over the white
-// plot, (255, 217, 183), or over a light grid line; no line colour is near it.
+// plot, (255, 217, 183), or over a light grid line; neither of a band chart's
+// lines (blue, red) comes near it.
 bool is_band(const std::uint8_t* p) {
   return p[0] >= 235 && p[1] >= 200 && p[1] <= 232 && p[2] >= 165 && p[2] <= 200 && p[0] - p[2] >= 40;
 }
