@@ -17,7 +17,6 @@
 #include "store_access.hpp"
 #include "terminal.hpp"
 #include "time_spec.hpp"
-#include "rondo/function_request.hpp"
 
 namespace rondo::cli {
 namespace {
@@ -54,15 +53,21 @@ std::optional<std::size_t> parse_tier(const std::string& text) {
   return tier;
 }
 
-// What --fn asks for: a stored function, or a stored quantile ("p99"), by
-// the library's one rule (rondo::parse_function_request).
-using FnRequest = FunctionRequest;
+// What --fn asks for: a stored function, or a stored quantile ("p99").
+struct FnRequest {
+  std::optional<ConsolidationFn> fn;
+  std::optional<Quantile> quantile;
+};
 
 FnRequest parse_fn(const std::string& text) {
   if (text.empty()) return {};
-  const auto request = parse_function_request(text);
-  if (!request) throw usage_error(fmt::format("bad --fn '{}': expected {}", text, kFunctionRequestHelp));
-  return *request;
+  const auto parsed = parse_function_or_quantile(text);
+  if (!parsed) {
+    throw usage_error(fmt::format(
+        "bad --fn '{}': expected avg, min, max, last, sum, count or a stored quantile such as p99", text));
+  }
+  if (const auto* q = std::get_if<Quantile>(&*parsed)) return {std::nullopt, *q};
+  return {std::get<ConsolidationFn>(*parsed), std::nullopt};
 }
 
 // Whether a tier can answer fn: the library's rule (rondo::function_source).

@@ -41,3 +41,5 @@ echo; echo "== rondo query: exits per second by reason"
 "$rondo" query "$work/store" 'vcpu_exits_total' --range 1m --tier 0 --fn sum --format table | head -n 40
 echo; echo "== rondo query: block request latency, as a chart"
 "$rondo" query "$work/store" 'blk_request_duration_ns' --range 1m --tier 0 --fn max --format chart
+echo; echo "== rondo query: p99 of exit handling per second (a stored quantile of each bucket)"
+"$rondo" query "$work/store" 'vcpu_exit_duration_ns' --range 1m --tier 0 --fn p99 --format table | head -n 20

@@ -49,6 +49,17 @@ std::string to_string(Quantile q) {
   return std::string("p") + buf;
 }
 
+std::optional<QueryFunction> parse_function_or_quantile(std::string_view name) noexcept {
+  if (const auto q = parse_quantile(name)) return QueryFunction{*q};
+  if (const auto fn = parse_consolidation_fn(name)) return QueryFunction{*fn};
+  return std::nullopt;
+}
+
+std::string to_string(const QueryFunction& fn) {
+  if (const auto* q = std::get_if<Quantile>(&fn)) return to_string(*q);
+  return std::string(to_string(std::get<ConsolidationFn>(fn)));
+}
+
 std::string_view to_string(WriteStatus status) noexcept {
   switch (status) {
     case WriteStatus::Ok: return "ok";

@@ -169,7 +169,7 @@ int run_demo(const DemoOptions& options) {
   SerialFile serial = open_serial_log(options.serial_log);
   std::FILE* serial_out = serial.get();
 
-  rondo::Store store = rondo::Store::open(options.store, VmmMetrics::schemas());
+  rondo::Store store = VmmMetrics::open_store(options.store);
   const std::uint64_t start_ns = wall_clock_ns();
   const KvmSystem kvm = KvmSystem::open();
 

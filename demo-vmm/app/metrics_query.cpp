@@ -1,6 +1,5 @@
 #include "metrics_query.hpp"
 
-#include "rondo/function_request.hpp"
 #include "rondo/series_kind.hpp"
 
 #include <charconv>
@@ -133,13 +132,12 @@ QueryRequest parse_query_request(const std::multimap<std::string, std::string>& 
     request.tier = *index;
   }
   if (const std::string* fn = single(params, "fn")) {
-    const auto parsed = rondo::parse_function_request(*fn);
-    if (!parsed) throw QueryError("bad fn '" + *fn + "': use " + std::string(rondo::kFunctionRequestHelp));
-    if (parsed->quantile) {
-      request.quantile = parsed->quantile;
-    } else {
-      request.fn = *parsed->fn;
+    const auto parsed = rondo::parse_function_or_quantile(*fn);
+    if (!parsed) {
+      throw QueryError("bad fn '" + *fn +
+                       "': use avg, min, max, last, sum, count or a stored quantile such as p99");
     }
+    request.fn = *parsed;
   }
   return request;
 }
@@ -149,7 +147,7 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
   const auto range = static_cast<rondo::Timestamp>(request.range.count());
   const rondo::Timestamp start = end > range ? end - range : 0;
   json out = {{"selector", request.selector.to_string()},
-              {"fn", rondo::to_string(rondo::FunctionRequest{request.fn, request.quantile})},
+              {"fn", rondo::to_string(request.fn)},
               {"tier", request.tier ? json(*request.tier) : json("auto")},
               {"start_ns", start},
               {"end_ns", end},
@@ -159,10 +157,21 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
                   {"labels", labels_json(info.labels)},
                   {"schema", store.schemas().at(info.schema).name}};
     try {
-      if (request.quantile) {
-        query_series(store, info.handle, request, *request.quantile, start, end, entry);
+      if (request.tier) {
+        entry["plan"] =
+            json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
+        entry["points"] = points_json(std::visit(
+            [&](auto fn) { return store.query(info.handle, *request.tier, start, end, fn); },
+            request.fn));
       } else {
-        query_series(store, info.handle, request, request.fn, start, end, entry);
+        const rondo::QueryResult result = std::visit(
+            [&](auto fn) { return store.query_auto(info.handle, start, end, fn); }, request.fn);
+        entry["plan"] = json::array();
+        for (const rondo::TierSpan& span : result.plan) {
+          entry["plan"].push_back(
+              {{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
+        }
+        entry["points"] = points_json(result.points);
       }
     } catch (const rondo::Error& e) {
       entry["error"] = e.what();

@@ -4,8 +4,9 @@
 //   range=<n><unit>     how far back from `end`: s, m, h, d or w (default 5m)
 //   end=<unix seconds>  default: now
 //   tier=auto|<index>   auto: the finest tier holding each part (default)
-//   fn=avg|min|max|last|sum|count|p<N>   which aggregate (default avg), or a
-//                       stored quantile (p50, p99, p99.9): rondo::parse_function_request
+//   fn=avg|min|max|last|sum|count|p<percentile>   which aggregate, or which
+//                       stored quantile (p50, p99, p99.9: a schema that keeps
+//                       quantiles); default avg
 // Anything else, or a malformed value, is a QueryError (HTTP 400) whose
 // message says what was wrong.
 #pragma once
@@ -34,8 +35,7 @@ struct QueryRequest {
   std::chrono::nanoseconds range{std::chrono::minutes(5)};
   std::optional<rondo::Timestamp> end;  // nullopt: now
   std::optional<std::size_t> tier;      // nullopt: auto
-  rondo::ConsolidationFn fn = rondo::ConsolidationFn::Average;
-  std::optional<rondo::Quantile> quantile;  // set: fn=p99 asked for a stored quantile (fn unused)
+  rondo::QueryFunction fn = rondo::ConsolidationFn::Average;
 };
 
 // "90s", "5m", "6h", "7d", "2w" -> duration; nullopt if malformed or zero.

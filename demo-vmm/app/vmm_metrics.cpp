@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "vmm_error.hpp"
+
 namespace rondo::vmm {
 namespace {
 
@@ -22,12 +24,29 @@ std::vector<rondo::SchemaConfig> VmmMetrics::schemas() {
   return {
       {"counters", rondo::LabelMatcher::parse(R"({__name__=~".+_total"})"), tiers({F::Sum}, {}),
        18},
-      {"events",
-       rondo::LabelMatcher::parse(R"({__name__=~"vcpu_(exit|run)_duration_ns|vcpu_steal_ns|)"
-                                  R"(blk_request_duration_ns|blk_queue_depth"})"),
-       tiers({F::Sum, F::Count, F::Max}, {}), 5},
+      // The three latencies keep p50/p90/p99/p99.9 of each bucket at every tier.
+      {"latency",
+       rondo::LabelMatcher::parse(
+           R"({__name__=~"vcpu_exit_duration_ns|vcpu_run_duration_ns|blk_request_duration_ns"})"),
+       tiers({F::Sum, F::Count, F::Max}, {}), 3, rondo::kDefaultQuantiles},
+      {"events", rondo::LabelMatcher::parse(R"({__name__=~"vcpu_steal_ns|blk_queue_depth"})"),
+       tiers({F::Sum, F::Count, F::Max}, {}), 2},
       {"gauges", rondo::LabelMatcher::any(), tiers({}, {F::Average}), 5},
   };
+}
+
+rondo::Store VmmMetrics::open_store(const std::filesystem::path& dir) {
+  try {
+    return rondo::Store::open(dir, schemas());
+  } catch (const rondo::Error& e) {
+    if (e.code() != rondo::ErrorCode::SchemaMismatch) throw;
+    // Typically a store from an older demo build (before the latency schema):
+    // the store cannot change its layout in place, so the user chooses.
+    throw VmmError(std::string(e.what()) +
+                   ". This store was written by a demo build with other schemas; it is left "
+                   "untouched. Start with a new --store directory, or delete " +
+                   dir.string() + " (its data is lost) and run again.");
+  }
 }
 
 std::map<std::string, std::string, std::less<>> VmmMetrics::help_texts() {

@@ -7,8 +7,11 @@
 //   counters  *_total: one record of the event's count or bytes; tier 0 sums
 //             them per bucket, so no event is lost and a bucket reads as
 //             "events in this second".
-//   events    durations, queue depth, steal: tier 0 keeps {Sum, Count, Max}
-//             of every event, so average and worst case survive every tier.
+//   latency   exit handling, KVM_RUN and virtio-blk request durations:
+//             tier 0 keeps {Sum, Count, Max} of every event, and every tier
+//             the p50/p90/p99/p99.9 of each bucket's own records.
+//   events    queue depth, steal: {Sum, Count, Max}, so average and worst
+//             case survive every tier.
 //   gauges    process figures sampled once per tick: last value, then the
 //             average in the coarser tiers.
 //
@@ -23,6 +26,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -39,6 +43,10 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
  public:
   // The store's schemas; the same on every run, so a store is reopened.
   static std::vector<rondo::SchemaConfig> schemas();
+  // Opens (or creates) the demo's store at `dir` with schemas(). A store
+  // written by a demo build with other schemas is refused with a VmmError
+  // that says what differs and what to do; its files are left as they are.
+  static rondo::Store open_store(const std::filesystem::path& dir);
   // What each series is, for the HELP lines of /metrics.
   static std::map<std::string, std::string, std::less<>> help_texts();
 

@@ -13,7 +13,19 @@
 // (the scales' min,max; x in seconds), data-axis-labels (the value axis'
 // labels, "|"-separated) and data-axis-label-ys (their rows), so that the
 // test can check the screenshot's pixels where they should be.
+// A band panel (the latency quantiles) also carries data-band-points (the
+// buckets where both its edges were drawn), data-band-last (the newest such
+// bucket's "lower,upper" in the panel's unit) and data-band-fill (its colour).
 "use strict";
+
+// The p50-to-p99 band of a latency series: both edges are stored quantiles
+// of each bucket, at the tier the store answers from (never a quantile of
+// averages), so a 5-minute bucket's p99 is that 5 minutes' p99.
+function bandPanel(title, series) {
+  return { title: title + ", p50 to p99", unit: "µs", scale: 1e-3, fromZero: true,
+           queries: [{ series, fn: "p50", band: "lower", label: () => "p50" },
+                     { series, fn: "p99", band: "upper", label: () => "p99" }] };
+}
 
 const PANELS = [
   { title: "VM exits per second, by reason", unit: "exits/s",
@@ -23,6 +35,8 @@ const PANELS = [
       { series: "vcpu_exit_duration_ns", fn: "avg", label: () => "exit handling avg" },
       { series: "vcpu_exit_duration_ns", fn: "max", label: () => "exit handling max" },
       { series: "vcpu_run_duration_ns", fn: "avg", label: () => "in KVM_RUN avg" }] },
+  bandPanel("Exit handling time", "vcpu_exit_duration_ns"),
+  bandPanel("Time in KVM_RUN", "vcpu_run_duration_ns"),
   { title: "virtio-blk requests per second", unit: "req/s",
     queries: [{ series: "blk_requests_total", fn: "sum", label: (s) => s.labels.op },
               { series: "blk_request_errors_total", fn: "sum", label: (s) => "error " + s.labels.status }] },
@@ -32,6 +46,7 @@ const PANELS = [
     queries: [
       { series: "blk_request_duration_ns", fn: "avg", label: () => "request avg" },
       { series: "blk_request_duration_ns", fn: "max", label: () => "request max" }] },
+  bandPanel("virtio-blk request time", "blk_request_duration_ns"),
   { title: "virtio-blk queue depth", unit: "entries",
     queries: [{ series: "blk_queue_depth", fn: "max", label: () => "queue depth max" }] },
   { title: "VMM resident memory", unit: "MiB", scale: 1 / 1048576,
@@ -45,6 +60,7 @@ const PANELS = [
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const AXIS_FONT = "12px system-ui, sans-serif";
+const BAND_FILL = "rgba(255, 127, 14, 0.3)";  // light orange: unlike a band chart's two lines (blue, red)
 
 // schema name -> { kind, intervals_ms: [tier 0, tier 1, ...] }, from /metrics/info.
 let schemas = new Map();
@@ -118,7 +134,8 @@ async function fetchPanel(panel, range) {
       // Legends only for series with data in the range.
       if (!s.points.some(([, v]) => v !== null)) continue;
       const counter = (schemas.get(s.schema) || {}).kind === "counter";
-      lines.push({ label: q.label(s), points: onGrid(s, counter), scale: q.scale ?? panel.scale ?? 1, counter });
+      lines.push({ label: q.label(s), points: onGrid(s, counter), scale: q.scale ?? panel.scale ?? 1, counter,
+                   band: q.band });
     }
   }
   lines.sort((a, b) => a.label.localeCompare(b.label));
@@ -163,6 +180,29 @@ class Chart {
     return this.labelWidth + 18;
   }
 
+  // uPlot's band between the lines marked upper and lower (series indices
+  // are 1-based: 0 is time); none unless both have data.
+  bands(lines) {
+    const upper = lines.findIndex((l) => l.band === "upper");
+    const lower = lines.findIndex((l) => l.band === "lower");
+    return upper < 0 || lower < 0 ? [] : [{ series: [upper + 1, lower + 1], fill: BAND_FILL }];
+  }
+
+  reportBand(lines, data) {
+    const band = this.bands(lines)[0];
+    if (!band) return;
+    const [hi, lo] = band.series;
+    let n = 0, last = "";
+    for (let i = 0; i < data[0].length; i++) {
+      if (data[hi][i] === null || data[lo][i] === null) continue;
+      n++;
+      last = `${data[lo][i]},${data[hi][i]}`;
+    }
+    this.el.dataset.bandPoints = String(n);
+    this.el.dataset.bandLast = last;
+    this.el.dataset.bandFill = BAND_FILL;
+  }
+
   // Where the plot, its scales and the value axis' labels were drawn.
   reportGeometry(u) {
     const page = (r) => [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height];
@@ -185,6 +225,8 @@ class Chart {
       if (this.plot) this.plot.destroy();
       const opts = {
         width: Math.max(this.el.clientWidth - 16, 400), height: 220,
+        bands: this.bands(lines),
+        scales: this.panel.fromZero ? { y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } } : {},
         hooks: { draw: [(u) => this.reportGeometry(u)] },
         series: [{}].concat(lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length],
                                                     width: 1.5, spanGaps: false }))),
@@ -205,6 +247,7 @@ class Chart {
     this.el.dataset.axisSize = String(this.plot.axes[1]._size ?? 0);
     this.el.dataset.axisLabelWidth = String(this.labelWidth);
     this.el.dataset.timeAxis = this.plot.axes[0].label;
+    this.reportBand(lines, data);
     this.el.querySelector(".note").textContent = n ? "" : "no data in this range yet";
   }
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace rondo {
 
@@ -51,6 +52,15 @@ struct Quantile {
 std::optional<Quantile> parse_quantile(std::string_view name) noexcept;
 // "p50", "p99.9": the shortest percentile text that parses back to q.
 std::string to_string(Quantile q);
+
+// What a query reads: a stored function, or a stored quantile.
+using QueryFunction = std::variant<ConsolidationFn, Quantile>;
+// The one spelling of a query's function for every front end (`rondo query
+// --fn`, the demo's fn=): a function name (parse_consolidation_fn) or a
+// quantile (parse_quantile); nullopt for anything else.
+std::optional<QueryFunction> parse_function_or_quantile(std::string_view name) noexcept;
+// "avg", "p99".
+std::string to_string(const QueryFunction& fn);
 
 // Result of a write on the hot path. Writes never throw.
 enum class WriteStatus : std::uint8_t {

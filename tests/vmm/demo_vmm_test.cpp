@@ -11,13 +11,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "kvm_probe.hpp"
 #include "micro_abi.h"
+#include "previous_demo_schemas.hpp"
 #include "rondo/store.hpp"
 #include "test_support.hpp"
+#include "vmm_metrics.hpp"
 
 namespace {
 
@@ -186,8 +189,27 @@ TEST_CASE("rondo-demo-vmm answers HTTP while it runs and stops cleanly on SIGTER
   for (const auto& p : q["series"][0]["points"]) writes += p[1].get<double>();
   CHECK(writes >= 2000);
 
+  // Fixed for life: every file of the running VM's store is as large as in a
+  // new store of the same schemas (the 2 MB budget itself: vmm/demo store
+  // stays under 2 MB), but meta.json, whose random store id is in decimal.
   const json info = get_json(client, "/metrics/info");
-  CHECK(info["total_bytes"].get<std::uint64_t>() < 2'000'000);
+  {
+    std::map<std::string, std::uint64_t> running, fresh_sizes;
+    for (const json& f : info["files"]) {
+      const auto path = std::filesystem::path(f["path"].get<std::string>());
+      running[std::filesystem::relative(path, info["path"].get<std::string>()).string()] = f["bytes"];
+    }
+    TempDir fresh;
+    rondo::Store store = rondo::vmm::VmmMetrics::open_store(fresh / "store");
+    rondo::vmm::VmmMetrics metrics(store, 32 << 20, 1, 1);
+    for (const auto& [path, bytes] : store.info().files) {
+      fresh_sizes[std::filesystem::relative(path, fresh / "store").string()] = bytes;
+    }
+    running.erase("meta.json");
+    fresh_sizes.erase("meta.json");
+    CHECK(fresh_sizes.size() >= 16);  // every slab and quantile file
+    CHECK(running == fresh_sizes);
+  }
   CHECK(
       get_json(client, "/metrics/query?series=x&range=soon", 400)["error"].get<std::string>().find(
           "bad range") == 0);
@@ -442,7 +464,7 @@ TEST_CASE("the page draws its charts with data in headless Chromium", "[vmm][kvm
   const std::string dom = read_file(profile / "dom.html");
   INFO(dom.substr(0, 3000));
   // app.js marks how many charts drew data after its refresh, and what it drew.
-  constexpr unsigned kCharts = 9;  // one unit per chart
+  constexpr unsigned kCharts = 12;  // one unit per chart; three are the latency bands
   CHECK(number_after(dom, "data-charts-with-data=\"") == kCharts);
   std::ptrdiff_t canvases = 0;
   for (auto it = dom.find("<canvas"); it != std::string::npos; it = dom.find("<canvas", it + 1))
@@ -468,6 +490,14 @@ TEST_CASE("the page draws its charts with data in headless Chromium", "[vmm][kvm
     CHECK(number_after(chart, "data-legend=\"") > 0u);  // only series with data are listed
   }
   CHECK(charts == kCharts);
+  // The three latency bands (p50 to p99) drew the running VM's stored quantiles.
+  unsigned bands = 0;
+  for (auto at = dom.find("data-band-points=\""); at != std::string::npos;
+       at = dom.find("data-band-points=\"", at + 1)) {
+    ++bands;
+    CHECK(number_after(dom, "data-band-points=\"", at) > 0u);
+  }
+  CHECK(bands == 3);
   // The exits chart: a legend entry per exit reason with exits in the range,
   // and zero (not a gap) where a reason had none.
   const auto exits_at = dom.find("data-title=\"VM exits per second");
@@ -594,4 +624,27 @@ TEST_CASE("rondo-demo-vmm refuses a Linux guest it cannot read, before touching 
     REQUIRE(vmm.process->wait_for(30s) == 1);
     CHECK(vmm.log().find("needs both --kernel and --initrd") != std::string::npos);
   }
+}
+
+TEST_CASE("rondo-demo-vmm refuses a store of an older demo build, saying what to do, before touching KVM",
+          "[vmm][kvm][demo]") {
+  TempDir dir;
+  const rondo::Timestamp t = 1'700'000'000'000'000'000;
+  {
+    rondo::Store old = rondo::Store::open(dir / "store", previous_demo_schemas());
+    REQUIRE(old.record(old.register_series("blk_queue_depth"), 4.0, t) == rondo::WriteStatus::Ok);
+  }
+  ChildProcess vmm({RONDO_DEMO_VMM, "--store", (dir / "store").string(), "--disk", (dir / "disk.img").string(),
+                    "--serial-log", (dir / "serial.log").string(), "--http", "off", "--guest", "micro"},
+                   dir / "stdout.log", dir / "stderr.log");
+  REQUIRE(vmm.wait_for(30s) == 1);
+  const std::string log = read_file(dir / "stderr.log");
+  INFO(log);
+  CHECK(log.find("the store has 3 schema(s), 4 requested") != std::string::npos);
+  CHECK(log.find("Start with a new --store directory, or delete " + (dir / "store").string()) != std::string::npos);
+  // Left as it was: the old schemas still open it, with its data.
+  const rondo::Store old = rondo::Store::open(dir / "store", previous_demo_schemas());
+  const auto h = old.find_series("blk_queue_depth");
+  REQUIRE(h);
+  CHECK(old.query(*h, 0, 0, UINT64_MAX, rondo::ConsolidationFn::Max).size() == 1);
 }

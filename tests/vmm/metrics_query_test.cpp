@@ -38,7 +38,7 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
   CHECK(r.range == std::chrono::nanoseconds(5min));
   CHECK_FALSE(r.tier);
   CHECK_FALSE(r.end);
-  CHECK(r.fn == rondo::ConsolidationFn::Average);
+  CHECK(std::get<rondo::ConsolidationFn>(r.fn) == rondo::ConsolidationFn::Average);
   CHECK(r.selector.to_string().find("hlt") != std::string::npos);
 
   const QueryRequest full = parse_query_request({{"series", "blk_bytes_total"},
@@ -47,14 +47,15 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
                                                  {"fn", "max"},
                                                  {"end", "1700000000"}});
   CHECK(full.tier == 2u);
-  CHECK(full.fn == rondo::ConsolidationFn::Max);
+  CHECK(std::get<rondo::ConsolidationFn>(full.fn) == rondo::ConsolidationFn::Max);
   CHECK(full.end == kNow);
-  CHECK_FALSE(full.quantile);
-
-  // A stored quantile, by the rule the CLI's --fn uses (rondo::parse_function_request).
-  const QueryRequest p999 = parse_query_request({{"series", "blk_request_duration_ns"}, {"fn", "p99.9"}});
-  REQUIRE(p999.quantile);
-  CHECK(p999.quantile->q == Approx(0.999));
+  // A stored quantile, spelled as `rondo query --fn` spells it (one parser).
+  for (const auto& [text, q] : {std::pair<const char*, double>{"p50", 0.5}, {"p99", 0.99}, {"p99.9", 0.999}}) {
+    INFO(text);
+    const QueryRequest quantile = parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", text}});
+    REQUIRE(std::holds_alternative<rondo::Quantile>(quantile.fn));
+    CHECK(std::get<rondo::Quantile>(quantile.fn).q == Approx(q));
+  }
 
   const std::vector<std::pair<Params, std::string>> bad = {
       {{}, "missing 'series'"},
@@ -63,8 +64,7 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
       {{{"series", "a"}, {"range", "forever"}}, "bad range"},
       {{{"series", "a"}, {"tier", "fine"}}, "bad tier"},
       {{{"series", "a"}, {"fn", "median"}}, "bad fn"},
-      {{{"series", "a"}, {"fn", "p101"}}, "or a stored quantile such as p99"},
-      {{{"series", "a"}, {"fn", "99"}}, "bad fn '99'"},
+      {{{"series", "a"}, {"fn", "p101"}}, "bad fn 'p101': use avg, min, max, last, sum, count or a stored quantile"},
       {{{"series", "a"}, {"end", "yesterday"}}, "bad end"},
       {{{"series", "a"}, {"step", "1s"}}, "unknown parameter 'step'"},
       {{{"series", "a"}, {"series", "b"}}, "given twice"},
@@ -90,6 +90,7 @@ TEST_CASE("run_query answers per series, with points and the tier plan", "[vmm][
     REQUIRE(store.record(i, 10.0, t) == rondo::WriteStatus::Ok);
     REQUIRE(store.record(d, 100.0 * (s + 1), t) == rondo::WriteStatus::Ok);
     REQUIRE(store.record(d, 300.0 * (s + 1), t + 1) == rondo::WriteStatus::Ok);
+    store.consolidate();  // each second, as the demo's tick does: the quantile pass keeps up
   }
 
   auto sum = run_query(
@@ -116,6 +117,28 @@ TEST_CASE("run_query answers per series, with points and the tier plan", "[vmm][
       parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", "max"}, {"range", "1m"}}),
       kNow);
   CHECK(max["series"][0]["points"][4][1] == 1500.0);
+  // Stored quantiles: each closed second's own p50 and p99 (the newest
+  // second is still open: no quantile yet), within the histogram's 0.78 %.
+  for (const auto& [fn, low] : {std::pair<const char*, bool>{"p50", true}, {"p99", false}}) {
+    INFO(fn);
+    auto q = run_query(
+        store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", fn}, {"range", "1m"}}), kNow);
+    REQUIRE(q["series"].size() == 1);
+    CHECK(q["fn"] == fn);
+    CHECK(q["series"][0]["schema"] == "latency");
+    const auto& points = q["series"][0]["points"];
+    REQUIRE(points.size() == 4);
+    for (std::size_t k = 0; k < points.size(); ++k) {
+      const double exact = (low ? 100.0 : 300.0) * static_cast<double>(k + 1);
+      CHECK(points[k][1].get<double>() == Approx(exact).epsilon(0.0078));
+    }
+  }
+  // A quantile the schema does not keep, or a schema without quantiles: an
+  // error of that series, saying so.
+  auto p95 = run_query(store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", "p95"}}), kNow);
+  CHECK(p95["series"][0]["error"].get<std::string>().find("does not keep p95") != std::string::npos);
+  auto counter_p99 = run_query(store, parse_query_request({{"series", "vcpu_exits_total"}, {"fn", "p99"}}), kNow);
+  CHECK(counter_p99["series"][0].contains("error"));
 
   // A function the schema does not keep is an error of that series only.
   auto avg_counters =
@@ -143,9 +166,10 @@ TEST_CASE("store_info_json describes schemas, tiers, files and series", "[vmm][q
   rondo::Store store = rondo::Store::open(dir / "store", VmmMetrics::schemas());
   store.register_series("vmm_rss_bytes");
   const auto info = store_info_json(store);
-  CHECK(info["schemas"].size() == 3);
-  CHECK(info["schemas"][1]["name"] == "events");
-  CHECK(info["schemas"][1]["tiers"][0]["functions"] ==
+  CHECK(info["schemas"].size() == 4);
+  CHECK(info["schemas"][1]["name"] == "latency");
+  CHECK(info["schemas"][2]["name"] == "events");
+  CHECK(info["schemas"][2]["tiers"][0]["functions"] ==
         nlohmann::json::array({"sum", "count", "max"}));
   CHECK(info["schemas"][0]["tiers"][2]["interval_s"] == 300.0);
   CHECK(info["total_bytes"].get<std::uint64_t>() > 0);
@@ -165,7 +189,9 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
     REQUIRE(store.record(exits, 1.0 + s % 3, t) == rondo::WriteStatus::Ok);
     REQUIRE(store.record(duration, 100.0 + s, t) == rondo::WriteStatus::Ok);
     REQUIRE(store.record(duration, 900.0 - s, t + 1) == rondo::WriteStatus::Ok);
+    store.consolidate();  // each second, as the demo's tick does
   }
+  store.seal();  // the newest second's quantiles too
   store.consolidate();
   store.flush();
 
@@ -173,7 +199,8 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
   const std::string start_s = std::to_string(kNow / kSecond - 30);
   for (const auto& [selector, fn] : {std::pair<std::string, std::string>{"vcpu_exits_total", "sum"},
                                      {"vcpu_exit_duration_ns", "max"},
-                                     {"vcpu_exit_duration_ns", "avg"}}) {
+                                     {"vcpu_exit_duration_ns", "avg"},
+                                     {"vcpu_exit_duration_ns", "p99"}}) {
     INFO(selector << " " << fn);
     const nlohmann::json http = run_query(
         store, parse_query_request({{"series", selector}, {"fn", fn}, {"range", "30s"}, {"end", end_s}}), kNow);
@@ -191,7 +218,7 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
     REQUIRE(cli["series"].size() == 1);
     const auto& h = http["series"][0]["points"];
     const auto& c = cli["series"][0]["points"];
-    REQUIRE(h.size() == 30);  // the seconds kNow-30s .. kNow-1s hold data
+    REQUIRE(h.size() == 30);  // the seconds kNow-30s .. kNow-1s hold data (and are closed)
     REQUIRE(c.size() == h.size());
     for (std::size_t i = 0; i < h.size(); ++i) {
       // The HTTP API answers in Unix milliseconds, the CLI in nanoseconds.

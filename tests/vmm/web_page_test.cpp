@@ -4,7 +4,10 @@
 //  - value axis labels whole (1,500,000), none reaching past its axis;
 //  - a gauge's missing minute drawn as a gap, not a slope;
 //  - a counter drawn at zero where it had no events;
-//  - legends only for series with data, one unit per chart, times with their zone.
+//  - legends only for series with data, one unit per chart, times with their zone;
+//  - each latency series' p50-to-p99 band: the page drew the store's own
+//    quantiles (the newest bucket's edges equal Store::query's), and the
+//    band's colour fills the screenshot between the two edges, not below.
 #include <png.h>
 #include <unistd.h>
 
@@ -60,6 +63,12 @@ bool is_line(const std::uint8_t* p) { return p[2] >= 150 && p[2] - p[0] >= 40 &&
 bool is_ink(const std::uint8_t* p) {
   const int lo = std::min({p[0], p[1], p[2]}), hi = std::max({p[0], p[1], p[2]});
   return hi < 150 && hi - lo < 40;
+}
+// The band's fill (app.js' BAND_FILL, rgba(255, 127, 14, 0.3)) over the white
+// plot, (255, 217, 183), or over a light grid line; neither of a band chart's
+// lines (blue, red) comes near it.
+bool is_band(const std::uint8_t* p) {
+  return p[0] >= 235 && p[1] >= 200 && p[1] <= 232 && p[2] >= 165 && p[2] <= 200 && p[0] - p[2] >= 40;
 }
 
 // One chart of the dumped DOM: from its element to the next chart's.
@@ -190,9 +199,80 @@ void check_labels_inside_axis(const Image& image, const Geometry& g, double meas
   CHECK(checked >= 2);
 }
 
+// A latency series whose every second holds the records 1..100 x `unit`
+// ns: p50 is 50 units, p99 is 99 units (µs when unit is 1000 ns).
+struct Latency {
+  const char* series;
+  const char* title;  // its band panel's title
+  double unit;
+};
+constexpr Latency kLatencies[] = {{"vcpu_exit_duration_ns", "Exit handling time, p50 to p99", 1000},
+                                  {"vcpu_run_duration_ns", "Time in KVM_RUN, p50 to p99", 3000},
+                                  {"blk_request_duration_ns", "virtio-blk request time, p50 to p99", 7000}};
+
+// Second by second, with the tick's consolidate() after each (the quantile
+// pass must keep up with tier 0: docs/design.md "Stored quantiles").
+void record_latencies(rondo::Store& store, std::uint64_t from, std::uint64_t to) {
+  std::vector<rondo::SeriesHandle> handles;
+  for (const Latency& l : kLatencies) handles.push_back(store.register_series(l.series));
+  for (std::uint64_t t = from; t <= to; t += kSecond) {
+    for (std::size_t k = 0; k < handles.size(); ++k) {
+      for (int i = 1; i <= 100; ++i) {
+        REQUIRE(store.record(handles[k], i * kLatencies[k].unit, t + static_cast<std::uint64_t>(i)) ==
+                rondo::WriteStatus::Ok);
+      }
+    }
+    store.consolidate();
+  }
+}
+
+// The band chart of one latency series: the page's newest band bucket is
+// the store's newest p50 and p99 (in µs), and in the screenshot the band's
+// colour lies between the edges (at 75 units) in nearly every column of the
+// data and nowhere below p50 (at 25 units).
+void check_band(const Image& image, const std::string& dom, const rondo::Store& store, const Latency& l,
+                std::uint64_t from, std::uint64_t to) {
+  const auto chart = chart_titled(dom, l.title);
+  REQUIRE(chart);
+  INFO(chart->tag);
+  CHECK(attribute(chart->tag, "data-legend") == "2");  // p50 and p99
+  CHECK(attribute(chart->tag, "data-band-fill") == "rgba(255, 127, 14, 0.3)");
+  CHECK(std::stoi(attribute(chart->tag, "data-band-points")) >= 250);  // the 5 minutes' closed seconds
+  const auto h = store.find_series(l.series);
+  REQUIRE(h);
+  const auto p50 = store.query(*h, 0, 0, UINT64_MAX, rondo::Quantile{0.5});
+  const auto p99 = store.query(*h, 0, 0, UINT64_MAX, rondo::Quantile{0.99});
+  REQUIRE(!p50.empty());
+  REQUIRE(!p99.empty());
+  CHECK(p50.back().value == Approx(50 * l.unit).epsilon(0.0078));
+  CHECK(p99.back().value == Approx(99 * l.unit).epsilon(0.0078));
+  const auto last = numbers(attribute(chart->tag, "data-band-last"), ',');
+  REQUIRE(last.size() == 2);
+  CHECK(last[0] == Approx(p50.back().value * 1e-3));
+  CHECK(last[1] == Approx(p99.back().value * 1e-3));
+
+  const Geometry g = geometry_of(chart->tag);
+  require_inside(image, g);
+  CHECK(g.y_min == 0);  // a band panel's scale starts at zero
+  const double us = l.unit * 1e-3;
+  const int inside = g.y_of(75 * us), below = g.y_of(25 * us);
+  int filled = 0, filled_below = 0, columns = 0;
+  for (int x = g.x_of(static_cast<double>(from / kSecond) + 10); x < g.x_of(static_cast<double>(to / kSecond) - 10); ++x) {
+    ++columns;
+    filled += is_band(image.at(x, inside));
+    filled_below += is_band(image.at(x, below));
+  }
+  INFO("band rows " << inside << " (75 units) and " << below << " (25 units): filled in " << filled << " and "
+                    << filled_below << " of " << columns << " columns");
+  CHECK(columns > 100);
+  CHECK(filled >= columns * 95 / 100);  // a vertical grid line may cross the row
+  CHECK(filled_below == 0);
+}
+
 }  // namespace
 
-TEST_CASE("the live page in headless Chromium: whole axis labels, gaps as gaps, zero for counters, legends only for data",
+TEST_CASE("the live page in headless Chromium: whole axis labels, gaps as gaps, zero for counters, legends only for data, "
+          "latency bands",
           "[vmm][http][browser]") {
   if (::access("/usr/bin/chromium", X_OK) != 0) {
     FAIL("/usr/bin/chromium is missing: run scripts/setup.sh");
@@ -213,6 +293,10 @@ TEST_CASE("the live page in headless Chromium: whole axis labels, gaps as gaps, 
   store.register_series("vcpu_exits_total", std::span(&mmio, 1));
   const std::uint64_t quiet_from = now - 240 * kSecond;
   for (std::uint64_t t = now - 300 * kSecond; t < quiet_from; t += kSecond) store.record(exits, 1'500'000.0, t);
+  // The three latencies, every second of the 5 minutes; the quantile pass
+  // writes each closed second's quantiles (the newest second stays open).
+  const std::uint64_t latency_from = now - 300 * kSecond, latency_to = now - 2 * kSecond;
+  record_latencies(store, latency_from, latency_to);
 
   HttpApi api(store, [] {
     return nlohmann::json{{"status", "ok"}, {"vm", "running"}, {"uptime_seconds", 300},
@@ -225,14 +309,16 @@ TEST_CASE("the live page in headless Chromium: whole axis labels, gaps as gaps, 
   testing::ChildProcess chromium(
       {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-       "--force-device-scale-factor=1", "--window-size=1100,2700", "--user-data-dir=" + profile.path().string(),
+       "--force-device-scale-factor=1", "--window-size=1100,4300", "--user-data-dir=" + profile.path().string(),
        "--virtual-time-budget=5000", "--screenshot=" + shot.string(), "--dump-dom",
        "http://127.0.0.1:" + std::to_string(api.port()) + "/"},
       profile / "dom.html", profile / "chromium.err");
   REQUIRE(chromium.wait_for(90s) == 0);
   const std::string dom = testing::read_file(profile / "dom.html");
   INFO(dom.substr(0, 4000));
-  CHECK(testing::number_after(dom, "data-charts-with-data=\"") == 2u);  // only the two charts with series that have data
+  // Only the charts of series with data: exits, open fds, and the latencies'
+  // (exit handling and KVM_RUN time, virtio-blk request time, three bands).
+  CHECK(testing::number_after(dom, "data-charts-with-data=\"") == 7u);
   CHECK(dom.find("data-zone=\"UTC") != std::string::npos);
   if (const char* keep = std::getenv("RONDO_KEEP_SCREENSHOT")) {  // a path, to look at what was checked
     std::filesystem::copy_file(shot, keep, std::filesystem::copy_options::overwrite_existing);
@@ -297,4 +383,10 @@ TEST_CASE("the live page in headless Chromium: whole axis labels, gaps as gaps, 
   for (int x = after + kMargin + 1; x <= after + 30; ++x) drawn_after += line_in_column(*image, x, top, bottom);
   CHECK(drawn_before == 30 - kMargin);
   CHECK(drawn_after == 30 - kMargin);
+
+  // The latency bands, one chart per series.
+  for (const Latency& l : kLatencies) {
+    INFO(l.series);
+    check_band(*image, dom, store, l, latency_from, latency_to);
+  }
 }
