@@ -47,24 +47,6 @@ json optional_time(const std::optional<rondo::Timestamp>& t) {
   return t ? json(*t) : json(nullptr);
 }
 
-// One series' points and plan; `what` is a ConsolidationFn or a Quantile
-// (Store::query and query_auto take either).
-template <typename What>
-void query_series(const rondo::Store& store, rondo::SeriesHandle handle, const QueryRequest& request, What what,
-                  rondo::Timestamp start, rondo::Timestamp end, json& entry) {
-  if (request.tier) {
-    entry["plan"] = json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
-    entry["points"] = points_json(store.query(handle, *request.tier, start, end, what));
-    return;
-  }
-  const rondo::QueryResult result = store.query_auto(handle, start, end, what);
-  entry["plan"] = json::array();
-  for (const rondo::TierSpan& span : result.plan) {
-    entry["plan"].push_back({{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
-  }
-  entry["points"] = points_json(result.points);
-}
-
 }  // namespace
 
 std::optional<std::chrono::nanoseconds> parse_range(std::string_view text) {
