@@ -32,7 +32,8 @@ class Samples {
 
 constexpr int kSixHours = 6 * 3600;
 
-// N series exits_total{id="<i>"} (exported as the summary exits_sum, exits_count and the gauge exits_max)
+// N series exits_total{id="<i>", reason="r<i mod 10>"} (exported as the summary exits_sum, exits_count and
+// the gauge exits_max)
 // with six hours of per-second records, consolidated: tier 1 (10 s x 6 h) is full.
 struct LabelledStore {
   explicit LabelledStore(std::uint32_t n) {
@@ -44,8 +45,8 @@ struct LabelledStore {
         {TierConfig{1s, 10min, {F::Sum, F::Count, F::Max}}, TierConfig{10s, 6h, {}}, TierConfig{5min, 24h * 7, {}}}, n}};
     store = std::make_unique<Store>(Store::open(dir, schemas));
     for (std::uint32_t i = 0; i < n; ++i) {
-      const Label id{"id", std::to_string(i)};
-      handles.push_back(store->register_series("exits_total", std::span(&id, 1)));
+      const Label labels[] = {{"id", std::to_string(i)}, {"reason", std::to_string(i % 10).insert(0, "r")}};
+      handles.push_back(store->register_series("exits_total", labels));
     }
     Timestamp ts = kT0;
     for (int i = 0; i < kSixHours; ++i, ts += kSecond) {
@@ -114,6 +115,18 @@ static void BM_PromqlPanel1h(benchmark::State& state) {
   run_range(state, "rate(exits_sum[1m])", 3600'000, 15'000);
 }
 BENCHMARK(BM_PromqlPanel1h)->Arg(30)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// The typical panel: a rate per reason, 6 h at 10 s steps (tier 1).
+static void BM_PromqlPanel6h(benchmark::State& state) {
+  run_range(state, "sum by (reason) (rate(exits_sum[1m]))", 6 * 3600'000, 10'000);
+}
+BENCHMARK(BM_PromqlPanel6h)->Arg(30)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// One series picked out of N (a panel of one VM on the agent): 6 h at 10 s.
+static void BM_PromqlOneSeries6h(benchmark::State& state) {
+  run_range(state, "rate(exits_sum{id=\"7\"}[1m])", 6 * 3600'000, 10'000);
+}
+BENCHMARK(BM_PromqlOneSeries6h)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 // The floor: Store::query of the same tier-1 points, one call per series and function.
 static void BM_RawScan6h(benchmark::State& state) {

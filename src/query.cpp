@@ -48,6 +48,26 @@ detail::FunctionView view_or_throw(const detail::Ring& ring, ConsolidationFn fn,
   return *view;
 }
 
+// Buckets [first, last] written from `at` on; value(a, c) makes a point's
+// value from the one or two functions read (a template argument, so the
+// loop has no test of which).
+template <typename Value>
+Point* scan_points(const detail::Ring& ring, std::uint32_t column, const detail::FunctionView& view,
+                   std::uint64_t first, std::uint64_t last, bool include_missing, Point* at, Value value) {
+  const std::uint64_t interval = ring.interval();
+  return ring.scan(
+      column, first, last, view.first(), view.second(), at,
+      [interval, value](Point* w, std::uint64_t b, double a, double c) {
+        *w = {b * interval, value(a, c)};
+        return w + 1;
+      },
+      [interval, include_missing](Point* w, std::uint64_t b) {
+        if (!include_missing) return w;
+        *w = {b * interval, detail::kMissing};
+        return w + 1;
+      });
+}
+
 // Appends the buckets of one tier overlapping [start, end] to out, in one
 // pass over the slab (Ring::scan).
 void scan(const detail::Ring& ring, std::uint32_t column, const detail::FunctionView& view, Timestamp start,
@@ -59,37 +79,67 @@ void scan(const detail::Ring& ring, std::uint32_t column, const detail::Function
   if (last < first) return;
   const std::size_t had = out.size();
   out.resize(had + (last - first + 1));
-  const std::uint64_t interval = ring.interval();
-  const detail::FunctionView v = view;
-  Point* const end_at = ring.scan(
-      column, first, last, view.first(), view.second(), out.data() + had,
-      [interval, v](Point* w, std::uint64_t b, double a, double c) {
-        *w = {b * interval, v.of(a, c)};
-        return w + 1;
-      },
-      [interval, include_missing](Point* w, std::uint64_t b) {
-        if (!include_missing) return w;
-        *w = {b * interval, detail::kMissing};
-        return w + 1;
-      });
+  Point* const at = out.data() + had;
+  Point* const end_at =
+      view.ratio()
+          ? scan_points(ring, column, view, first, last, include_missing, at, [](double s, double n) { return s / n; })
+          : scan_points(ring, column, view, first, last, include_missing, at, [](double a, double) { return a; });
   out.resize(static_cast<std::size_t>(end_at - out.data()));
 }
 
-// Start time of the oldest bucket the ring holds; nullopt if empty.
-std::optional<Timestamp> window_start(const detail::Ring& ring) {
-  const std::uint64_t head = ring.head();
-  if (head == detail::kNoBucket) return std::nullopt;
-  return ring.oldest(head) * ring.interval();
+// One tier as query_auto's stitching sees it, from one read of its head
+// (the writer moves it): a tier of the ring's buckets or of its quantile cells.
+struct StitchTier {
+  std::size_t tier;
+  std::uint64_t interval;
+  Timestamp window;       // start of the oldest bucket held
+  Timestamp covered_end;  // end of the newest bucket
+};
+
+StitchTier stitch_tier(std::size_t tier, std::uint64_t interval, std::uint64_t slots, std::uint64_t head) {
+  const std::uint64_t oldest = head >= slots - 1 ? head - (slots - 1) : 0;
+  return {tier, interval, oldest * interval, (head + 1) * interval};
 }
 
 // Where a coarse tier hands over to the next finer tier, whose oldest bucket
 // starts at finer_window: the first coarse bucket boundary at or after it, or
 // the end of the coarse tier's newest bucket if consolidation lags behind.
-Timestamp hand_over(const detail::Ring& coarse, Timestamp finer_window) {
-  const std::uint64_t step = coarse.interval();
-  const Timestamp covered_end = (coarse.head() + 1) * step;
+Timestamp hand_over(const StitchTier& coarse, Timestamp finer_window) {
+  const std::uint64_t step = coarse.interval;
   const Timestamp boundary = (finer_window + step - 1) / step * step;
-  return boundary <= covered_end ? boundary : std::max(covered_end, finer_window);
+  return boundary <= coarse.covered_end ? boundary : std::max(coarse.covered_end, finer_window);
+}
+
+// The rule (docs/design.md): take the finest tier whose window reaches back
+// to `start` (or the coarsest tier, if none does). Every finer tier then
+// serves the part of the range it holds: the hand-over from a coarse tier to
+// the next finer one happens at the first coarse bucket boundary at or after
+// the finer tier's oldest bucket, so the coarse buckets end exactly where the
+// fine ones begin. tiers: finest first, each holding data. read(i, from,
+// until) appends tiers[i]'s points in [from, until] to result.points.
+template <typename Read>
+void stitch(const std::vector<StitchTier>& tiers, Timestamp start, Timestamp end, QueryResult& result, Read read) {
+  if (tiers.empty() || end < start) return;
+  std::size_t coarsest = tiers.size() - 1;
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].window <= start) {
+      coarsest = i;
+      break;
+    }
+  }
+  Timestamp from = start;
+  for (std::size_t i = coarsest + 1; i-- > 0;) {
+    Timestamp until = end;
+    if (i > 0) {
+      const Timestamp handover = hand_over(tiers[i], tiers[i - 1].window);
+      if (handover <= from) continue;  // the finer tier holds all of it
+      until = std::min(end, handover - 1);
+    }
+    read(i, from, until);
+    result.plan.push_back({tiers[i].tier, from, until});
+    if (until >= end) break;
+    from = until + 1;
+  }
 }
 
 // Buckets before this one (in bucket numbers) are final; see TierState.
@@ -154,57 +204,28 @@ void Store::query_into(SeriesHandle handle, std::size_t tier, Timestamp start, T
   scan(ring, handle.column(), view_or_throw(ring, fn, config, tier), start, end, options.include_missing, out);
 }
 
-// The rule (docs/design.md): take the finest tier whose window reaches back
-// to `start` (or the coarsest tier, if none does). Every finer tier then
-// serves the part of the range it holds: the hand-over from a coarse tier to
-// the next finer one happens at the first coarse bucket boundary at or after
-// the finer tier's oldest bucket, so the coarse buckets end exactly where the
-// fine ones begin.
+// Stitched as stitch() says, over the tiers that store or derive fn.
 QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp end, ConsolidationFn fn,
                               QueryOptions options) const {
   impl_->check(handle, id_);
   const auto& config = impl_->meta.schemas[handle.schema()];
-  struct Candidate {
-    std::size_t tier;
-    const detail::Ring* ring;
-    detail::FunctionView view;
-    Timestamp window;  // oldest bucket start
-  };
-  std::vector<Candidate> tiers;  // finest first
+  std::vector<StitchTier> tiers;  // finest first
+  std::vector<std::pair<const detail::Ring*, detail::FunctionView>> readers;
+  bool any = false;
   for (std::size_t k = 0; k < config.tiers.size(); ++k) {
     const detail::Ring& ring = impl_->ring(handle.schema(), k);
-    auto view = detail::FunctionView::of(ring, fn);
-    auto window = window_start(ring);
-    if (view && window) tiers.push_back({k, &ring, *view, *window});
+    const auto view = detail::FunctionView::of(ring, fn);
+    any |= view.has_value();
+    const std::uint64_t head = ring.head();
+    if (!view || head == detail::kNoBucket) continue;
+    tiers.push_back(stitch_tier(k, ring.interval(), ring.slots(), head));
+    readers.emplace_back(&ring, *view);
   }
+  if (!any) throw Error(ErrorCode::NotFound, "no tier of schema '" + config.name + "' stores " + std::string(to_string(fn)));
   QueryResult result;
-  if (tiers.empty() || end < start) {
-    bool any = false;
-    for (std::size_t k = 0; k < config.tiers.size(); ++k) any |= detail::FunctionView::of(impl_->ring(handle.schema(), k), fn).has_value();
-    if (!any) throw Error(ErrorCode::NotFound, "no tier of schema '" + config.name + "' stores " + std::string(to_string(fn)));
-    return result;
-  }
-  std::size_t coarsest = tiers.size() - 1;
-  for (std::size_t i = 0; i < tiers.size(); ++i) {
-    if (tiers[i].window <= start) {
-      coarsest = i;
-      break;
-    }
-  }
-  Timestamp from = start;
-  for (std::size_t i = coarsest + 1; i-- > 0;) {
-    const Candidate& c = tiers[i];
-    Timestamp until = end;
-    if (i > 0) {
-      const Timestamp handover = hand_over(*c.ring, tiers[i - 1].window);
-      if (handover <= from) continue;  // the finer tier holds all of it
-      until = std::min(end, handover - 1);
-    }
-    scan(*c.ring, handle.column(), c.view, from, until, options.include_missing, result.points);
-    result.plan.push_back({c.tier, from, until});
-    if (until >= end) break;
-    from = until + 1;
-  }
+  stitch(tiers, start, end, result, [&](std::size_t i, Timestamp from, Timestamp until) {
+    scan(*readers[i].first, handle.column(), readers[i].second, from, until, options.include_missing, result.points);
+  });
   return result;
 }
 
@@ -256,45 +277,16 @@ QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp en
                               QueryOptions options) const {
   impl_->check(handle, id_);
   const auto [files, qi] = impl_->quantile_files(handle, q);
-  struct Candidate {
-    std::size_t tier;
-    Timestamp window;  // oldest bucket start
-    std::uint64_t head;
-  };
-  std::vector<Candidate> tiers;
+  std::vector<StitchTier> tiers;
   for (std::size_t k = 0; k < files->size(); ++k) {
     const detail::QuantileFile& f = (*files)[k];
-    const std::uint64_t head = detail::load_state(f.state().head);  // read once: the writer moves it
-    if (head == detail::kNoBucket) continue;
-    tiers.push_back({k, (head >= f.slots() - 1 ? head - (f.slots() - 1) : 0) * f.interval(), head});
+    const std::uint64_t head = detail::load_state(f.state().head);
+    if (head != detail::kNoBucket) tiers.push_back(stitch_tier(k, f.interval(), f.slots(), head));
   }
   QueryResult result;
-  if (tiers.empty() || end < start) return result;
-  std::size_t coarsest = tiers.size() - 1;
-  for (std::size_t i = 0; i < tiers.size(); ++i) {
-    if (tiers[i].window <= start) {
-      coarsest = i;
-      break;
-    }
-  }
-  Timestamp from = start;
-  for (std::size_t i = coarsest + 1; i-- > 0;) {
-    const detail::QuantileFile& f = (*files)[tiers[i].tier];
-    Timestamp until = end;
-    if (i > 0) {
-      const std::uint64_t step = f.interval();
-      const Timestamp covered_end = (tiers[i].head + 1) * step;
-      const Timestamp finer = tiers[i - 1].window;
-      const Timestamp boundary = (finer + step - 1) / step * step;
-      const Timestamp handover = boundary <= covered_end ? boundary : std::max(covered_end, finer);
-      if (handover <= from) continue;
-      until = std::min(end, handover - 1);
-    }
-    scan_quantile(f, handle.column(), qi, from, until, options.include_missing, result.points);
-    result.plan.push_back({tiers[i].tier, from, until});
-    if (until >= end) break;
-    from = until + 1;
-  }
+  stitch(tiers, start, end, result, [&](std::size_t i, Timestamp from, Timestamp until) {
+    scan_quantile((*files)[tiers[i].tier], handle.column(), qi, from, until, options.include_missing, result.points);
+  });
   return result;
 }
 

@@ -418,7 +418,7 @@ bool Ring::verified(std::uint32_t column, std::uint64_t slot) const noexcept {
   if (!sums_) return true;
   const std::uint32_t group = column / kSumGroup;
   const std::uint64_t seq = load(seq_[slot]);
-  std::atomic<std::uint64_t>* memo = verified_ ? &verified_[slot * groups_ + group] : nullptr;
+  std::atomic<std::uint64_t>* memo = verified_ ? &verified_[memo_index(column, slot)] : nullptr;
   if (memo && memo->load(std::memory_order_relaxed) == seq + 1) return true;
   const SumCheck check = check_sum(slot, group);
   if (check == SumCheck::Verified && memo) memo->store(seq + 1, std::memory_order_relaxed);

@@ -81,6 +81,7 @@ class FunctionView {
   std::uint32_t first() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : sum_); }
   std::uint32_t second() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : count_); }
   double of(double a, double b) const { return column_ >= 0 ? a : a / b; }
+  bool ratio() const { return column_ < 0; }  // of() divides
 
  private:
   int column_ = -1, sum_ = -1, count_ = -1;

@@ -25,7 +25,7 @@ struct Group {
 
 // by (...) keeps the listed labels; without (...) drops them and the name.
 // The group's labels, interned, are also its key.
-LabelsPtr group_of(const Node& node, const LabelsPtr& labels, Evaluator& ev) {
+const LabelsPtr& group_of(const Node& node, const LabelsPtr& labels, Evaluator& ev) {
   return ev.projection(&node, labels, !node.without, node.grouping);
 }
 
@@ -118,6 +118,38 @@ Vector count_values(const Node& node, const std::string& label, const Vector& in
   return out;
 }
 
+// Which group an element joins, by its group's interned labels: a linear
+// search while there are few groups (a panel's handful, each step), a hash
+// map once there are many.
+class GroupIndex {
+ public:
+  // The index of `key` among the groups so far; `fresh` when it is new (then
+  // its index is the count before).
+  std::size_t find(const Labels* key, std::size_t count, const std::vector<Group>& groups, bool& fresh) {
+    if (count <= kLinear) {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (groups[i].labels.get() == key) {
+          fresh = false;
+          return i;
+        }
+      }
+      fresh = true;
+      if (count == kLinear) {
+        for (std::size_t i = 0; i < count; ++i) map_.emplace(groups[i].labels.get(), i);
+        map_.emplace(key, count);
+      }
+      return count;
+    }
+    auto [it, added] = map_.try_emplace(key, count);
+    fresh = added;
+    return it->second;
+  }
+
+ private:
+  static constexpr std::size_t kLinear = 16;
+  std::unordered_map<const Labels*, std::size_t> map_;
+};
+
 }  // namespace
 
 Vector aggregate(const Node& node, const Value* param, const Vector& input, Millis ts, Evaluator& ev) {
@@ -131,16 +163,17 @@ Vector aggregate(const Node& node, const Value* param, const Vector& input, Mill
     k = p > 9e18 ? input.size() : static_cast<std::size_t>(std::min<double>(p, static_cast<double>(input.size())));
     if (k == 0) return {};
   }
-  std::unordered_map<const Labels*, std::size_t> index;
+  GroupIndex index;
   std::vector<Group> groups;
   for (const Element& e : input) {
-    LabelsPtr group = group_of(node, e.labels, ev);
-    auto [it, fresh] = index.try_emplace(group.get(), groups.size());
+    const LabelsPtr& group = group_of(node, e.labels, ev);
+    bool fresh = false;
+    const std::size_t at = index.find(group.get(), groups.size(), groups, fresh);
     if (fresh) {
       groups.emplace_back();
-      groups.back().labels = std::move(group);
+      groups.back().labels = group;
     }
-    Group& g = groups[it->second];
+    Group& g = groups[at];
     if (op == AggOp::Topk || op == AggOp::Bottomk) {
       keep_k(g, e, k, op == AggOp::Topk);
     } else {
@@ -148,6 +181,7 @@ Vector aggregate(const Node& node, const Value* param, const Vector& input, Mill
     }
   }
   Vector out;
+  out.reserve(groups.size());
   for (Group& g : groups) {
     if (op == AggOp::Topk || op == AggOp::Bottomk) {
       const bool top = op == AggOp::Topk;

@@ -202,7 +202,7 @@ Matrix Evaluator::subquery(const Node& node, Millis ts) {
 
 // ---- evaluation -----------------------------------------------------------------
 
-LabelsPtr Evaluator::drop_name(const LabelsPtr& labels) {
+const LabelsPtr& Evaluator::drop_name(const LabelsPtr& labels) {
   if (get(*labels, kMetricName).empty()) return labels;
   auto [it, fresh] = dropped_.try_emplace(labels.get());
   if (fresh) it->second = intern(without_name(*labels));
@@ -216,8 +216,8 @@ LabelsPtr Evaluator::intern(Labels labels) {
   return it->second;
 }
 
-LabelsPtr Evaluator::projection(const void* site, const LabelsPtr& labels, bool keep_listed,
-                                const std::vector<std::string>& names) {
+const LabelsPtr& Evaluator::projection(const void* site, const LabelsPtr& labels, bool keep_listed,
+                                       const std::vector<std::string>& names) {
   auto [it, fresh] = projections_.try_emplace(SiteKey{site, labels.get()});
   if (fresh) {
     Labels out;

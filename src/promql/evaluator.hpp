@@ -33,14 +33,16 @@ class Evaluator {
   // The instant selector's samples with their own timestamps (timestamp()).
   Vector select_instant(const Node& selector, Millis ts);
 
-  LabelsPtr drop_name(const LabelsPtr& labels);
+  // Both return a reference into the evaluator's caches (or `labels`
+  // itself): no reference count moves on the per-step path.
+  const LabelsPtr& drop_name(const LabelsPtr& labels);
   // One shared copy per distinct label set in a query: equal labels are the
   // same pointer, so results are merged and checked by pointer, not by text.
   LabelsPtr intern(Labels labels);
   // `labels` reduced to the `names` (keep_listed: by/on) or to all but them
   // and __name__ (without/ignoring), interned; cached per call site.
-  LabelsPtr projection(const void* site, const LabelsPtr& labels, bool keep_listed,
-                       const std::vector<std::string>& names);
+  const LabelsPtr& projection(const void* site, const LabelsPtr& labels, bool keep_listed,
+                              const std::vector<std::string>& names);
   void check_deadline();
   // Throws QueryError(Execution) when `v` holds two elements with the same labels.
   static void check_unique(const Vector& v);

@@ -315,6 +315,7 @@ class Call {
     const Evaluator::RangeArg r = ev_.eval_range(arg(m), ts_);
     if (f_ == "absent_over_time") return absent(r.matrix.series.empty());
     Vector out;
+    out.reserve(r.matrix.series.size());
     for (const RangeSeries& s : r.matrix.series) {
       std::optional<double> v = range_value(s.points, r, param);
       if (!v) continue;

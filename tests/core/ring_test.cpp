@@ -1,5 +1,7 @@
 // Ring semantics through the public API: slots, laps, missing buckets, the
 // window, aggregation in tier 0.
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -289,9 +291,12 @@ TEST_CASE("a scan reads every bucket exactly as read_cell reads it", "[ring][que
     auto* base = reinterpret_cast<std::byte*>(words.data());
     detail::SlabHeader header;
     std::memcpy(&header, base, sizeof header);
-    const detail::Ring ring(base, header);
+    detail::Ring ring(base, header);
     const std::uint64_t head = ring.head();
     REQUIRE(head != detail::kNoBucket);
+    // Pass 0 without the verified-sum memo; passes 1 and 2 with one, cold
+    // then filled by pass 1 (the memo's fast test is then what judges).
+    std::vector<std::atomic<std::uint64_t>> memo(std::size_t{ring.sum_groups()} * ring.slots());
     auto* seq = reinterpret_cast<std::uint64_t*>(base + header.slot_seq_offset);
     auto* values = reinterpret_cast<double*>(base + header.columns_offset);
     // One slot being written (odd counter), one whose bytes no longer match its checksum.
@@ -299,37 +304,42 @@ TEST_CASE("a scan reads every bucket exactly as read_cell reads it", "[ring][que
     values[header.tier_index == 0 ? ring.slots() + (head - 5) % ring.slots() : (head - 5) % ring.slots()] += 1;
     const std::uint64_t first = head > ring.slots() + 10 ? head - ring.slots() - 10 : 0;
     const std::uint64_t last = head + 10;
-    std::size_t data = 0;
-    for (std::uint32_t column : {0u, 1u, 2u}) {
-      for (const auto& [fa, fb] : {std::pair{0u, 0u}, std::pair{1u, 2u}, std::pair{2u, 1u}}) {
-        std::vector<std::tuple<std::uint64_t, double, double>> scanned;
-        const int end = ring.scan(
-            column, first, last, fa, fb, 0,
-            [&](int n, std::uint64_t bucket, double x, double y) {
-              scanned.emplace_back(bucket, x, y);
-              return n + 1;
-            },
-            [&](int n, std::uint64_t bucket) {
-              scanned.emplace_back(bucket, std::nan(""), std::nan(""));
-              return n + 1;
-            });
-        REQUIRE(end == static_cast<int>(last - first + 1));
-        REQUIRE(scanned.size() == last - first + 1);
-        for (std::uint64_t bucket = first; bucket <= last; ++bucket) {
-          const auto& [at, x, y] = scanned[bucket - first];
-          double cell[detail::kMaxFunctions];
-          const bool has = ring.read_cell(column, bucket, cell, 0) == detail::Ring::CellRead::Data;
-          INFO("column " << column << " bucket " << bucket << " functions " << fa << "," << fb);
-          CHECK(at == bucket);
-          CHECK(has == !std::isnan(x));
-          if (has) {
-            CHECK(x == cell[fa]);
-            CHECK(y == cell[fb]);
-            ++data;
+    for (int pass = 0; pass < 3; ++pass) {
+      INFO("pass " << pass);
+      if (pass == 1) ring.set_verified_memo(memo.data());
+      std::size_t data = 0;
+      for (std::uint32_t column : {0u, 1u, 2u}) {
+        for (const auto& [fa, fb] : {std::pair{0u, 0u}, std::pair{1u, 2u}, std::pair{2u, 1u}}) {
+          std::vector<std::tuple<std::uint64_t, double, double>> scanned;
+          const int end = ring.scan(
+              column, first, last, fa, fb, 0,
+              [&](int n, std::uint64_t bucket, double x, double y) {
+                scanned.emplace_back(bucket, x, y);
+                return n + 1;
+              },
+              [&](int n, std::uint64_t bucket) {
+                scanned.emplace_back(bucket, std::nan(""), std::nan(""));
+                return n + 1;
+              });
+          REQUIRE(end == static_cast<int>(last - first + 1));
+          REQUIRE(scanned.size() == last - first + 1);
+          for (std::uint64_t bucket = first; bucket <= last; ++bucket) {
+            const auto& [at, x, y] = scanned[bucket - first];
+            double cell[detail::kMaxFunctions];
+            const bool has = ring.read_cell(column, bucket, cell, 0) == detail::Ring::CellRead::Data;
+            INFO("column " << column << " bucket " << bucket << " functions " << fa << "," << fb);
+            CHECK(at == bucket);
+            CHECK(has == !std::isnan(x));
+            if (has) {
+              CHECK(x == cell[fa]);
+              CHECK(y == cell[fb]);
+              ++data;
+            }
           }
         }
       }
+      CHECK(data > 100);  // the comparison saw data, not only missing buckets
     }
-    CHECK(data > 100);  // the comparison saw data, not only missing buckets
+    CHECK(std::any_of(memo.begin(), memo.end(), [](const auto& m) { return m.load() != 0; }));  // the memo was used
   }
 }

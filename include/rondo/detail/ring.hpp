@@ -162,8 +162,9 @@ class alignas(64) Ring {
   // Unverified: no sum yet (an open bucket), or a stale one.
   SumCheck check_sum(std::uint64_t slot, std::uint32_t group) const noexcept;
   // Where readers remember which slot groups they verified, at which counter
-  // value (seq + 1; 0 = not yet): sum_groups() * slots() entries, owned by
-  // the caller (SlabFile) and shared by every copy of this ring. Without it
+  // value (seq + 1; 0 = not yet): sum_groups() * slots() entries, group-major
+  // (memo_index), owned by the caller (SlabFile) and shared by every copy of
+  // this ring. Without it
   // every read checks its group's sum again.
   void set_verified_memo(std::atomic<std::uint64_t>* memo) noexcept { verified_ = memo; }
   bool slot_odd(std::uint64_t slot) const noexcept { return (load(seq_[slot]) & 1) != 0; }
@@ -212,18 +213,29 @@ class alignas(64) Ring {
   // Where function fn lives in a tier-0 cell (word index), or kAbsent.
   static constexpr std::uint8_t kAbsent = 0xff;
 
-  // How scan_window reads a cell: tier 0's 16-byte cells with one load,
-  // tier 0's wider cells word by word, the tiers above from their columns.
-  enum class ScanLayout { Pairs, Cells, Columns };
+  // How scan_window reads a tier-0 cell: 16-byte cells with one load, wider
+  // cells word by word.
+  enum class ScanLayout { Pairs, Cells };
+  static constexpr std::uint64_t kPrefetchWords = 128;  // 1 KiB: ~100 buckets of work ahead
   template <ScanLayout L, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
   Out scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb, Out out,
                   OnData on_data, OnMissing on_missing) const noexcept;
+  // The tiers above 0 (ScanLayout::Columns): slots in runs of consecutive
+  // array indices, each bucket judged with one branch when it is plain data.
+  template <bool OnlyFirst, bool Memo, typename Out, typename OnData, typename OnMissing>
+  Out scan_columns(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb,
+                   Out out, OnData on_data, OnMissing on_missing) const noexcept;
   template <typename Out, typename OnData, typename OnMissing>
   Out scan_careful(std::uint32_t column, std::uint64_t b, std::uint32_t fa, std::uint32_t fb, Out out, OnData on_data,
                    OnMissing on_missing) const noexcept;
   std::uint32_t slot_crc(std::uint64_t slot, std::uint32_t group) const noexcept;
   bool sum_due(std::uint64_t slot) const noexcept;
   bool verified(std::uint32_t column, std::uint64_t slot) const noexcept;
+  // The memo is group-major: one series' scan reads its group's entries
+  // for consecutive slots at consecutive addresses.
+  std::uint64_t memo_index(std::uint32_t column, std::uint64_t slot) const noexcept {
+    return std::uint64_t{column / kSumGroup} * slots_ + slot;
+  }
 
   // Seqlock in C++ (the undo fallback and write_slot): begin makes the counter
   // odd and returns it; end makes it even.
@@ -318,8 +330,16 @@ Out Ring::scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, st
       out = one ? scan_window<ScanLayout::Cells, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
                 : scan_window<ScanLayout::Cells, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
     } else {
-      out = one ? scan_window<ScanLayout::Columns, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
-                : scan_window<ScanLayout::Columns, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+      // With a memo (every store's file has one), a verified slot group is
+      // one compare; without, every bucket asks verified().
+      const bool memo = sums_ && verified_;
+      if (one) {
+        out = memo ? scan_columns<true, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                   : scan_columns<true, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+      } else {
+        out = memo ? scan_columns<false, true>(column, lo, hi, fa, fb, out, on_data, on_missing)
+                   : scan_columns<false, false>(column, lo, hi, fa, fb, out, on_data, on_missing);
+      }
     }
     b = hi + 1;
   }
@@ -333,24 +353,20 @@ Out Ring::scan(std::uint32_t column, std::uint64_t first, std::uint64_t last, st
 template <Ring::ScanLayout L, bool OnlyFirst, typename Out, typename OnData, typename OnMissing>
 Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb,
                       Out out, OnData on_data, OnMissing on_missing) const noexcept {
-  constexpr bool kStamped = L != ScanLayout::Columns;
   const std::uint64_t* const slot_seqs = seq_;
-  const std::uint64_t* const times = time_;
   const std::uint64_t* const cell0 = cell_base(column, 0);
   const std::uint64_t* const counter0 = seq_of(column, 0);
   const std::uint64_t cell_step = slot_stride_, counter_step = seq_slot_stride_;
   const std::uint64_t o0 = offset_[0], oa = offset_[fa], ob = offset_[fb];
-  std::atomic<std::uint64_t>* const memo = sums_ && verified_ ? verified_ + column / kSumGroup : nullptr;
-  const std::uint64_t memo_stride = groups_;
+  std::atomic<std::uint64_t>* const memo = sums_ && verified_ ? verified_ + memo_index(column, 0) : nullptr;
   const bool summed = sums_ != nullptr;
-  const std::uint64_t interval = interval_;
   const std::uint64_t slots = slots_;
   std::uint64_t slot = lo % slots;
   for (std::uint64_t b = lo; b <= hi; ++b, slot = slot + 1 == slots ? 0 : slot + 1) {
     const std::uint64_t* const cell = cell0 + slot * cell_step;
     const std::uint64_t* const counter = counter0 + slot * counter_step;
     const std::uint64_t before = load(*counter);
-    std::uint64_t owner;  // tier 0: the cell's stamp; above: the slot's time
+    std::uint64_t owner;  // the cell's stamp
     double x0, xa, xb;
     if constexpr (L == ScanLayout::Pairs) {  // one load, as CellWriter::Last's one store
       std::uint64_t w[2];
@@ -358,7 +374,7 @@ Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, 
       owner = w[0];
       x0 = xa = xb = std::bit_cast<double>(w[1]);
     } else {
-      owner = load_word(kStamped ? cell : times + slot);
+      owner = load_word(cell);
       x0 = std::bit_cast<double>(load_word(cell + o0));
       xa = OnlyFirst ? x0 : std::bit_cast<double>(load_word(cell + oa));
       xb = OnlyFirst ? x0 : std::bit_cast<double>(load_word(cell + ob));
@@ -366,15 +382,71 @@ Out Ring::scan_window(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, 
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if ((before & 1) || load_word(counter) != before) [[unlikely]] {
       out = scan_careful(column, b, fa, fb, out, on_data, on_missing);  // being written
-    } else if (owner != (kStamped ? b : b * interval) || std::isnan(x0)) {
+    } else if (owner != b || std::isnan(x0)) {
       out = on_missing(out, b);
     } else if (!summed ||
-               (memo && memo[slot * memo_stride].load(std::memory_order_relaxed) ==
-                            (kStamped ? load(slot_seqs[slot]) : before) + 1) ||
+               (memo && memo[slot].load(std::memory_order_relaxed) == load(slot_seqs[slot]) + 1) ||
                verified(column, slot)) [[likely]] {
       out = on_data(out, b, xa, xb);
     } else {
       out = on_missing(out, b);  // damaged: its checksum fails
+    }
+  }
+  return out;
+}
+
+// A slot of these tiers is written whole (write_slot), under its own
+// counter, with its time set last: a bucket is data when the counter was
+// even and unchanged around the reads, the slot's time is the bucket's and
+// the slot group's checksum was verified at that counter value (the memo).
+// All of that is one test here; anything else goes through read_cell's
+// order of judgements (as scan_window does). Per run: seq_, time_, the memo's group row and
+// the series' values are all read at index `slot`, consecutive.
+template <bool OnlyFirst, bool Memo, typename Out, typename OnData, typename OnMissing>
+Out Ring::scan_columns(std::uint32_t column, std::uint64_t lo, std::uint64_t hi, std::uint32_t fa, std::uint32_t fb,
+                       Out out, OnData on_data, OnMissing on_missing) const noexcept {
+  const std::uint64_t* const seqs = seq_;
+  const std::uint64_t* const times = time_;
+  const std::uint64_t* const cells = columns_ + column * column_stride_;
+  const std::uint64_t* const v0 = cells + offset_[0];
+  const std::uint64_t* const va = cells + offset_[fa];
+  const std::uint64_t* const vb = cells + offset_[fb];
+  const bool summed = sums_ != nullptr;  // Memo: and verified_ is set
+  std::atomic<std::uint64_t>* const memo = Memo ? verified_ + memo_index(column, 0) : nullptr;
+  const std::uint64_t interval = interval_;
+  const std::uint64_t slots = slots_;
+  for (std::uint64_t b = lo; b <= hi;) {
+    const std::uint64_t first_slot = b % slots;
+    const std::uint64_t end_slot = first_slot + std::min(hi - b, slots - 1 - first_slot) + 1;
+    std::uint64_t start = b * interval;
+    for (std::uint64_t w = 0; w < kPrefetchWords; w += 8) __builtin_prefetch(v0 + first_slot + w);
+    for (std::uint64_t slot = first_slot; slot < end_slot; ++slot, ++b, start += interval) {
+      const std::uint64_t before = load(seqs[slot]);
+      const std::uint64_t owner = load_word(times + slot);
+      const double x0 = std::bit_cast<double>(load_word(v0 + slot));
+      const double xa = OnlyFirst ? x0 : std::bit_cast<double>(load_word(va + slot));
+      const double xb = OnlyFirst ? x0 : std::bit_cast<double>(load_word(vb + slot));
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);
+      const std::uint64_t after = load_word(seqs + slot);
+      // Memo: the memo names this counter value; else: no checksums at all.
+      const std::uint64_t mark = Memo ? memo[slot].load(std::memory_order_relaxed) - 1 : summed ? ~before : before;
+      const bool marked = mark == before;
+      // The values are the one stream not shared with other series' scans:
+      // fetched ahead of the hardware prefetcher, which stops at each page.
+      __builtin_prefetch(v0 + slot + kPrefetchWords);
+      // Bitwise, not short-circuit: one well-predicted branch per bucket.
+      const bool plain = ((before & 1) | (after ^ before) | (owner ^ start) | (mark ^ before)) == 0;
+      if (plain & (x0 == x0)) [[likely]] {
+        out = on_data(out, b, xa, xb);
+      } else if ((before & 1) || after != before) {
+        out = scan_careful(column, b, fa, fb, out, on_data, on_missing);  // being written
+      } else if (owner != start || std::isnan(x0)) {
+        out = on_missing(out, b);
+      } else if (marked || verified(column, slot)) {
+        out = on_data(out, b, xa, xb);
+      } else {
+        out = on_missing(out, b);  // damaged: its checksum fails
+      }
     }
   }
   return out;
