@@ -161,8 +161,8 @@ Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::
     hot_count_ = hot_.size();
     for (std::size_t s = 0; s < impl_->quantiles.size(); ++s) {
       detail::QuantileRecorder& recorder = quant_hot_.emplace_back();
-      recorder.watch(&impl_->slabs[s][0].ring().state());
-      for (const detail::QuantileFile& file : impl_->quantiles[s]) recorder.add_tier(file.recorder_view());
+      if (impl_->quantiles[s].empty()) continue;
+      recorder.watch(&impl_->slabs[s][0].ring().state(), impl_->quantiles[s][0].recorder_view());
     }
   }
   impl_->adopt_new_entries(id_);
