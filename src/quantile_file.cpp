@@ -219,12 +219,10 @@ bool QuantileFile::read_histogram(std::uint32_t column, std::uint64_t bucket, st
   std::atomic_ref<std::uint64_t> tag(head->bucket);
   if (tag.load(std::memory_order_acquire) != bucket) return false;
   const std::uint32_t* src = histogram_counts(head);
-  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
-    touched[w] = load(head->touched[w]);
-    for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
-      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
-      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) counts[i] = load(src[i]);
-    }
+  for (std::uint32_t line = 0; line < kHistLines; ++line) {
+    std::uint32_t any = 0;
+    for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) any |= counts[i] = load(src[i]);
+    if (any != 0) touched[line / 64] |= std::uint64_t{1} << (line % 64);
   }
   std::atomic_thread_fence(std::memory_order_acquire);
   return tag.load(std::memory_order_relaxed) == bucket;

@@ -46,10 +46,10 @@ class QuantileFile {
   QuantileState& state() const { return *state_; }
   QuantileRecorder::TierView recorder_view() const;
 
-  // Tier 0. Copies the touched lines of `bucket`'s histogram of a series
-  // into counts (LogHistogram::kBuckets; the caller keeps the rest zero) and
-  // its bitmap into touched (kHistTouchedWords); false when the histogram
-  // holds another bucket (or was taken back while it was read).
+  // Tier 0. Copies `bucket`'s histogram of a series into counts
+  // (LogHistogram::kBuckets) and sets, in touched (kHistTouchedWords, zero
+  // before), the bit of each line holding a non-zero count; false when the
+  // histogram holds another bucket (or was taken back while it was read).
   bool read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts,
                       std::uint64_t* touched) const noexcept;
   // The tag of the histogram that `bucket` of a series uses (HistogramHead).

@@ -12,8 +12,8 @@
 //                          kNoQuantile. Written a whole slot at a time.
 //   POS 5  hist_index      coarser tiers only: u64 per series, the histogram
 //                          of the pool (POS 6) that accumulates its open bucket
-//   POS 6  histograms      HistogramHead (the bucket, a bitmap of touched count
-//                          lines, the last tier-0 bucket merged in), then
+//   POS 6  histograms      HistogramHead (the bucket; coarser tiers: a bitmap of
+//                          touched count lines, the last tier-0 bucket merged in), then
 //                          LogHistogram::kBuckets u32 counts, padded to 64
 //                          bytes. Tier 0: hist_ring per series, histogram j
 //                          holding a bucket b with b % hist_ring == j (its
@@ -109,9 +109,11 @@ struct QuantileState {
 };
 static_assert(sizeof(QuantileState) == 64);
 
-// The counts are 16 to a 64-byte line; `touched` has a bit per line that
-// holds a non-zero count (set before the count), so the pass reads and
-// clears only those lines, not 10 KB per histogram.
+// The counts are 16 to a 64-byte line. In a coarser tier's histogram
+// `touched` has a bit per line that may hold a non-zero count (the pass sets
+// it before the counts), so merges and quantiles read only those lines.
+// Tier 0's record() keeps no bitmap (that would cost it a store per
+// record): the pass reads a tier-0 histogram whole and clears it whole.
 inline constexpr std::uint32_t kHistLines = (LogHistogram::kBuckets + 15) / 16;
 inline constexpr std::uint32_t kHistTouchedWords = (kHistLines + 63) / 64;
 
@@ -127,19 +129,12 @@ inline std::uint32_t* histogram_counts(HistogramHead* head) noexcept {
   return reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::byte*>(head) + sizeof(HistogramHead));
 }
 
-// Zeroes the touched lines, then the bitmap, then marks the histogram free
-// (a crash in between leaves kHistClearing, which recovery clears again).
+// Tier 0: zeroes every count, then marks the histogram free (a crash in
+// between leaves kHistClearing, which recovery clears again).
 inline void clear_histogram(HistogramHead* head) noexcept {
   std::uint32_t* counts = histogram_counts(head);
-  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
-    std::atomic_ref<std::uint64_t> word(head->touched[w]);
-    for (std::uint64_t bits = word.load(std::memory_order_relaxed); bits != 0; bits &= bits - 1) {
-      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
-      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) {
-        std::atomic_ref<std::uint32_t>(counts[i]).store(0, std::memory_order_relaxed);
-      }
-    }
-    word.store(0, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < LogHistogram::kBuckets; ++i) {
+    std::atomic_ref<std::uint32_t>(counts[i]).store(0, std::memory_order_relaxed);
   }
   std::atomic_ref<std::uint64_t>(head->bucket).store(kNoBucket, std::memory_order_release);
 }

@@ -2,9 +2,8 @@
 // counts each value in tier 0's open histogram only (quantile_format.hpp
 // says who owns a histogram when; the quantile pass merges closed ones into
 // the coarser tiers): a compare for the cached bucket, a load of the
-// histogram's tag, one increment, and a bitmap store when a count leaves
-// zero. No allocation, no system call, no lock. Only the writer thread
-// calls record().
+// histogram's tag and one increment. No allocation, no system call, no
+// lock. Only the writer thread calls record().
 #pragma once
 
 #include <atomic>
@@ -34,6 +33,7 @@ class QuantileRecorder {
   void watch(SlabState* tier0, const TierView& view) noexcept {
     tier0_ = tier0;
     view_ = view;
+    series_stride_ = view.ring * view.stride;
   }
   bool active() const noexcept { return tier0_ != nullptr; }
 
@@ -56,7 +56,7 @@ class QuantileRecorder {
 
  private:
   [[gnu::always_inline]] void count(std::uint32_t column, std::uint32_t i) noexcept {
-    std::byte* h = view_.histograms + std::uint64_t{column} * view_.ring * view_.stride + cached_offset_;
+    std::byte* h = view_.histograms + std::uint64_t{column} * series_stride_ + cached_offset_;
     auto* head = reinterpret_cast<HistogramHead*>(h);
     // Ours while it names the open bucket: the pass touches closed ones only.
     if (head->bucket != cached_bucket_) [[unlikely]] {
@@ -67,16 +67,7 @@ class QuantileRecorder {
     }
     std::uint32_t& c = histogram_counts(head)[i];
     const std::uint32_t n = c;
-    // A line's bit is set before its first count: the pass and clearing read
-    // only the lines the bitmap names. Once set it stays until the clear.
-    if (n == 0) [[unlikely]] mark(head, i);
     std::atomic_ref<std::uint32_t>(c).store(n + (n != ~std::uint32_t{0}), std::memory_order_relaxed);
-  }
-
-  static void mark(HistogramHead* head, std::uint32_t i) noexcept {
-    std::uint64_t& touched = head->touched[i >> 10];
-    std::atomic_ref<std::uint64_t>(touched).store(touched | std::uint64_t{1} << ((i >> 4) & 63),
-                                                  std::memory_order_relaxed);
   }
 
   [[gnu::noinline]] void locate(Timestamp ts) noexcept {
@@ -113,6 +104,7 @@ class QuantileRecorder {
 
   TierView view_{};
   SlabState* tier0_ = nullptr;
+  std::uint64_t series_stride_ = 0;       // bytes of one series' ring of histograms
   std::uint64_t cached_start_ = kNoTime;  // writer-only: the last bucket used, as in Ring
   std::uint64_t cached_bucket_ = 0;
   std::uint64_t cached_offset_ = 0;  // of the bucket's histogram within a series' ring
