@@ -54,7 +54,6 @@ QuantileHeader make_header(const QuantileIdentity& id) {
   h.hist_stride = l.hist_stride;
   h.file_size = l.file_size;
   h.state_offset = l.state_offset;
-  h.slot_seq_offset = l.slot_seq_offset;
   h.slot_time_offset = l.slot_time_offset;
   h.cells_offset = l.cells_offset;
   h.hist_index_offset = l.hist_index_offset;
@@ -139,7 +138,6 @@ QuantileFile QuantileFile::open(const std::filesystem::path& path, const Quantil
   q.map_ = MappedFile(q.file_, h.file_size, writable);
   std::byte* base = q.map_.data();
   q.state_ = reinterpret_cast<QuantileState*>(base + h.state_offset);
-  q.seq_ = reinterpret_cast<std::uint64_t*>(base + h.slot_seq_offset);
   q.time_ = reinterpret_cast<std::uint64_t*>(base + h.slot_time_offset);
   q.cells_ = reinterpret_cast<std::uint16_t*>(base + h.cells_offset);
   q.hist_index_ = reinterpret_cast<std::uint64_t*>(base + h.hist_index_offset);
@@ -176,9 +174,7 @@ void QuantileFile::find_spare() {
 // bucket the pass had passed when the crash came, is freed.
 void QuantileFile::recover() noexcept {
   for (std::uint64_t s = 0; s < header_.slot_count; ++s) {
-    if (!(seq_[s] & 1)) continue;
-    time_[s] = kNoTime;
-    ++seq_[s];
+    if (time_[s] == kSlotWriting) time_[s] = kNoTime;
   }
   if (header_.tier_index != 0) return;  // a coarser tier's spare may hold anything: a merge rebuilds it whole
   const std::uint64_t next = state_->next_bucket;
@@ -282,23 +278,24 @@ void QuantileFile::accumulated_quantiles(std::uint32_t column, std::uint64_t buc
   LogHistogram::quantile_buckets(histogram_counts(acc), header_.quantiles, nq, out, acc->touched);
 }
 
+// The slot's time is its seqlock: kSlotWriting while its cells change, then
+// the bucket's start. A reader that sees the same time before and after
+// reading a cell read that bucket's cell (the only rewrite under the same
+// time is a pass redoing a bucket after a crash, with the same values).
 void QuantileFile::write_slot(std::uint64_t bucket, std::uint32_t series_count, const std::uint16_t* values) noexcept {
   const std::uint64_t slots = header_.slot_count;
   const std::uint32_t nq = header_.quantile_count;
   const std::uint64_t slot = bucket % slots;
-  std::atomic_ref<std::uint64_t> seq(seq_[slot]);
-  const std::uint64_t odd = seq_[slot] + 1;
-  seq.store(odd, std::memory_order_release);
+  std::atomic_ref<std::uint64_t> time(time_[slot]);
+  time.store(kSlotWriting, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  std::atomic_ref<std::uint64_t>(time_[slot]).store(kNoTime, std::memory_order_relaxed);
   for (std::uint32_t col = 0; col < std::min(series_count, header_.max_series); ++col) {
     for (std::uint32_t qi = 0; qi < nq; ++qi) {
       std::atomic_ref<std::uint16_t>(cells_[(std::uint64_t{col} * nq + qi) * slots + slot])
           .store(values[col * nq + qi], std::memory_order_relaxed);
     }
   }
-  std::atomic_ref<std::uint64_t>(time_[slot]).store(bucket * header_.interval_ns, std::memory_order_relaxed);
-  seq.store(odd + 1, std::memory_order_release);
+  time.store(bucket * header_.interval_ns, std::memory_order_release);
   const std::uint64_t head = state_->head;
   if (head == kNoBucket || bucket > head) std::atomic_ref<std::uint64_t>(state_->head).store(bucket, std::memory_order_release);
 }
@@ -311,19 +308,19 @@ double QuantileFile::read(std::uint32_t column, std::uint64_t bucket, std::uint3
   for (int tries = 0; tries < kMaxReadTries; ++tries) {
     const std::uint64_t head = load(state_->head);
     if (head == kNoBucket || bucket > head || bucket + slots <= head) return kNone;
-    std::atomic_ref<std::uint64_t> seq(seq_[slot]);
-    const std::uint64_t before = seq.load(std::memory_order_acquire);
-    if (before & 1) {
+    std::atomic_ref<std::uint64_t> time(time_[slot]);
+    const std::uint64_t before = time.load(std::memory_order_acquire);
+    if (before == kSlotWriting) {
       if (tries > 100) std::this_thread::yield();
       continue;
     }
-    const std::uint64_t time = std::atomic_ref<std::uint64_t>(time_[slot]).load(std::memory_order_relaxed);
+    if (before != bucket * header_.interval_ns) return kNone;
     const std::uint16_t v =
         std::atomic_ref<std::uint16_t>(cells_[(std::uint64_t{column} * header_.quantile_count + qi) * slots + slot])
             .load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (seq.load(std::memory_order_relaxed) != before) continue;
-    return time == bucket * header_.interval_ns ? LogHistogram::quantile_value(v) : kNone;
+    if (time.load(std::memory_order_relaxed) != before) continue;
+    return LogHistogram::quantile_value(v);
   }
   return kNone;
 }

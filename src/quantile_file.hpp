@@ -89,7 +89,6 @@ class QuantileFile {
   MappedFile map_;
   QuantileHeader header_{};
   QuantileState* state_ = nullptr;
-  std::uint64_t* seq_ = nullptr;
   std::uint64_t* time_ = nullptr;
   std::uint16_t* cells_ = nullptr;
   std::uint64_t* hist_index_ = nullptr;  // coarser tiers

@@ -4,15 +4,15 @@
 //
 //   POS 0  QuantileHeader  written once at creation, CRC-protected
 //   POS 1  QuantileState   mutable: the quantile pass's position and counters
-//   POS 2  slot_seq        u64 x slot_count   seqlock counter per slot (odd = being written)
-//   POS 3  slot_time       u64 x slot_count   start of the bucket whose quantiles the slot holds
-//   POS 4  cells           u16, per series, per quantile, slot_count of them
+//   POS 2  slot_time       u64 x slot_count   start of the bucket whose quantiles the slot holds,
+//                          kNoTime (none) or kSlotWriting: the slot's seqlock too
+//   POS 3  cells           u16, per series, per quantile, slot_count of them
 //                          (series-major): the histogram bucket whose value
 //                          answers the quantile (LogHistogram::value_of), or
 //                          kNoQuantile. Written a whole slot at a time.
-//   POS 5  hist_index      coarser tiers only: u64 per series, the histogram
-//                          of the pool (POS 6) that accumulates its open bucket
-//   POS 6  histograms      HistogramHead (the bucket; coarser tiers: a bitmap of
+//   POS 4  hist_index      coarser tiers only: u64 per series, the histogram
+//                          of the pool (POS 5) that accumulates its open bucket
+//   POS 5  histograms      HistogramHead (the bucket; coarser tiers: a bitmap of
 //                          touched count lines, the last tier-0 bucket merged in), then
 //                          LogHistogram::kBuckets u32 counts, padded to 64
 //                          bytes. Tier 0: hist_ring per series, histogram j
@@ -65,6 +65,8 @@ inline constexpr std::uint32_t kMaxQuantiles = 8;
 // those the quantile pass (Store::consolidate) has not read yet: the pass
 // may run two intervals late.
 inline constexpr std::uint32_t kHistRingTier0 = 3;
+// A slot's time while the pass writes its cells.
+inline constexpr std::uint64_t kSlotWriting = kNoTime - 1;
 // A histogram head's tag while record() clears it for a new bucket.
 inline constexpr std::uint64_t kHistClearing = kNoBucket - 1;
 
@@ -90,12 +92,11 @@ struct QuantileHeader {
   std::uint64_t hist_stride;    // bytes per histogram
   std::uint64_t file_size;
   std::uint64_t state_offset;
-  std::uint64_t slot_seq_offset;
   std::uint64_t slot_time_offset;
   std::uint64_t cells_offset;
   std::uint64_t hist_index_offset;
   std::uint64_t hist_offset;
-  std::uint8_t reserved[40];    // zero
+  std::uint8_t reserved[48];    // zero
 };
 static_assert(sizeof(QuantileHeader) == 256);
 
@@ -141,7 +142,7 @@ inline void clear_histogram(HistogramHead* head) noexcept {
 
 struct QuantileLayout {
   std::uint32_t hist_ring, hist_count;
-  std::uint64_t state_offset, slot_seq_offset, slot_time_offset, cells_offset, hist_index_offset, hist_offset,
+  std::uint64_t state_offset, slot_time_offset, cells_offset, hist_index_offset, hist_offset,
       hist_stride, file_size;
 
   static constexpr QuantileLayout compute(std::uint32_t tier, std::uint64_t slots, std::uint32_t max_series,
@@ -150,8 +151,7 @@ struct QuantileLayout {
     l.hist_ring = tier == 0 ? kHistRingTier0 : 0;
     l.hist_count = tier == 0 ? kHistRingTier0 * max_series : max_series + 1;
     l.state_offset = align_up(sizeof(QuantileHeader), kRegionAlign);
-    l.slot_seq_offset = align_up(l.state_offset + sizeof(QuantileState), kRegionAlign);
-    l.slot_time_offset = align_up(l.slot_seq_offset + slots * 8, kRegionAlign);
+    l.slot_time_offset = align_up(l.state_offset + sizeof(QuantileState), kRegionAlign);
     l.cells_offset = align_up(l.slot_time_offset + slots * 8, kRegionAlign);
     l.hist_index_offset = align_up(l.cells_offset + slots * quantiles * std::uint64_t{max_series} * 2, kRegionAlign);
     l.hist_offset = align_up(l.hist_index_offset + (tier == 0 ? 0 : std::uint64_t{max_series} * 8), kRegionAlign);
