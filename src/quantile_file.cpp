@@ -36,13 +36,7 @@ QuantileHeader make_header(const QuantileIdentity& id) {
   QuantileHeader h{};
   std::memcpy(h.magic, kQuantileMagic, sizeof(h.magic));
   h.version = kQuantileVersion;
-  h.store_id = id.store_id;
-  h.schema_hash = id.schema_hash;
-  h.schema_index = id.schema_index;
-  h.tier_index = id.tier_index;
-  h.interval_ns = id.interval_ns;
-  h.slot_count = id.slot_count;
-  h.max_series = id.max_series;
+  stamp_identity(h, id);
   h.quantile_count = static_cast<std::uint32_t>(std::min<std::size_t>(id.quantiles.size(), kMaxQuantiles));
   for (std::uint32_t i = 0; i < h.quantile_count; ++i) h.quantiles[i] = id.quantiles[i];
   const auto l = QuantileLayout::compute(h.tier_index, h.slot_count, h.max_series, h.quantile_count);
@@ -94,24 +88,20 @@ void QuantileFile::create(const std::filesystem::path& path, const QuantileIdent
 }
 
 bool QuantileFile::never_written(const std::filesystem::path& path) {
+  QuantileHeader h{};
+  QuantileState st{};
+  const std::optional<File> file = read_created(path, kQuantileMagic, header_crc, h, st);
+  if (!file || st.head != kNoBucket || st.next_bucket != kNoBucket) return false;
   try {
-    File file(path, File::Mode::ReadOnly);
-    QuantileHeader h{};
-    file.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
-    if (std::memcmp(h.magic, kQuantileMagic, sizeof(h.magic)) != 0 || h.header_crc != header_crc(h)) return false;
-    if (file.size() != h.file_size || h.state_offset > h.file_size - sizeof(QuantileState)) return false;
-    QuantileState st{};
-    file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
-    if (st.head != kNoBucket || st.next_bucket != kNoBucket) return false;
     for (std::uint64_t i = 0; i < h.hist_count; ++i) {
       HistogramHead head{};
-      file.read_at(h.hist_offset + i * h.hist_stride, std::as_writable_bytes(std::span(&head, 1)));
+      file->read_at(h.hist_offset + i * h.hist_stride, std::as_writable_bytes(std::span(&head, 1)));
       if (head.bucket != kNoBucket) return false;
     }
-    return true;
   } catch (const Error&) {
     return false;
   }
+  return true;
 }
 
 QuantileFile QuantileFile::open(const std::filesystem::path& path, const QuantileIdentity& id, bool writable) {

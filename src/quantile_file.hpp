@@ -10,18 +10,12 @@
 #include "file.hpp"
 #include "rondo/detail/quantile_format.hpp"
 #include "rondo/detail/quantile_recorder.hpp"
+#include "tier_identity.hpp"
 
 namespace rondo::detail {
 
 // Everything the header says; what the store expects the file to be.
-struct QuantileIdentity {
-  std::uint64_t store_id;
-  std::uint64_t schema_hash;
-  std::uint32_t schema_index;
-  std::uint32_t tier_index;
-  std::uint64_t interval_ns;
-  std::uint64_t slot_count;
-  std::uint32_t max_series;
+struct QuantileIdentity : TierIdentity {
   std::vector<double> quantiles;
 };
 
