@@ -44,6 +44,31 @@ namespace {
   return ok;
 }
 
+// As rondo_bench_loop_record, 1000 records (one simulated second) per call,
+// for a schema that keeps quantiles; the caller runs consolidate() between
+// calls, outside what callgrind counts.
+[[gnu::noinline]] std::uint64_t rondo_bench_loop_second(Store& store, const std::vector<SeriesHandle>& h,
+                                                        Timestamp& ts, std::size_t& i) {
+  std::uint64_t ok = 0;
+  for (int k = 0; k < 1000; ++k) {
+    ts += 1'000'003;
+    ok += store.record(h[i], static_cast<double>((ts >> 10) & 1023) * 100, ts) == WriteStatus::Ok;
+    if (++i == h.size()) i = 0;
+  }
+  return ok;
+}
+
+std::uint64_t record_seconds(Store& store, const std::vector<SeriesHandle>& h, std::uint64_t n) {
+  Timestamp ts = kT0;
+  std::size_t i = 0;
+  std::uint64_t ok = 0;
+  for (std::uint64_t k = 0; k < n; k += 1000) {
+    ok += rondo_bench_loop_second(store, h, ts, i);
+    store.consolidate();
+  }
+  return ok;
+}
+
 [[gnu::noinline]] std::uint64_t rondo_bench_loop_floor(std::vector<double>& a, std::uint64_t n) {
   std::size_t i = 0;
   for (std::uint64_t k = 0; k < n; ++k) {
@@ -68,8 +93,14 @@ int main(int argc, char** argv) {
                                        : std::vector<ConsolidationFn>{F::Sum, F::Count, F::Max});
     done = shape == "batch" ? rondo_bench_loop_batch(s.store(), s.handles(), n)
                             : rondo_bench_loop_record(s.store(), s.handles(), n);
+  } else if (shape == "ticked" || shape == "ticked-quantiles") {
+    // {sum, count, max} with consolidate() every simulated second, without
+    // and with stored quantiles (p50, p90, p99, p99.9): what quantiles add.
+    ScratchStore s(30, {F::Sum, F::Count, F::Max},
+                   shape == "ticked" ? std::vector<double>{} : std::vector<double>(kDefaultQuantiles));
+    done = record_seconds(s.store(), s.handles(), n);
   } else {
-    std::fprintf(stderr, "usage: record_instructions sum-count-max|last|batch|floor [records]\n");
+    std::fprintf(stderr, "usage: record_instructions sum-count-max|last|batch|floor|ticked|ticked-quantiles [records]\n");
     return 2;
   }
   std::printf("%s: %llu calls\n", std::string(shape).c_str(), static_cast<unsigned long long>(done));

@@ -57,7 +57,19 @@ std::string schema_text(const SchemaInfo& schema) {
                std::to_string(tier.lost_buckets), std::to_string(tier.late_records),
                t == 0 ? std::to_string(tier.refused_records) : "-"});
   }
-  return out + table.render("  ");
+  out += table.render("  ");
+  // Stored quantiles: the pass's position and the counters of what the
+  // quantiles lack (a record counted in the slab but not in them).
+  if (schema.tiers.empty() || !schema.tiers[0].quantiles) return out;
+  TextTable q({"tier", "quantiles to", "lost buckets", "late records", "dropped records", "file bytes"});
+  for (std::size_t t = 0; t < schema.tiers.size(); ++t) {
+    const auto& qi = schema.tiers[t].quantiles;
+    if (!qi) continue;
+    q.add({std::to_string(t), optional_time(qi->computed_until), std::to_string(qi->lost_buckets),
+           std::to_string(qi->late_records), t == 0 ? std::to_string(qi->dropped_records) : "-",
+           std::to_string(qi->file_bytes)});
+  }
+  return out + "  stored quantiles\n" + q.render("  ");
 }
 
 std::string drain_text(const std::vector<DrainPosition>& positions, const Store& store) {
@@ -106,6 +118,17 @@ void print_text(const Store& store, const StoreInfo& info, const std::vector<Dra
   }
 }
 
+nlohmann::json quantile_json(const std::optional<QuantileTierInfo>& q) {
+  if (!q) return nullptr;
+  return {{"computed_until", json_time(q->computed_until)},
+          {"computed_until_ns", q->computed_until ? nlohmann::json(*q->computed_until) : nlohmann::json()},
+          {"lost_buckets", q->lost_buckets},
+          {"late_records", q->late_records},
+          {"dropped_records", q->dropped_records},
+          {"file", q->file.string()},
+          {"file_bytes", q->file_bytes}};
+}
+
 nlohmann::json tier_json(std::size_t index, const TierInfo& tier) {
   auto ns = [](const std::optional<Timestamp>& t) { return t ? nlohmann::json(*t) : nlohmann::json(); };
   nlohmann::json functions = nlohmann::json::array();
@@ -130,7 +153,8 @@ nlohmann::json tier_json(std::size_t index, const TierInfo& tier) {
           {"late_records", tier.late_records},
           {"refused_records", tier.refused_records},
           {"file", tier.file.string()},
-          {"file_bytes", tier.file_bytes}};
+          {"file_bytes", tier.file_bytes},
+          {"quantiles", quantile_json(tier.quantiles)}};
 }
 
 nlohmann::json drain_json(const DrainPosition& p, const Store& store) {

@@ -5,10 +5,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
+
+#include "rondo/error.hpp"
 
 namespace rondo::detail {
 
@@ -91,5 +95,25 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 void sync_directory(const std::filesystem::path& dir);
 std::string read_whole_file(const std::filesystem::path& path);
 [[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path);
+
+// For a format's never_written(): the header and the state of a file that
+// a create completed (its magic and header checksum right, the size its
+// header gives), read without mapping it; nullopt for anything else, an
+// unreadable file included. The slab and quantile headers share the
+// fields it reads.
+template <typename Header, typename State>
+std::optional<File> read_created(const std::filesystem::path& path, const char (&magic)[8],
+                                 std::uint32_t (*crc)(Header), Header& h, State& st) {
+  try {
+    File file(path, File::Mode::ReadOnly);
+    file.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
+    if (std::memcmp(h.magic, magic, sizeof(h.magic)) != 0 || h.header_crc != crc(h)) return std::nullopt;
+    if (file.size() != h.file_size || h.state_offset > h.file_size - sizeof(State)) return std::nullopt;
+    file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
+    return file;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
 
 }  // namespace rondo::detail

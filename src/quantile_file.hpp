@@ -10,18 +10,12 @@
 #include "file.hpp"
 #include "rondo/detail/quantile_format.hpp"
 #include "rondo/detail/quantile_recorder.hpp"
+#include "tier_identity.hpp"
 
 namespace rondo::detail {
 
 // Everything the header says; what the store expects the file to be.
-struct QuantileIdentity {
-  std::uint64_t store_id;
-  std::uint64_t schema_hash;
-  std::uint32_t schema_index;
-  std::uint32_t tier_index;
-  std::uint64_t interval_ns;
-  std::uint64_t slot_count;
-  std::uint32_t max_series;
+struct QuantileIdentity : TierIdentity {
   std::vector<double> quantiles;
 };
 
@@ -46,20 +40,33 @@ class QuantileFile {
   QuantileState& state() const { return *state_; }
   QuantileRecorder::TierView recorder_view() const;
 
-  // Copies the touched lines of `bucket`'s histogram of a series into
-  // counts (LogHistogram::kBuckets; the caller keeps the rest zero) and its
-  // bitmap into touched (kHistTouchedWords); false when the histogram holds
-  // another bucket (or was taken back while it was read).
+  // Tier 0. Copies `bucket`'s histogram of a series into counts
+  // (LogHistogram::kBuckets) and sets, in touched (kHistTouchedWords, zero
+  // before), the bit of each line holding a non-zero count; false when the
+  // histogram holds another bucket (or was taken back while it was read).
   bool read_histogram(std::uint32_t column, std::uint64_t bucket, std::uint32_t* counts,
                       std::uint64_t* touched) const noexcept;
   // The tag of the histogram that `bucket` of a series uses (HistogramHead).
   std::uint64_t histogram_bucket(std::uint32_t column, std::uint64_t bucket) const noexcept;
-  // The pass, once the bucket's cells are written: frees its histogram
-  // unless record() has taken it back meanwhile.
+  // The pass, once the bucket's cells are written and it is merged into
+  // every coarser tier: frees its histogram unless record() has taken it
+  // back meanwhile.
   void free_histogram(std::uint32_t column, std::uint64_t bucket) noexcept;
-  // The quantile pass: a whole slot, quantile_count() values per series
-  // (series-major, NaN = none), then the head moves to it if newer.
-  void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
+
+  // Coarser tiers (the quantile pass only; quantile_format.hpp says why this
+  // is crash-safe). Adds tier-0 bucket `from`'s counts (as read_histogram
+  // left them) into the series' accumulator of `bucket`, starting it afresh
+  // if it held an older bucket; false, changing nothing, when `from` is
+  // already in it (a pass redone after a crash).
+  bool merge(std::uint32_t column, std::uint64_t bucket, std::uint64_t from, const std::uint32_t* counts,
+             const std::uint64_t* touched) noexcept;
+  // The quantiles (as histogram buckets) of the series' accumulator if it
+  // holds `bucket`; else kNoQuantile each.
+  void accumulated_quantiles(std::uint32_t column, std::uint64_t bucket, std::uint16_t* out) const noexcept;
+
+  // The quantile pass: a whole slot, quantile_count() cells per series
+  // (series-major, kNoQuantile = none), then the head moves to it if newer.
+  void write_slot(std::uint64_t bucket, std::uint32_t series_count, const std::uint16_t* cells) noexcept;
   // Quantile qi of a series in `bucket`: NaN when the slot does not hold
   // that bucket (never written, another lap, outside the window, being
   // written for longer than a reader waits).
@@ -67,16 +74,20 @@ class QuantileFile {
 
  private:
   void recover() noexcept;
+  void find_spare();
   std::byte* histogram(std::uint32_t column, std::uint64_t bucket) const noexcept;
+  HistogramHead* pooled(std::uint64_t index) const noexcept;
+  HistogramHead* accumulator(std::uint32_t column) const noexcept;
 
   File file_;
   MappedFile map_;
   QuantileHeader header_{};
   QuantileState* state_ = nullptr;
-  std::uint64_t* seq_ = nullptr;
   std::uint64_t* time_ = nullptr;
-  float* cells_ = nullptr;
+  std::uint16_t* cells_ = nullptr;
+  std::uint64_t* hist_index_ = nullptr;  // coarser tiers
   std::byte* hist_ = nullptr;
+  std::uint64_t spare_ = 0;  // coarser tiers, writable: the pool histogram no series names
 };
 
 }  // namespace rondo::detail

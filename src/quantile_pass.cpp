@@ -1,6 +1,11 @@
-// The quantile pass (part of Store::consolidate): every tier bucket that has
-// closed gets its quantiles, computed from the histogram record() filled with
-// that bucket's raw records (never from a finer tier's quantiles).
+// The quantile pass (part of Store::consolidate). record() counts only into
+// tier 0's histograms; here every tier-0 bucket that has closed gets its
+// quantiles and is merged into the open histogram of each coarser tier, and
+// every coarser bucket that has closed gets its quantiles from that sum.
+// Histograms add losslessly, so a coarse bucket's quantiles are those of its
+// own raw records, exactly as if record() had counted them there: never a
+// quantile of finer quantiles. quantile_format.hpp says why a crash at any
+// point neither counts a tier-0 histogram twice nor loses one.
 #include <algorithm>
 #include <bit>
 #include <vector>
@@ -11,68 +16,156 @@ namespace rondo::detail {
 
 namespace {
 
-std::size_t quantile_tier(QuantileFile& file, const Ring& tier0, std::uint32_t series_count) {
-  const std::uint64_t head0 = tier0.head();
-  if (head0 == kNoBucket) return 0;
-  QuantileState& st = file.state();
-  const std::uint64_t ratio = file.interval() / tier0.interval();
-  // Tier-0 buckets below first_open are closed (a newer bucket began, seal()
-  // or finish()); the tier's buckets made only of them are closed too. None
-  // after the newest bucket holds a record: finish() may close further.
-  const std::uint64_t newest = head0 / ratio;
-  const std::uint64_t end = std::min(tier0.first_open(head0) / ratio, newest + 1);
-  std::uint64_t next = load_state(st.next_bucket);
-  if (next == kNoBucket) next = load_state(tier0.state().first_bucket) / ratio;
-  // record() takes a histogram back `ring` buckets on: older ones are gone.
-  const std::uint32_t ring = file.recorder_view().ring;
-  if (newest + 1 >= ring && next < newest + 1 - ring) next = newest + 1 - ring;
+// One coarser tier, as the pass goes.
+struct Coarse {
+  QuantileFile* file;
+  std::uint64_t ratio;  // tier-0 buckets per bucket of this tier
+  std::uint64_t next;   // its buckets below this have their cells
+};
 
-  const std::uint32_t nq = file.quantile_count();
-  std::vector<std::uint32_t> counts(LogHistogram::kBuckets);
-  std::vector<double> values(std::size_t{series_count} * nq);
-  std::size_t produced = 0;
-  for (; next < end; ++next) {
-    bool lost = false;
+void store_state(std::uint64_t& field, std::uint64_t value) {
+  std::atomic_ref<std::uint64_t>(field).store(value, std::memory_order_release);
+}
+
+// Writes the cells of c's buckets [c.next, upto), each from its series'
+// accumulators (a series whose accumulator holds another bucket had no
+// record in it). Every tier-0 bucket of them has closed and been merged.
+void close_coarse(Coarse& c, std::uint64_t upto, std::uint32_t series_count, std::vector<std::uint16_t>& cells) {
+  if (c.next >= upto) return;
+  if (upto - c.next > c.file->slots()) c.next = upto - c.file->slots();  // older ones are outside its window
+  const std::uint32_t nq = c.file->quantile_count();
+  for (; c.next < upto; ++c.next) {
     for (std::uint32_t col = 0; col < series_count; ++col) {
-      double* out = values.data() + std::size_t{col} * nq;
+      c.file->accumulated_quantiles(col, c.next, cells.data() + std::size_t{col} * nq);
+    }
+    c.file->write_slot(c.next, series_count, cells.data());
+    store_state(c.file->state().next_bucket, c.next + 1);
+  }
+}
+
+std::uint64_t total(const std::uint32_t* counts, const std::uint64_t* touched) {
+  std::uint64_t n = 0;
+  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+    for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+      for (std::uint32_t i = line * 16; i < line * 16 + 16 && i < LogHistogram::kBuckets; ++i) n += counts[i];
+    }
+  }
+  return n;
+}
+
+// Back to all zero (only the touched lines changed).
+void zero_lines(std::vector<std::uint32_t>& counts, const std::uint64_t* touched) {
+  for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
+    for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+      const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+      std::fill_n(counts.begin() + line * 16, std::min<std::uint32_t>(16, LogHistogram::kBuckets - line * 16), 0);
+    }
+  }
+}
+
+void add_state(std::uint64_t& field, std::uint64_t n) {
+  if (n != 0) std::atomic_ref<std::uint64_t>(field).fetch_add(n, std::memory_order_relaxed);
+}
+
+class Pass {
+ public:
+  Pass(std::vector<QuantileFile>& files, const Ring& tier0, std::uint32_t series_count)
+      : files_(files),
+        tier0_(tier0),
+        series_(series_count),
+        counts_(LogHistogram::kBuckets),
+        cells_(std::size_t{series_count} * files[0].quantile_count()) {}
+
+  std::size_t run() {
+    const std::uint64_t head0 = tier0_.head();
+    if (head0 == kNoBucket) return 0;
+    QuantileFile& f0 = files_[0];
+    // Tier-0 buckets below first_open are closed (a newer bucket began,
+    // seal() or finish()); none after the head holds a record.
+    const std::uint64_t first_open = tier0_.first_open(head0);
+    const std::uint64_t end0 = std::min(first_open, head0 + 1);
+    const std::uint64_t first = load_state(tier0_.state().first_bucket);
+    std::uint64_t next = load_state(f0.state().next_bucket);
+    if (next == kNoBucket) next = first;
+    // record() takes a histogram back `ring` buckets on: older ones are gone.
+    const std::uint32_t ring = f0.recorder_view().ring;
+    if (head0 + 1 >= ring && next < head0 + 1 - ring) next = head0 + 1 - ring;
+    std::vector<Coarse> coarse;
+    for (std::size_t k = 1; k < files_.size(); ++k) {
+      const std::uint64_t ratio = files_[k].interval() / tier0_.interval();
+      const std::uint64_t at = load_state(files_[k].state().next_bucket);
+      coarse.push_back({&files_[k], ratio, at == kNoBucket ? first / ratio : at});
+    }
+    std::size_t produced = 0;
+    for (; next < end0; ++next, ++produced) {
+      // A coarse bucket before this one's has all its tier-0 buckets merged.
+      for (Coarse& c : coarse) close_coarse(c, next / c.ratio, series_, cells_);
+      tier0_bucket(f0, next, coarse);
+    }
+    // A coarse bucket made only of closed tier-0 buckets is closed;
+    // finish() closes the one holding the head.
+    for (Coarse& c : coarse) close_coarse(c, std::min(first_open / c.ratio, head0 / c.ratio + 1), series_, cells_);
+    if (load_state(f0.state().next_bucket) == kNoBucket) store_state(f0.state().next_bucket, next);
+    for (Coarse& c : coarse) {
+      if (load_state(c.file->state().next_bucket) == kNoBucket) store_state(c.file->state().next_bucket, c.next);
+    }
+    return produced;
+  }
+
+ private:
+  // Tier-0 bucket b: its cells, its merge into every coarser tier, then the
+  // position moves past it (persisted: a crash before redoes b, and the
+  // merges already committed are skipped), and only then are its
+  // histograms freed (else recover() frees them).
+  void tier0_bucket(QuantileFile& f0, std::uint64_t b, std::vector<Coarse>& coarse) {
+    const std::uint32_t nq = f0.quantile_count();
+    std::fill(cells_.begin(), cells_.end(), LogHistogram::kNoQuantile);
+    bool lost = false;
+    for (std::uint32_t col = 0; col < series_; ++col) {
       std::uint64_t touched[kHistTouchedWords] = {};
-      const bool read = file.read_histogram(col, next, counts.data(), touched);
-      if (read) LogHistogram::quantiles(counts.data(), file.quantiles(), nq, out, touched);
-      // Back to all zero for the next series (only the touched lines changed).
-      for (std::uint32_t w = 0; w < kHistTouchedWords; ++w) {
-        for (std::uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
-          const std::uint32_t line = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
-          std::fill_n(counts.begin() + line * 16, std::min<std::uint32_t>(16, LogHistogram::kBuckets - line * 16), 0);
-        }
-      }
-      if (!read) {
-        std::fill(out, out + nq, kMissing);
+      if (!f0.read_histogram(col, b, counts_.data(), touched)) {
+        zero_lines(counts_, touched);
         // Reused for a newer bucket before this pass came: the pass ran
         // later than the ring allows (quantile_format.hpp).
-        const std::uint64_t held = file.histogram_bucket(col, next);
-        lost |= held > next && held != kHistClearing && held != kNoBucket;
+        const std::uint64_t held = f0.histogram_bucket(col, b);
+        lost |= held > b && held != kHistClearing && held != kNoBucket;
+        continue;
       }
+      LogHistogram::quantile_buckets(counts_.data(), f0.quantiles(), nq, cells_.data() + std::size_t{col} * nq,
+                                     touched);
+      for (Coarse& c : coarse) {
+        const std::uint64_t bucket = b / c.ratio;
+        if (bucket < c.next) {
+          // Its cells are written (finish() closed it): like a late record.
+          add_state(c.file->state().late_records, total(counts_.data(), touched));
+        } else if (std::any_of(touched, touched + kHistTouchedWords, [](std::uint64_t w) { return w != 0; })) {
+          c.file->merge(col, bucket, b, counts_.data(), touched);
+        }
+      }
+      zero_lines(counts_, touched);
     }
-    file.write_slot(next, series_count, values.data());
-    if (lost) std::atomic_ref<std::uint64_t>(st.lost_buckets).fetch_add(1, std::memory_order_relaxed);
-    // Persisted after every bucket: a crash redoes at most the one in
-    // progress, whose histograms are freed only after (else by recover()).
-    std::atomic_ref<std::uint64_t>(st.next_bucket).store(next + 1, std::memory_order_release);
-    for (std::uint32_t col = 0; col < series_count; ++col) file.free_histogram(col, next);
-    ++produced;
+    f0.write_slot(b, series_, cells_.data());
+    if (lost) {
+      add_state(f0.state().lost_buckets, 1);
+      for (Coarse& c : coarse) add_state(c.file->state().lost_buckets, 1);
+    }
+    store_state(f0.state().next_bucket, b + 1);
+    for (std::uint32_t col = 0; col < series_; ++col) f0.free_histogram(col, b);
   }
-  if (load_state(st.next_bucket) == kNoBucket) {
-    std::atomic_ref<std::uint64_t>(st.next_bucket).store(next, std::memory_order_release);
-  }
-  return produced;
-}
+
+  std::vector<QuantileFile>& files_;
+  const Ring& tier0_;
+  std::uint32_t series_;
+  std::vector<std::uint32_t> counts_;
+  std::vector<std::uint16_t> cells_;
+};
 
 }  // namespace
 
 std::size_t compute_quantiles(std::vector<QuantileFile>& tiers, const Ring& tier0, std::uint32_t series_count) {
-  std::size_t produced = 0;
-  for (QuantileFile& file : tiers) produced += quantile_tier(file, tier0, series_count);
-  return produced;
+  if (tiers.empty()) return 0;
+  return Pass(tiers, tier0, series_count).run();
 }
 
 }  // namespace rondo::detail

@@ -87,13 +87,7 @@ SlabHeader make_slab_header(const SlabIdentity& id) {
   SlabHeader h{};
   std::memcpy(h.magic, kSlabMagic, sizeof(h.magic));
   h.version = kSlabVersion;
-  h.store_id = id.store_id;
-  h.schema_hash = id.schema_hash;
-  h.schema_index = id.schema_index;
-  h.tier_index = id.tier_index;
-  h.interval_ns = id.interval_ns;
-  h.slot_count = id.slot_count;
-  h.max_series = id.max_series;
+  stamp_identity(h, id);
   h.function_count = static_cast<std::uint32_t>(id.functions.size());
   for (std::size_t i = 0; i < id.functions.size(); ++i) h.functions[i] = static_cast<std::uint8_t>(id.functions[i]);
   h.stamped = id.tier_index == 0 ? 1 : 0;
@@ -144,19 +138,11 @@ void SlabFile::create(const std::filesystem::path& path, const SlabIdentity& id)
 }
 
 bool SlabFile::never_written(const std::filesystem::path& path) {
-  try {
-    File file(path, File::Mode::ReadOnly);
-    SlabHeader h{};
-    file.read_at(0, std::as_writable_bytes(std::span(&h, 1)));
-    if (std::memcmp(h.magic, kSlabMagic, sizeof(h.magic)) != 0 || h.header_crc != header_crc(h)) return false;
-    if (file.size() != h.file_size || h.state_offset > h.file_size - sizeof(SlabState)) return false;
-    SlabState st{};
-    file.read_at(h.state_offset, std::as_writable_bytes(std::span(&st, 1)));
-    return st.head == kNoBucket && st.first_bucket == kNoBucket && st.next_bucket == kNoBucket &&
-           st.lost_buckets == 0 && st.late_records == 0 && st.refused_records == 0;
-  } catch (const Error&) {
-    return false;
-  }
+  SlabHeader h{};
+  SlabState st{};
+  if (!read_created(path, kSlabMagic, header_crc, h, st)) return false;
+  return st.head == kNoBucket && st.first_bucket == kNoBucket && st.next_bucket == kNoBucket &&
+         st.lost_buckets == 0 && st.late_records == 0 && st.refused_records == 0;
 }
 
 SlabFile SlabFile::open(const std::filesystem::path& path, const SlabIdentity& id, bool writable) {

@@ -10,18 +10,12 @@
 #include "rondo/detail/ring.hpp"
 #include "rondo/detail/slab_format.hpp"
 #include "rondo/types.hpp"
+#include "tier_identity.hpp"
 
 namespace rondo::detail {
 
 // Everything the header says about a tier; what the store expects a slab to be.
-struct SlabIdentity {
-  std::uint64_t store_id;
-  std::uint64_t schema_hash;
-  std::uint32_t schema_index;
-  std::uint32_t tier_index;
-  std::uint64_t interval_ns;
-  std::uint64_t slot_count;
-  std::uint32_t max_series;
+struct SlabIdentity : TierIdentity {
   std::vector<ConsolidationFn> functions;
 };
 

@@ -23,7 +23,8 @@ fs::path quantile_path(const fs::path& dir, std::size_t schema, std::size_t tier
   return schema_dir(dir, schema) / ("tier_" + std::to_string(tier) + ".quantiles");
 }
 
-detail::QuantileIdentity quantile_identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
+// The tier as both of its files' headers name it.
+detail::TierIdentity tier_identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
   const SchemaConfig& s = meta.schemas[schema];
   const TierConfig& t = s.tiers[tier];
   return {meta.store_id,
@@ -32,21 +33,28 @@ detail::QuantileIdentity quantile_identity(const detail::StoreMeta& meta, std::s
           static_cast<std::uint32_t>(tier),
           static_cast<std::uint64_t>(t.interval.count()),
           static_cast<std::uint64_t>(t.duration.count() / t.interval.count()),
-          s.max_series,
-          s.quantiles};
+          s.max_series};
+}
+
+detail::QuantileIdentity quantile_identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
+  return {tier_identity(meta, schema, tier), meta.schemas[schema].quantiles};
 }
 
 detail::SlabIdentity identity(const detail::StoreMeta& meta, std::size_t schema, std::size_t tier) {
-  const SchemaConfig& s = meta.schemas[schema];
-  const TierConfig& t = s.tiers[tier];
-  return {meta.store_id,
-          detail::schema_hash(s),
-          static_cast<std::uint32_t>(schema),
-          static_cast<std::uint32_t>(tier),
-          static_cast<std::uint64_t>(t.interval.count()),
-          static_cast<std::uint64_t>(t.duration.count() / t.interval.count()),
-          s.max_series,
-          stored_functions(s, tier)};
+  return {tier_identity(meta, schema, tier), stored_functions(meta.schemas[schema], tier)};
+}
+
+QuantileTierInfo quantile_info(const detail::QuantileFile& file) {
+  const detail::QuantileState& st = file.state();
+  QuantileTierInfo qi;
+  const std::uint64_t next = detail::load_state(st.next_bucket);
+  if (next != detail::kNoBucket) qi.computed_until = next * file.interval();
+  qi.lost_buckets = detail::load_state(st.lost_buckets);
+  qi.late_records = detail::load_state(st.late_records);
+  qi.dropped_records = detail::load_state(st.dropped_records);
+  qi.file = file.path();
+  qi.file_bytes = file.size();
+  return qi;
 }
 
 std::vector<std::uint32_t> max_series_of(const detail::StoreMeta& meta) {
@@ -161,8 +169,8 @@ Store::Store(std::unique_ptr<Impl> impl) : id_(impl->meta.store_id), impl_(std::
     hot_count_ = hot_.size();
     for (std::size_t s = 0; s < impl_->quantiles.size(); ++s) {
       detail::QuantileRecorder& recorder = quant_hot_.emplace_back();
-      recorder.watch(&impl_->slabs[s][0].ring().state());
-      for (const detail::QuantileFile& file : impl_->quantiles[s]) recorder.add_tier(file.recorder_view());
+      if (impl_->quantiles[s].empty()) continue;
+      recorder.watch(&impl_->slabs[s][0].ring().state(), impl_->quantiles[s][0].recorder_view());
       hot_[s].keep_quantiles(recorder.active());
     }
   }
@@ -405,6 +413,7 @@ StoreInfo Store::info() const {
       ti.refused_records = detail::load_state(st.refused_records);
       ti.file = slab.path();
       ti.file_bytes = slab.size();
+      if (t < impl_->quantiles[s].size()) ti.quantiles = quantile_info(impl_->quantiles[s][t]);
       si.tiers.push_back(std::move(ti));
     }
     info.schemas.push_back(std::move(si));

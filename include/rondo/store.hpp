@@ -45,11 +45,14 @@
 //
 // Quantiles. A schema that keeps them (SchemaConfig::quantiles) has, for
 // every bucket of every tier, the quantiles of that bucket's own records:
-// record() counts each value in its bucket's histogram in every tier, and
-// consolidate() writes a bucket's quantile cells once it has closed (so it
-// must run within two tier-0 intervals; docs/design.md). What survives a
-// crash is as for cells: a record() that returned is counted in every open
-// histogram; a record into a closed bucket is not in its quantiles.
+// record() counts each value in its tier-0 bucket's histogram, and
+// consolidate() writes a bucket's quantile cells once it has closed and
+// adds each closed tier-0 histogram into the coarser tiers' histograms,
+// losslessly (so it must run within two tier-0 intervals; docs/design.md).
+// What survives a crash is as for cells: a record() that returned is counted
+// in its tier-0 histogram, and a crash of consolidate() neither loses nor
+// doubles a tier-0 histogram in a coarser one; a record into a closed
+// bucket is not in its quantiles.
 //
 // Errors. Cold paths throw rondo::Error (see error.hpp); record() and
 // record_batch() never throw and never allocate.
@@ -137,6 +140,17 @@ struct DrainResult {
   std::size_t point_count() const;
 };
 
+// A tier's quantile file (schemas that keep quantiles): where its pass
+// stands and what its quantiles are missing.
+struct QuantileTierInfo {
+  std::optional<Timestamp> computed_until;  // buckets before this have their quantiles
+  std::uint64_t lost_buckets;     // tier-0 buckets whose histogram was taken back before the pass read it
+  std::uint64_t late_records;     // records into a bucket already closed: not in its quantiles
+  std::uint64_t dropped_records;  // tier 0: records that found their histogram being cleared
+  std::filesystem::path file;
+  std::uint64_t file_bytes;
+};
+
 struct TierInfo {
   std::chrono::nanoseconds interval;
   std::chrono::nanoseconds duration;
@@ -154,6 +168,7 @@ struct TierInfo {
   std::uint64_t refused_records;  // tier 0: refused as older than the window (TooOld)
   std::filesystem::path file;
   std::uint64_t file_bytes;
+  std::optional<QuantileTierInfo> quantiles;  // none when the schema keeps no quantiles
 };
 
 struct SchemaInfo {

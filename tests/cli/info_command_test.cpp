@@ -138,3 +138,48 @@ TEST_CASE("info lists a position file that fails its checksum as unreadable, and
   REQUIRE(text.exit_code == 0);
   CHECK(text.out.find("unreadable: ") != std::string::npos);
 }
+
+TEST_CASE("info shows each quantile tier's pass position and data-loss counters") {
+  using namespace std::chrono_literals;
+  using F = rondo::ConsolidationFn;
+  TempDir scratch;
+  const fs::path dir = scratch.path() / "store";
+  rondo::SchemaConfig schema{"latency", rondo::LabelMatcher::any(),
+                             {rondo::TierConfig{1s, 10min, {F::Sum, F::Count, F::Max}},
+                              rondo::TierConfig{10s, 1h, {F::Sum, F::Count, F::Max}}},
+                             2, rondo::kDefaultQuantiles};
+  {
+    rondo::Store store = rondo::Store::open(dir, std::span(&schema, 1));
+    const auto h = store.register_series("exit_ns");
+    for (int s = 0; s < 25; ++s) store.record(h, 1000.0 + s, kFixtureStart + s * kSecond);
+    store.seal();
+    store.record(h, 5.0, kFixtureStart + 24 * kSecond);  // into the sealed bucket: not in its quantiles
+    store.consolidate();
+  }
+  const auto r = run_rondo({"info", dir.string(), "--json"});
+  REQUIRE(r.exit_code == 0);
+  const auto info = nlohmann::json::parse(r.out);
+  const auto& tiers = info["schemas"][0]["tiers"];
+  REQUIRE(tiers.size() == 2);
+  const auto& q0 = tiers[0]["quantiles"];
+  REQUIRE(q0.is_object());
+  CHECK(q0["late_records"] == 1);
+  CHECK(q0["lost_buckets"] == 0);
+  CHECK(q0["dropped_records"] == 0);
+  CHECK(q0["computed_until_ns"] == kFixtureStart + 25 * kSecond);  // every bucket up to the sealed one
+  const auto& q1 = tiers[1]["quantiles"];
+  REQUIRE(q1.is_object());
+  CHECK(q1["computed_until_ns"] == kFixtureStart + 20 * kSecond);  // 20 s to 30 s is still open
+  CHECK(q1["late_records"] == 0);
+  CHECK(q1["file_bytes"].get<std::uint64_t>() == fs::file_size(dir / "schema_0" / "tier_1.quantiles"));
+
+  const auto text = run_rondo({"info", dir.string()});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("stored quantiles") != std::string::npos);
+  CHECK(text.out.find("late records") != std::string::npos);
+  CHECK(text.out.find("dropped records") != std::string::npos);
+
+  // A schema without quantiles says so with null.
+  const auto plain = run_rondo({"info", fixture_900s().string(), "--json"});
+  CHECK(nlohmann::json::parse(plain.out)["schemas"][0]["tiers"][0]["quantiles"].is_null());
+}

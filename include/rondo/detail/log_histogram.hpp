@@ -62,11 +62,17 @@ struct LogHistogram {
     return r >= static_cast<double>(n) ? n : static_cast<std::uint64_t>(r);
   }
 
-  // Quantiles qs[0..nq) (ascending) of the counts (kBuckets of them) into
-  // out, in one pass; NaN when the counts are all zero. `lines`, if given,
-  // has a bit per 16 counts that may be non-zero: the others are skipped.
-  static void quantiles(const std::uint32_t* counts, const double* qs, std::uint32_t nq, double* out,
-                        const std::uint64_t* lines = nullptr) noexcept {
+  // A quantile is always one bucket's value (value_of), so a stored quantile
+  // is that bucket's index: exact in 16 bits. kNoQuantile: no records.
+  static constexpr std::uint16_t kNoQuantile = 0xFFFF;
+  static_assert(kBuckets < kNoQuantile);
+
+  // Buckets of quantiles qs[0..nq) (ascending) of the counts (kBuckets of
+  // them) into out, in one pass; kNoQuantile when the counts are all zero.
+  // `lines`, if given, has a bit per 16 counts that may be non-zero: the
+  // others are skipped.
+  static void quantile_buckets(const std::uint32_t* counts, const double* qs, std::uint32_t nq, std::uint16_t* out,
+                               const std::uint64_t* lines = nullptr) noexcept {
     auto used = [lines](std::uint32_t i) { return !lines || (lines[i >> 10] >> ((i >> 4) & 63) & 1) != 0; };
     std::uint64_t n = 0;
     for (std::uint32_t i = 0; i < kBuckets; i += 16) {
@@ -81,9 +87,25 @@ struct LogHistogram {
         continue;
       }
       seen += counts[i];
-      while (j < nq && seen >= rank(qs[j], n)) out[j++] = value_of(i);
+      while (j < nq && seen >= rank(qs[j], n)) out[j++] = static_cast<std::uint16_t>(i);
     }
-    for (; j < nq; ++j) out[j] = n == 0 ? std::numeric_limits<double>::quiet_NaN() : value_of(kBuckets - 1);
+    for (; j < nq; ++j) out[j] = n == 0 ? kNoQuantile : static_cast<std::uint16_t>(kBuckets - 1);
+  }
+
+  // The value a stored quantile stands for; NaN for kNoQuantile.
+  static double quantile_value(std::uint16_t bucket) noexcept {
+    return bucket == kNoQuantile ? std::numeric_limits<double>::quiet_NaN() : value_of(bucket);
+  }
+
+  // quantile_buckets(), as values (NaN when the counts are all zero).
+  static void quantiles(const std::uint32_t* counts, const double* qs, std::uint32_t nq, double* out,
+                        const std::uint64_t* lines = nullptr) noexcept {
+    std::uint16_t buckets[16];
+    for (std::uint32_t done = 0; done < nq; done += 16) {
+      const std::uint32_t n = nq - done < 16 ? nq - done : 16;
+      quantile_buckets(counts, qs + done, n, buckets, lines);
+      for (std::uint32_t j = 0; j < n; ++j) out[done + j] = quantile_value(buckets[j]);
+    }
   }
 };
 
