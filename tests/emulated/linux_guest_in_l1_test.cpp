@@ -398,7 +398,7 @@ TEST_CASE("rondo-demo-vmm boots the Linux guest in the emulated host, and the st
   REQUIRE(info_section.status == 0);
   const json info = json::parse(info_section.text);
   CHECK(info.at("series") == 28);
-  CHECK(info.at("total_bytes").get<std::uint64_t>() < 2'000'000);
+  CHECK(info.at("total_bytes").get<std::uint64_t>() < 2'500'000);  // vmm/demo store stays under 2.5 MB
   for (const json& schema : info.at("schemas")) {
     for (const json& tier : schema.at("tiers")) {
       INFO(schema.at("name") << " tier " << tier.at("tier"));
