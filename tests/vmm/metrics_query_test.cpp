@@ -177,6 +177,21 @@ TEST_CASE("store_info_json describes schemas, tiers, files and series", "[vmm][q
   CHECK(info["series"][0]["schema"] == "gauges");
 }
 
+namespace {
+
+// The real `rondo` binary's standard output; fails the test if it exits non-zero.
+std::string run_cli(const std::string& command) {
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  REQUIRE(::pclose(pipe) == 0);
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("the same query over /metrics/query and `rondo query` gives the same points", "[vmm][query]") {
   testing::TempDir dir;
   const std::string store_dir = (dir / "store").string();
@@ -206,13 +221,7 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
         store, parse_query_request({{"series", selector}, {"fn", fn}, {"range", "30s"}, {"end", end_s}}), kNow);
     const std::string command = std::string(RONDO_CLI) + " query " + store_dir + " " + selector + " --fn " + fn +
                                 " --tier auto --start " + start_s + " --end " + end_s + " --format json";
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    REQUIRE(::pclose(pipe) == 0);
-    const nlohmann::json cli = nlohmann::json::parse(out);
+    const nlohmann::json cli = nlohmann::json::parse(run_cli(command));
 
     REQUIRE(http["series"].size() == 1);
     REQUIRE(cli["series"].size() == 1);
@@ -239,16 +248,6 @@ std::vector<rondo::SchemaConfig> quantile_schemas() {
   rondo::SchemaConfig counters{"counters", rondo::LabelMatcher::parse(R"({__name__=~".*_total"})"),
                                {{1s, 10min, {F::Sum}}}, 4};
   return {events, counters};
-}
-
-std::string run_cli(const std::string& command) {
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  REQUIRE(::pclose(pipe) == 0);
-  return out;
 }
 
 }  // namespace
