@@ -1,9 +1,12 @@
 #include "firecracker_metrics.hpp"
 
+#include <simdjson.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
-#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace rondo::agent {
 namespace {
@@ -78,133 +81,78 @@ std::optional<FieldName> name_firecracker_field(std::string_view group, std::str
 
 namespace {
 
-// Builds no document: a line's ~250 leaves would be ~550 allocations of
-// map nodes and strings. The handler keeps the path (group, field, member)
-// and buffers the numeric leaves, in document order, in storage reused from
-// line to line; they are handed out once the whole line parsed.
-class LineHandler {
+namespace dom = simdjson::dom;
+
+// simdjson (docs/benchmarks.md: a sixth of nlohmann's SAX time per line)
+// reads past the end of its input by up to simdjson::SIMDJSON_PADDING bytes; a line
+// is copied into a buffer with that padding, reused from line to line.
+// The parser's tape and string buffer are reused too: no allocation per
+// line once the longest line has been seen.
+class LineParser {
  public:
-  using json = nlohmann::json;
-
-  void reset() {
-    depth_ = ignored_ = 0;
-    top_is_object_ = false;
-    timestamp_ = std::nullopt;
-    text_.clear();
+  LineError parse(std::string_view line, std::int64_t& timestamp_ms,
+                  const std::function<void(const LineValue&)>& each) {
+    padded_.assign(line).append(simdjson::SIMDJSON_PADDING, '\0');
+    dom::element root;
+    if (parser_.parse(padded_.data(), line.size(), false).get(root) != simdjson::SUCCESS) return LineError::NotJson;
+    dom::object top;
+    if (root.get_object().get(top) != simdjson::SUCCESS) return LineError::NotObject;
     leaves_.clear();
-  }
-
-  bool null() { return scalar(); }
-  bool boolean(bool) { return scalar(); }
-  bool string(json::string_t&) { return scalar(); }
-  bool binary(json::binary_t&) { return scalar(); }
-  bool number_integer(json::number_integer_t v) {
-    if (at_timestamp()) timestamp_ = v;
-    return number(static_cast<double>(v));
-  }
-  bool number_unsigned(json::number_unsigned_t v) {
-    if (at_timestamp()) {
-      timestamp_ = v <= static_cast<std::uint64_t>(INT64_MAX) ? std::optional<std::int64_t>(static_cast<std::int64_t>(v))
-                                                              : std::optional<std::int64_t>(-1);
+    std::optional<std::int64_t> timestamp;
+    for (const dom::key_value_pair group : top) {
+      if (group.key == "utc_timestamp_ms") {
+        timestamp = as_timestamp(group.value);  // a repeated key: the last one counts
+      } else if (dom::object fields; group.value.get_object().get(fields) == simdjson::SUCCESS) {
+        collect_group(group.key, fields);
+      }  // a top-level scalar or array is not a value
     }
-    return number(static_cast<double>(v));
-  }
-  bool number_float(json::number_float_t v, const json::string_t&) {
-    if (at_timestamp()) timestamp_ = std::nullopt;  // a timestamp is an integer
-    return number(v);
-  }
-
-  bool start_object(std::size_t) {
-    if (depth_ == 0 && ignored_ == 0) top_is_object_ = true;
-    if (ignored_ > 0 || depth_ >= kLeafDepth) {
-      ++ignored_;  // inside an array, or deeper than an aggregate's members
-      return true;
-    }
-    if (at_timestamp()) timestamp_ = std::nullopt;  // an object is no timestamp
-    ++depth_;
-    return true;
-  }
-  bool end_object() {
-    if (ignored_ > 0) {
-      --ignored_;
-    } else {
-      --depth_;
-    }
-    return true;
-  }
-  bool start_array(std::size_t) {
-    if (depth_ == 0 && ignored_ == 0) top_is_object_ = false;
-    if (ignored_ == 0 && at_timestamp()) timestamp_ = std::nullopt;
-    ++ignored_;
-    return true;
-  }
-  bool end_array() {
-    --ignored_;
-    return true;
-  }
-  bool key(json::string_t& k) {
-    if (ignored_ > 0) return true;
-    Span& part = path_[depth_ - 1];
-    part = {static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(k.size())};
-    text_.append(k);
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
-
-  LineError result(std::int64_t& timestamp_ms) const {
-    if (!top_is_object_) return LineError::NotObject;
-    if (!timestamp_ || *timestamp_ <= 0) return LineError::NoTimestamp;
-    timestamp_ms = *timestamp_;
+    if (!timestamp || *timestamp <= 0) return LineError::NoTimestamp;
+    timestamp_ms = *timestamp;
+    for (const LineValue& leaf : leaves_) each(leaf);
     return LineError::None;
-  }
-  void hand_out(const std::function<void(const LineValue&)>& each) const {
-    for (const Leaf& leaf : leaves_) {
-      each(LineValue{view(leaf.group), view(leaf.field), view(leaf.member), leaf.value});
-    }
   }
 
  private:
-  struct Span {
-    std::uint32_t offset = 0, size = 0;
-  };
-  struct Leaf {
-    Span group, field, member;
-    double value;
-  };
-  // Depth 1: a group; 2: a field; 3: an aggregate's member.
-  static constexpr int kLeafDepth = 3;
-
-  std::string_view view(Span s) const { return std::string_view(text_).substr(s.offset, s.size); }
-  bool at_timestamp() const { return ignored_ == 0 && depth_ == 1 && view(path_[0]) == "utc_timestamp_ms"; }
-  bool scalar() {
-    if (at_timestamp()) timestamp_ = std::nullopt;  // a value but no integer
-    return true;
+  // Depth 2 (group.field) and 3 (group.<x>_agg.member) numbers are values;
+  // arrays, strings, booleans, nulls and deeper objects are not.
+  void collect_group(std::string_view group, dom::object fields) {
+    for (const dom::key_value_pair field : fields) {
+      if (const std::optional<double> v = as_number(field.value)) {
+        leaves_.push_back({group, field.key, {}, *v});
+      } else if (dom::object members; field.value.get_object().get(members) == simdjson::SUCCESS) {
+        for (const dom::key_value_pair member : members) {
+          if (const std::optional<double> m = as_number(member.value)) leaves_.push_back({group, field.key, member.key, *m});
+        }
+      }
+    }
   }
-  bool number(double v) {
-    if (ignored_ > 0 || depth_ < 2) return true;  // utc_timestamp_ms, or inside an array
-    leaves_.push_back({path_[0], path_[1], depth_ == 3 ? path_[2] : Span{}, v});
-    return true;
+  static std::optional<double> as_number(dom::element e) {
+    switch (e.type()) {
+      case dom::element_type::INT64: return static_cast<double>(std::int64_t(e));
+      case dom::element_type::UINT64: return static_cast<double>(std::uint64_t(e));
+      case dom::element_type::DOUBLE: return double(e);
+      default: return std::nullopt;
+    }
+  }
+  // An integer that fits int64 (simdjson types those INT64); a larger
+  // integer, a fraction or anything else is no timestamp.
+  static std::optional<std::int64_t> as_timestamp(dom::element e) {
+    if (e.type() == dom::element_type::INT64) return std::int64_t(e);
+    if (e.type() == dom::element_type::UINT64) return -1;
+    return std::nullopt;
   }
 
-  int depth_ = 0;    // objects entered along the kept path
-  int ignored_ = 0;  // arrays and too-deep objects entered
-  bool top_is_object_ = false;  // the line's value is an object (not an array or a scalar)
-  std::optional<std::int64_t> timestamp_;
-  Span path_[kLeafDepth];
-  std::string text_;  // every key of the line, back to back
-  std::vector<Leaf> leaves_;
+  dom::parser parser_;
+  std::string padded_;
+  std::vector<LineValue> leaves_;  // views into parser_'s string buffer
 };
 
 }  // namespace
 
 LineError parse_firecracker_line(std::string_view line, std::int64_t& timestamp_ms,
                                  const std::function<void(const LineValue&)>& each) {
-  thread_local LineHandler handler;  // its buffers are reused by every line of this thread
-  handler.reset();
-  if (!nlohmann::json::sax_parse(line.begin(), line.end(), &handler)) return LineError::NotJson;
-  const LineError error = handler.result(timestamp_ms);
-  if (error == LineError::None) handler.hand_out(each);
-  return error;
+  thread_local LineParser parser;
+  return parser.parse(line, timestamp_ms, each);
 }
 
 }  // namespace rondo::agent

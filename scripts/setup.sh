@@ -10,6 +10,7 @@ packages=(
   # libraries (the design card)
   libfmt-dev libspdlog-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev libcurl4-openssl-dev libprotobuf-dev protobuf-compiler libsnappy-dev
+  libsimdjson-dev  # the agent's Firecracker lines: a sixth of nlohmann's parse time (docs/benchmarks.md)
   libre2-dev  # the =~ regex engine, Prometheus' own syntax (linear time, no recursion)
   # alternatives measured by the benchmarks
   prometheus-cpp-dev
