@@ -1,9 +1,11 @@
 // Tier k -> tier k+1 consolidation. The rules are in docs/design.md.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
-#include "store_impl.hpp"
+#include "consolidation.hpp"
+#include "rondo/error.hpp"
 
 namespace rondo::detail {
 
@@ -80,8 +82,8 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
   const std::uint64_t head = src.head();
   if (head == kNoBucket) return 0;
   const std::uint64_t ratio = dst.interval() / src.interval();
-  std::uint64_t next = dst.state().next_bucket;
-  if (next == kNoBucket) next = load_state(src.state().first_bucket) / ratio;
+  std::uint64_t next = dst.next_bucket();
+  if (next == kNoBucket) next = src.first_bucket() / ratio;
 
   const SourceColumns columns(src);
   const double needed = std::max(1.0, std::ceil(xff * static_cast<double>(ratio) - 1e-9));
@@ -91,7 +93,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
   std::size_t produced = 0;
   // Persisted after every bucket, so a crash redoes at most the one in progress.
   auto save_position = [&] {
-    std::atomic_ref<std::uint64_t>(dst.state().next_bucket).store(next, std::memory_order_release);
+    dst.publish_next_bucket(next);
     src.close_below(next * ratio);
   };
 
@@ -102,7 +104,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
       // Consolidation was not called for longer than src's retention: what
       // left src is gone. Count it and resume at what src still holds.
       const std::uint64_t resume = oldest / ratio;
-      std::atomic_ref<std::uint64_t>(dst.state().lost_buckets).fetch_add(resume - next);
+      dst.add_lost_buckets(resume - next);
       next = resume;
       save_position();
       continue;
@@ -122,7 +124,7 @@ std::size_t consolidate_tier(Ring& src, Ring& dst, double xff, std::uint32_t ser
     ++produced;
     save_position();
   }
-  if (dst.state().next_bucket == kNoBucket) save_position();  // the first call fixes the start
+  if (dst.next_bucket() == kNoBucket) save_position();  // the first call fixes the start
   return produced;
 }
 
@@ -136,7 +138,7 @@ void check_positions(const std::vector<SlabFile>& tiers) {
     const std::uint64_t head = ring.head();
     const std::uint64_t coarsest = tiers.back().ring().interval() / ring.interval();
     const std::uint64_t reach = head == kNoBucket ? 0 : (head / coarsest + 1) * coarsest;
-    if (load_state(ring.state().closed_below) > reach) {
+    if (ring.closed_below() > reach) {
       throw Error(ErrorCode::Corrupt, "slab file " + slab.path().string() + ": state closes buckets it never held");
     }
   }
@@ -146,7 +148,7 @@ void check_positions(const std::vector<SlabFile>& tiers) {
     // Read in this order so that a live writer (read-only open) moving on
     // between the loads can only make the bounds looser.
     const std::uint64_t dst_head = dst.head();
-    const std::uint64_t next = load_state(dst.state().next_bucket);
+    const std::uint64_t next = dst.next_bucket();
     if (next == kNoBucket) continue;
     const std::uint64_t src_head = src.head();
     const std::uint64_t ratio = dst.interval() / src.interval();

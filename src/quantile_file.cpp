@@ -185,6 +185,24 @@ void QuantileFile::free_histogram(std::uint32_t column, std::uint64_t bucket) no
   }
 }
 
+std::uint64_t QuantileFile::head() const noexcept { return load(state_->head); }
+std::uint64_t QuantileFile::next_bucket() const noexcept { return load(state_->next_bucket); }
+std::uint64_t QuantileFile::lost_buckets() const noexcept { return load(state_->lost_buckets); }
+std::uint64_t QuantileFile::late_records() const noexcept { return load(state_->late_records); }
+std::uint64_t QuantileFile::dropped_records() const noexcept { return load(state_->dropped_records); }
+
+void QuantileFile::publish_next_bucket(std::uint64_t bucket) noexcept {
+  std::atomic_ref<std::uint64_t>(state_->next_bucket).store(bucket, std::memory_order_release);
+}
+
+void QuantileFile::add_lost_buckets(std::uint64_t n) noexcept {
+  if (n != 0) std::atomic_ref<std::uint64_t>(state_->lost_buckets).fetch_add(n, std::memory_order_relaxed);
+}
+
+void QuantileFile::add_late_records(std::uint64_t n) noexcept {
+  if (n != 0) std::atomic_ref<std::uint64_t>(state_->late_records).fetch_add(n, std::memory_order_relaxed);
+}
+
 QuantileRecorder::TierView QuantileFile::recorder_view() const {
   return {hist_, header_.hist_stride, header_.hist_ring, header_.interval_ns, state_};
 }

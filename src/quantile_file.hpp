@@ -37,7 +37,21 @@ class QuantileFile {
   const double* quantiles() const { return header_.quantiles; }
   std::uint64_t interval() const { return header_.interval_ns; }
   std::uint64_t slots() const { return header_.slot_count; }
-  QuantileState& state() const { return *state_; }
+  // The state's fields, read acquire (the pass moves them, readers may be
+  // other threads or processes).
+  // head: the newest bucket write_slot wrote.
+  std::uint64_t head() const noexcept;
+  // The quantile pass's position (only the pass moves it); published with
+  // release once the slot before it is written.
+  std::uint64_t next_bucket() const noexcept;
+  void publish_next_bucket(std::uint64_t bucket) noexcept;
+  // Counters: the pass adds (relaxed: they order nothing), record()'s side
+  // (QuantileRecorder, through recorder_view) notes its own.
+  std::uint64_t lost_buckets() const noexcept;
+  std::uint64_t late_records() const noexcept;
+  std::uint64_t dropped_records() const noexcept;
+  void add_lost_buckets(std::uint64_t n) noexcept;
+  void add_late_records(std::uint64_t n) noexcept;
   QuantileRecorder::TierView recorder_view() const;
 
   // Tier 0. Copies `bucket`'s histogram of a series into counts

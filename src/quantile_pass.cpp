@@ -10,7 +10,7 @@
 #include <bit>
 #include <vector>
 
-#include "store_impl.hpp"
+#include "consolidation.hpp"
 
 namespace rondo::detail {
 
@@ -22,10 +22,6 @@ struct Coarse {
   std::uint64_t ratio;  // tier-0 buckets per bucket of this tier
   std::uint64_t next;   // its buckets below this have their cells
 };
-
-void store_state(std::uint64_t& field, std::uint64_t value) {
-  std::atomic_ref<std::uint64_t>(field).store(value, std::memory_order_release);
-}
 
 // Writes the cells of c's buckets [c.next, upto), each from its series'
 // accumulators (a series whose accumulator holds another bucket had no
@@ -39,7 +35,7 @@ void close_coarse(Coarse& c, std::uint64_t upto, std::uint32_t series_count, std
       c.file->accumulated_quantiles(col, c.next, cells.data() + std::size_t{col} * nq);
     }
     c.file->write_slot(c.next, series_count, cells.data());
-    store_state(c.file->state().next_bucket, c.next + 1);
+    c.file->publish_next_bucket(c.next + 1);
   }
 }
 
@@ -64,10 +60,6 @@ void zero_lines(std::vector<std::uint32_t>& counts, const std::uint64_t* touched
   }
 }
 
-void add_state(std::uint64_t& field, std::uint64_t n) {
-  if (n != 0) std::atomic_ref<std::uint64_t>(field).fetch_add(n, std::memory_order_relaxed);
-}
-
 class Pass {
  public:
   Pass(std::vector<QuantileFile>& files, const Ring& tier0, std::uint32_t series_count)
@@ -85,8 +77,8 @@ class Pass {
     // seal() or finish()); none after the head holds a record.
     const std::uint64_t first_open = tier0_.first_open(head0);
     const std::uint64_t end0 = std::min(first_open, head0 + 1);
-    const std::uint64_t first = load_state(tier0_.state().first_bucket);
-    std::uint64_t next = load_state(f0.state().next_bucket);
+    const std::uint64_t first = tier0_.first_bucket();
+    std::uint64_t next = f0.next_bucket();
     if (next == kNoBucket) next = first;
     // record() takes a histogram back `ring` buckets on: older ones are gone.
     const std::uint32_t ring = f0.recorder_view().ring;
@@ -94,7 +86,7 @@ class Pass {
     std::vector<Coarse> coarse;
     for (std::size_t k = 1; k < files_.size(); ++k) {
       const std::uint64_t ratio = files_[k].interval() / tier0_.interval();
-      const std::uint64_t at = load_state(files_[k].state().next_bucket);
+      const std::uint64_t at = files_[k].next_bucket();
       coarse.push_back({&files_[k], ratio, at == kNoBucket ? first / ratio : at});
     }
     std::size_t produced = 0;
@@ -106,9 +98,9 @@ class Pass {
     // A coarse bucket made only of closed tier-0 buckets is closed;
     // finish() closes the one holding the head.
     for (Coarse& c : coarse) close_coarse(c, std::min(first_open / c.ratio, head0 / c.ratio + 1), series_, cells_);
-    if (load_state(f0.state().next_bucket) == kNoBucket) store_state(f0.state().next_bucket, next);
+    if (f0.next_bucket() == kNoBucket) f0.publish_next_bucket(next);
     for (Coarse& c : coarse) {
-      if (load_state(c.file->state().next_bucket) == kNoBucket) store_state(c.file->state().next_bucket, c.next);
+      if (c.file->next_bucket() == kNoBucket) c.file->publish_next_bucket(c.next);
     }
     return produced;
   }
@@ -138,7 +130,7 @@ class Pass {
         const std::uint64_t bucket = b / c.ratio;
         if (bucket < c.next) {
           // Its cells are written (finish() closed it): like a late record.
-          add_state(c.file->state().late_records, total(counts_.data(), touched));
+          c.file->add_late_records(total(counts_.data(), touched));
         } else if (std::any_of(touched, touched + kHistTouchedWords, [](std::uint64_t w) { return w != 0; })) {
           c.file->merge(col, bucket, b, counts_.data(), touched);
         }
@@ -147,10 +139,10 @@ class Pass {
     }
     f0.write_slot(b, series_, cells_.data());
     if (lost) {
-      add_state(f0.state().lost_buckets, 1);
-      for (Coarse& c : coarse) add_state(c.file->state().lost_buckets, 1);
+      f0.add_lost_buckets(1);
+      for (Coarse& c : coarse) c.file->add_lost_buckets(1);
     }
-    store_state(f0.state().next_bucket, b + 1);
+    f0.publish_next_bucket(b + 1);
     for (std::uint32_t col = 0; col < series_; ++col) f0.free_histogram(col, b);
   }
 

@@ -2,30 +2,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "function_view.hpp"
 #include "store_impl.hpp"
 
 namespace rondo {
-
-namespace detail {
-
-std::optional<FunctionView> FunctionView::of(const Ring& ring, ConsolidationFn fn) {
-  ConsolidationFn stored[kMaxFunctions];
-  for (std::uint32_t f = 0; f < ring.function_count(); ++f) stored[f] = ring.function(f);
-  FunctionView v;
-  // Which columns, by the library's one rule (function_source, schema.hpp).
-  switch (function_source(std::span(stored, ring.function_count()), fn)) {
-    case FunctionSource::Stored: v.column_ = ring.column_of(fn); return v;
-    case FunctionSource::FromLast: v.column_ = 0; return v;
-    case FunctionSource::Ratio:
-      v.sum_ = ring.column_of(ConsolidationFn::Sum);
-      v.count_ = ring.column_of(ConsolidationFn::Count);
-      return v;
-    case FunctionSource::None: break;
-  }
-  return std::nullopt;
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -160,26 +140,10 @@ TierState Store::tier_state(std::size_t schema, std::size_t tier) const {
   if (head == detail::kNoBucket) return state;
   const std::uint64_t interval = ring.interval();
   state.oldest = ring.oldest(head) * interval;
-  state.held_from = std::max(ring.oldest(head), detail::load_state(ring.state().first_bucket)) * interval;
+  state.held_from = std::max(ring.oldest(head), ring.first_bucket()) * interval;
   state.newest = head * interval;
   if (const std::uint64_t end = final_end_bucket(ring, tier, head); end > 0) state.final_end = end * interval;
   return state;
-}
-
-void Store::Impl::check(SeriesHandle handle, std::uint32_t store_id) const {
-  if (handle.schema() >= slabs.size() || handle.column() >= slabs[handle.schema()][0].ring().max_series() ||
-      !(handle == SeriesHandle(store_id, handle.schema(), handle.column()))) {
-    throw Error(ErrorCode::NotFound, "series handle does not belong to store " + dir.string());
-  }
-}
-
-const SchemaConfig& Store::Impl::check_tier(SeriesHandle handle, std::size_t tier, std::uint32_t store_id) const {
-  check(handle, store_id);
-  const SchemaConfig& config = meta.schemas[handle.schema()];
-  if (tier >= config.tiers.size()) {
-    throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
-  }
-  return config;
 }
 
 std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end,
@@ -235,7 +199,7 @@ namespace {
 
 void scan_quantile(const detail::QuantileFile& file, std::uint32_t column, std::uint32_t qi, Timestamp start,
                    Timestamp end, bool include_missing, std::vector<Point>& out) {
-  const std::uint64_t head = detail::load_state(file.state().head);
+  const std::uint64_t head = file.head();
   if (head == detail::kNoBucket || end < start) return;
   const std::uint64_t oldest = head >= file.slots() - 1 ? head - (file.slots() - 1) : 0;
   const std::uint64_t first = std::max(start / file.interval(), oldest);
@@ -247,19 +211,6 @@ void scan_quantile(const detail::QuantileFile& file, std::uint32_t column, std::
 }
 
 }  // namespace
-
-std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> Store::Impl::quantile_files(SeriesHandle handle,
-                                                                                               Quantile q) const {
-  const SchemaConfig& config = meta.schemas[handle.schema()];
-  const int qi = quantile_index(config, q.q);
-  if (qi < 0) {
-    std::string kept;
-    for (double x : config.quantiles) kept += (kept.empty() ? "" : ", ") + to_string(Quantile{x});
-    throw Error(ErrorCode::NotFound, "schema '" + config.name + "' does not keep " + to_string(q) +
-                                         (kept.empty() ? " (it keeps no quantiles)" : " (it keeps " + kept + ")"));
-  }
-  return {&quantiles[handle.schema()], static_cast<std::uint32_t>(qi)};
-}
 
 std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, Quantile q,
                                 QueryOptions options) const {
@@ -280,7 +231,7 @@ QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp en
   std::vector<StitchTier> tiers;
   for (std::size_t k = 0; k < files->size(); ++k) {
     const detail::QuantileFile& f = (*files)[k];
-    const std::uint64_t head = detail::load_state(f.state().head);
+    const std::uint64_t head = f.head();
     if (head != detail::kNoBucket) tiers.push_back(stitch_tier(k, f.interval(), f.slots(), head));
   }
   QueryResult result;
@@ -325,7 +276,7 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     if (end == 0) continue;
     const std::uint64_t newest = end - 1;
     // Nothing was ever written before first_bucket: don't spend the budget there.
-    const std::uint64_t oldest = std::max(ring.oldest(head), detail::load_state(ring.state().first_bucket));
+    const std::uint64_t oldest = std::max(ring.oldest(head), ring.first_bucket());
     std::uint64_t from = oldest;
     if (cursor.next(s) != 0) {
       from = cursor.next(s) / ring.interval();

@@ -30,10 +30,6 @@ void expect_equal(const std::filesystem::path& path, const char* field, std::uin
   }
 }
 
-std::uint64_t load_u64(const std::uint64_t& v) {
-  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(v)).load(std::memory_order_acquire);
-}
-
 }  // namespace
 
 // The mutable state changes on every record, so it carries no checksum;
@@ -47,10 +43,9 @@ std::uint64_t load_u64(const std::uint64_t& v) {
 void SlabFile::check_state(SlabFile& slab, bool writable) {
   Ring& ring = slab.ring_;
   const std::filesystem::path& path = slab.path();
-  SlabState& st = ring.state();
-  const std::uint64_t head = load_u64(st.head);
+  const std::uint64_t head = ring.head();
   const std::uint64_t max_bucket = std::numeric_limits<std::uint64_t>::max() / ring.interval() - 1;
-  for (std::uint64_t b : {head, load_u64(st.first_bucket), load_u64(st.next_bucket)}) {
+  for (std::uint64_t b : {head, ring.first_bucket(), ring.next_bucket()}) {
     if (b != kNoBucket && b > max_bucket) corrupt(path, "state holds an impossible bucket " + std::to_string(b));
   }
   const Ring::SlotScan scan = ring.scan_slots(head);
@@ -60,10 +55,10 @@ void SlabFile::check_state(SlabFile& slab, bool writable) {
   }
   // How far closed_below may reach depends on the coarser tiers
   // (Store::finish): check_positions (consolidator.cpp) checks it.
-  if (st.summed_below > (head == kNoBucket ? 0 : head + 1)) corrupt(path, "state sums buckets it never held");
-  if ((head == kNoBucket) != (load_u64(st.first_bucket) == kNoBucket) ||
-      (head != kNoBucket && load_u64(st.first_bucket) > head)) {
-    corrupt(path, "state's first bucket " + std::to_string(load_u64(st.first_bucket)) +
+  if (ring.summed_below() > (head == kNoBucket ? 0 : head + 1)) corrupt(path, "state sums buckets it never held");
+  const std::uint64_t first = ring.first_bucket();
+  if ((head == kNoBucket) != (first == kNoBucket) || (head != kNoBucket && first > head)) {
+    corrupt(path, "state's first bucket " + std::to_string(first) +
                       " does not fit its head " + std::to_string(head));
   }
   if (scan.head_slot_busy) return;  // being rewritten by a live writer: its time says nothing now

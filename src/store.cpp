@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <random>
 
+#include "consolidation.hpp"
 #include "rondo/series_kind.hpp"
 #include "store_impl.hpp"
 
@@ -45,13 +46,12 @@ detail::SlabIdentity identity(const detail::StoreMeta& meta, std::size_t schema,
 }
 
 QuantileTierInfo quantile_info(const detail::QuantileFile& file) {
-  const detail::QuantileState& st = file.state();
   QuantileTierInfo qi;
-  const std::uint64_t next = detail::load_state(st.next_bucket);
+  const std::uint64_t next = file.next_bucket();
   if (next != detail::kNoBucket) qi.computed_until = next * file.interval();
-  qi.lost_buckets = detail::load_state(st.lost_buckets);
-  qi.late_records = detail::load_state(st.late_records);
-  qi.dropped_records = detail::load_state(st.dropped_records);
+  qi.lost_buckets = file.lost_buckets();
+  qi.late_records = file.late_records();
+  qi.dropped_records = file.dropped_records();
   qi.file = file.path();
   qi.file_bytes = file.size();
   return qi;
@@ -241,6 +241,35 @@ Store Store::open_read_only(const fs::path& dir) {
   return Store(load(dir, false));
 }
 
+void Store::Impl::check(SeriesHandle handle, std::uint32_t store_id) const {
+  if (handle.schema() >= slabs.size() || handle.column() >= slabs[handle.schema()][0].ring().max_series() ||
+      !(handle == SeriesHandle(store_id, handle.schema(), handle.column()))) {
+    throw Error(ErrorCode::NotFound, "series handle does not belong to store " + dir.string());
+  }
+}
+
+const SchemaConfig& Store::Impl::check_tier(SeriesHandle handle, std::size_t tier, std::uint32_t store_id) const {
+  check(handle, store_id);
+  const SchemaConfig& config = meta.schemas[handle.schema()];
+  if (tier >= config.tiers.size()) {
+    throw Error(ErrorCode::NotFound, "schema '" + config.name + "' has no tier " + std::to_string(tier));
+  }
+  return config;
+}
+
+std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> Store::Impl::quantile_files(SeriesHandle handle,
+                                                                                               Quantile q) const {
+  const SchemaConfig& config = meta.schemas[handle.schema()];
+  const int qi = quantile_index(config, q.q);
+  if (qi < 0) {
+    std::string kept;
+    for (double x : config.quantiles) kept += (kept.empty() ? "" : ", ") + to_string(Quantile{x});
+    throw Error(ErrorCode::NotFound, "schema '" + config.name + "' does not keep " + to_string(q) +
+                                         (kept.empty() ? " (it keeps no quantiles)" : " (it keeps " + kept + ")"));
+  }
+  return {&quantiles[handle.schema()], static_cast<std::uint32_t>(qi)};
+}
+
 void Store::Impl::require_writable() const {
   if (!writable) throw Error(ErrorCode::InvalidArgument, "store " + dir.string() + " is open read-only");
 }
@@ -394,7 +423,6 @@ StoreInfo Store::info() const {
     for (std::size_t t = 0; t < impl_->slabs[s].size(); ++t) {
       const detail::SlabFile& slab = impl_->slabs[s][t];
       const detail::Ring& ring = slab.ring();
-      const detail::SlabState& st = ring.state();
       const std::uint64_t head = ring.head();
       TierInfo ti;
       ti.interval = config.tiers[t].interval;
@@ -405,12 +433,12 @@ StoreInfo Store::info() const {
       ti.newest = opt_time(head, ring.interval());
       ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
       if (head != detail::kNoBucket) {
-        ti.held_from = opt_time(std::max(ring.oldest(head), detail::load_state(st.first_bucket)), ring.interval());
+        ti.held_from = opt_time(std::max(ring.oldest(head), ring.first_bucket()), ring.interval());
       }
-      if (t > 0) ti.consolidated_until = opt_time(detail::load_state(st.next_bucket), ring.interval());
-      ti.lost_buckets = detail::load_state(st.lost_buckets);
-      ti.late_records = detail::load_state(st.late_records);
-      ti.refused_records = detail::load_state(st.refused_records);
+      if (t > 0) ti.consolidated_until = opt_time(ring.next_bucket(), ring.interval());
+      ti.lost_buckets = ring.lost_buckets();
+      ti.late_records = ring.late_records();
+      ti.refused_records = ring.refused_records();
       ti.file = slab.path();
       ti.file_bytes = slab.size();
       if (t < impl_->quantiles[s].size()) ti.quantiles = quantile_info(impl_->quantiles[s][t]);

@@ -1,8 +1,7 @@
-// What a Store holds besides its hot-path rings. Shared by store.cpp,
-// query.cpp and consolidator.cpp.
+// What a Store holds besides its hot-path rings (Store::Impl). Its methods
+// are in store.cpp; query.cpp, verify.cpp and counter_totals.cpp read it.
 #pragma once
 
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -56,51 +55,4 @@ struct Store::Impl {
   void update_totals();
 };
 
-namespace detail {
-
-// What a missing value reads as in query results and consolidated slots.
-inline constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
-
-// State fields written by another thread (or process) are read atomically.
-inline std::uint64_t load_state(const std::uint64_t& field) {
-  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(field)).load(std::memory_order_acquire);
-}
-
-// Reads one consolidation function out of a cell of a given tier. Average
-// can be derived from Sum and Count, and a tier keeping only Last answers
-// Average, Min and Max with it.
-class FunctionView {
- public:
-  // nullopt when the tier neither stores nor can derive fn.
-  static std::optional<FunctionView> of(const Ring& ring, ConsolidationFn fn);
-  double operator()(const double* cell) const {
-    return column_ >= 0 ? cell[column_] : cell[sum_] / cell[count_];
-  }
-  // The one or two functions of a cell it reads (Ring::scan's fa, fb), and
-  // its value from theirs.
-  std::uint32_t first() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : sum_); }
-  std::uint32_t second() const { return static_cast<std::uint32_t>(column_ >= 0 ? column_ : count_); }
-  double of(double a, double b) const { return column_ >= 0 ? a : a / b; }
-  bool ratio() const { return column_ < 0; }  // of() divides
-
- private:
-  int column_ = -1, sum_ = -1, count_ = -1;
-};
-
-// Checks each tier's consolidation position against its neighbours' heads;
-// throws Error(Corrupt) naming the file.
-void check_positions(const std::vector<SlabFile>& tiers);
-
-// Store::finish(): closes every tier but the coarsest up to the end of the
-// coarsest tier's bucket that holds tier 0's newest bucket.
-void close_through_coarsest(std::vector<SlabFile>& tiers);
-
-std::size_t consolidate_schema(std::vector<SlabFile>& tiers, const SchemaConfig& config, std::uint32_t series_count);
-
-// The quantile pass (quantile_pass.cpp): writes the quantiles of every
-// bucket, in every tier, that has closed since the last pass; returns how
-// many buckets it wrote.
-std::size_t compute_quantiles(std::vector<QuantileFile>& tiers, const Ring& tier0, std::uint32_t series_count);
-
-}  // namespace detail
 }  // namespace rondo

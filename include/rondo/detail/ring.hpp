@@ -95,6 +95,29 @@ class alignas(64) Ring {
     while (now < bucket && !closed.compare_exchange_weak(now, bucket, std::memory_order_release)) {
     }
   }
+  // ---- the slab state's other fields (off the write path) ----
+  // Every access to the state from outside the ring goes through these.
+  // Loads are acquire: the field may be moved by another thread (or, read
+  // only, another process), and what it names must be seen with it.
+  // Tier 0's record() sets it once, at the first bucket ever written.
+  std::uint64_t first_bucket() const noexcept { return load(state_->first_bucket); }
+  // Tiers > 0: consolidation's position, moved only by the consolidation
+  // pass (under Store's consolidate_mu).
+  std::uint64_t next_bucket() const noexcept { return load(state_->next_bucket); }
+  // Release: the slot written before is visible to whoever sees the position.
+  void publish_next_bucket(std::uint64_t bucket) noexcept { publish(state_->next_bucket, bucket); }
+  std::uint64_t closed_below() const noexcept { return load(state_->closed_below); }
+  // Tier 0: maintenance (sum_closed) moves it.
+  std::uint64_t summed_below() const noexcept { return load(state_->summed_below); }
+  // Tiers > 0: consolidation counts buckets it came too late for (a
+  // read-modify-write, seq_cst as it always was; never on the write path).
+  std::uint64_t lost_buckets() const noexcept { return load(state_->lost_buckets); }
+  void add_lost_buckets(std::uint64_t n) noexcept { std::atomic_ref<std::uint64_t>(state_->lost_buckets).fetch_add(n); }
+  // Tier 0's record() counts these (its thread only).
+  std::uint64_t late_records() const noexcept { return load(state_->late_records); }
+  std::uint64_t refused_records() const noexcept { return load(state_->refused_records); }
+  // Only for QuantileRecorder::watch: record()'s quantile side reads the
+  // head and closed_below through it, on the write path.
   SlabState& state() noexcept { return *state_; }
   const SlabState& state() const noexcept { return *state_; }
 

@@ -56,6 +56,9 @@ inline constexpr char kSlabMagic[8] = {'R', 'O', 'N', 'D', 'O', 'S', 'L', 'B'};
 inline constexpr std::uint32_t kSlabVersion = 3;
 inline constexpr std::uint64_t kNoBucket = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::uint64_t kNoTime = std::numeric_limits<std::uint64_t>::max();
+// What a value without data is, in a cell of the tiers above 0 (written by
+// consolidation) and in query results.
+inline constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 inline constexpr std::size_t kMaxFunctions = 6;
 inline constexpr std::size_t kRegionAlign = 64;
 
