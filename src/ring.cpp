@@ -436,6 +436,9 @@ void Ring::recover() noexcept {
     ++seq_[s];
   }
   if (!stamped_) return;
+  // A record_batch() cut short: the entries it wrote stay, each cell whole
+  // (below); readers stop waiting for the rest (store.hpp, "Batches").
+  if (state_->batch_seq & 1) ++state_->batch_seq;
   // Tier 0: a cell cut short between its odd and even counter. Written by
   // one store (every CellWriter but Undo), it is whole: old or new, both
   // consistent. Written word by word (Undo: per-cell counters only), the undo

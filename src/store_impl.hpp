@@ -2,6 +2,7 @@
 // are in store.cpp; query.cpp, verify.cpp and counter_totals.cpp read it.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -34,6 +35,9 @@ struct Store::Impl {
   // store's late open of the file, not the totals themselves.
   mutable detail::CounterTotals totals;
   mutable std::mutex totals_mu;
+  // A batch counter value found stuck odd (a writer dead mid-batch), so
+  // that later reads do not wait for it again; 0: none.
+  mutable std::atomic<std::uint64_t> stuck_batch{0};
 
   const detail::Ring& ring(std::size_t schema, std::size_t tier) const { return slabs[schema][tier].ring(); }
   detail::Ring& ring(std::size_t schema, std::size_t tier) { return slabs[schema][tier].ring(); }

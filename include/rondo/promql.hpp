@@ -128,6 +128,11 @@ class SampleSource {
   virtual Selection select(const LabelMatcher& matcher, const SelectHints& hints) const = 0;
   // Appends the samples of one selected series with mint <= t <= maxt, oldest first.
   virtual void samples(std::uint64_t ref, Millis mint, Millis maxt, std::vector<Sample>& out) const = 0;
+  // Runs `read` (an instant query's select() and samples() calls), maybe
+  // more than once, so that what it reads is consistent as the source
+  // defines it; by default once. StoreSource: each record_batch() whole or
+  // not at all (Store::read_whole_batches).
+  virtual void read_together(const std::function<void()>& read) const { read(); }
 };
 
 struct StoreSourceOptions {
@@ -156,6 +161,7 @@ class StoreSource final : public SampleSource {
   void samples(std::uint64_t ref, Millis mint, Millis maxt, std::vector<Sample>& out) const override;
   // Per family: the exposition's TYPE and HELP (rondo/prometheus/exposition.hpp).
   std::vector<MetricMetadata> metadata() const override;
+  void read_together(const std::function<void()>& read) const override;
 
  private:
   struct Impl;

@@ -26,6 +26,28 @@
 // seal(), never by record()); a cell that fails it, or whose seqlock counter
 // is stuck, reads as missing, never as a wrong value, and verify() reports it.
 //
+// Batches. record_batch() is all-or-nothing for reads made inside
+// read_whole_batches() (any thread, or another process through
+// open_read_only()): they see every entry of a batch or none of them, in
+// every schema it wrote. The store has a batch counter (in its first
+// schema's tier-0 slab) that record_batch() makes odd before the batch's
+// first cell and even after its last (record() alone never touches it);
+// the wrapped reads run again while it was odd or moved. Who honours it:
+// the /metrics exposition (prometheus::render_text) and PromQL instant
+// queries (promql::StoreSource); any reader of several series can, by
+// wrapping its calls (the C API has no such call yet). A call outside it (query, latest, counter_total) reads one
+// series and never half of one cell, but two such calls may straddle a
+// batch; drain() and PromQL range queries are not wrapped: they read final
+// buckets or long spans, and a batch changes a final bucket only as late
+// records. After kBatchReadTries runs that each overlapped a batch, or when
+// the counter stays at one odd value for kBatchStuckNs (a writer dead or
+// stopped mid-batch; the Store then remembers it and never waits for it
+// again), read_whole_batches() returns false and its last run's reads are
+// as without it. A crash mid-batch keeps the entries the batch had written
+// (each cell whole; there is no undo of a batch) and loses the rest; the
+// writer's next open evens the counter, and from then on the partial
+// batch reads as data. The cost on record_batch(): docs/benchmarks.md.
+//
 // What survives. A record() that returned is in the shared mapping: a crash
 // of the process (even SIGKILL) loses none of it and never leaves a cell
 // half-written (a cell is published by one store instruction; the next open()
@@ -248,8 +270,11 @@ class Store {
 
   // THE HOT PATH: no allocation, no system call, no lock.
   WriteStatus record(SeriesHandle handle, double value, Timestamp ts) noexcept;
-  // Same timestamp for every entry. Each entry is written independently;
-  // returns Ok if all were, else the status of the first that was not.
+  // Same timestamp for every entry, recorded as record() would, one after
+  // the other; returns Ok if all were, else the status of the first that
+  // was not. For a reader that reads inside read_whole_batches() the batch
+  // is all-or-nothing: it sees every entry of it or none (the contract,
+  // "Batches").
   WriteStatus record_batch(std::span<const std::pair<SeriesHandle, double>> entries,
                            Timestamp ts) noexcept;
 
@@ -302,6 +327,19 @@ class Store {
   // The newest bucket of the series in a tier that has data.
   std::optional<Point> latest(SeriesHandle handle, std::size_t tier, ConsolidationFn fn) const;
 
+  // Any thread, read-only stores too: reads of several series (latest(),
+  // query(), counter_total(), ... called inside `read`) that must see each
+  // record_batch() whole or not at all. Runs read(), and again while a
+  // batch wrote during it (at most kBatchReadTries runs; read() must start
+  // over each time, e.g. clear what it collected). True when the last run
+  // overlapped no batch; false (the last run's reads are then as without
+  // this call) when every run did, or when a batch stayed unfinished for
+  // kBatchStuckNs: a writer stalled or dead mid-batch (the contract, "Batches").
+  template <typename Read>
+  bool read_whole_batches(Read&& read) const;
+  static constexpr int kBatchReadTries = 64;
+  static constexpr std::int64_t kBatchStuckNs = 20'000'000;
+
   // Every point of `tier` (in every schema that has it) newer than the cursor,
   // for every series and every function the tier stores (one DrainedSeries
   // each), oldest first; advances the cursor. Tier 0's current
@@ -342,6 +380,16 @@ class Store {
   static std::unique_ptr<Impl> load(const std::filesystem::path& dir, bool writable);
   // record()'s part for a schema that keeps quantiles (the ring says which).
   void record_quantiles(SeriesHandle handle, double value, Timestamp ts) noexcept;
+  // read_whole_batches()'s side of the store's batch counter: its value,
+  // once even (settled) after waiting a batch out; stuck: it stayed at one
+  // odd value for kBatchStuckNs.
+  struct BatchMark {
+    std::uint64_t counter = 0;
+    bool settled = true;
+    bool stuck = false;
+  };
+  BatchMark batch_mark() const noexcept;
+  bool batch_unchanged(BatchMark mark) const noexcept;
 
   std::uint32_t id_ = 0;
   std::vector<detail::Ring> hot_;  // tier 0 of each schema, for the inline hot path
@@ -368,14 +416,30 @@ inline WriteStatus Store::record(SeriesHandle handle, double value, Timestamp ts
   quant_hot_[handle.schema_].record(handle.column_, value, ts);
 }
 
+// The store's batch counter (in the first schema's tier 0) is odd around
+// the batch's cells, in every schema: two stores per batch, and record()
+// itself is untouched.
 inline WriteStatus Store::record_batch(std::span<const std::pair<SeriesHandle, double>> entries,
                                        Timestamp ts) noexcept {
+  if (hot_count_ == 0) [[unlikely]] return entries.empty() ? WriteStatus::Ok : WriteStatus::InvalidHandle;
+  hot_[0].begin_batch();
   WriteStatus result = WriteStatus::Ok;
   for (const auto& [handle, value] : entries) {
     const WriteStatus s = record(handle, value, ts);
     if (s != WriteStatus::Ok && result == WriteStatus::Ok) result = s;
   }
+  hot_[0].end_batch();
   return result;
+}
+
+template <typename Read>
+bool Store::read_whole_batches(Read&& read) const {
+  for (int run = 1;; ++run) {
+    const BatchMark mark = batch_mark();
+    read();
+    if (batch_unchanged(mark)) return true;
+    if (mark.stuck || run == kBatchReadTries) return false;
+  }
 }
 
 }  // namespace rondo

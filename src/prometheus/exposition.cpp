@@ -172,6 +172,52 @@ std::string comment_safe(std::string text) {
   return out;
 }
 
+// The samples of the exported series, in the store's order: the tiers'
+// states and every series' current bucket, read together.
+std::vector<Entry> read_entries(const Store& store, const detail::NamedSeries& named,
+                                const ExpositionOptions& options) {
+  const std::vector<SchemaConfig>& schemas = store.schemas();
+  const std::vector<TierState> states = tier_states(store, options.tier);
+
+  // One bucket per rondo series, shared by all its per-bucket aggregates.
+  std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> bucket_of;
+  std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> quantile_bucket_of;
+  std::vector<Entry> entries;
+  for (const detail::ExportedSeries& series : named.exported) {
+    const TierState& state = states[series.schema];
+    if (series.cumulative) {
+      if (auto total = running_total(store, series)) {
+        entries.push_back(Entry{&series, *total * series.scale, state.newest.value_or(0)});
+      }
+      continue;
+    }
+    if (!state.newest) continue;
+    const auto id = std::pair(series.schema, series.handle.column());
+    if (series.quantile) {
+      // One bucket for all quantiles of a series: a summary's quantiles must not mix buckets.
+      auto chosen = quantile_bucket_of.find(id);
+      if (chosen == quantile_bucket_of.end()) {
+        chosen = quantile_bucket_of.emplace(id, quantile_bucket(store, series, options.tier, state)).first;
+      }
+      if (!chosen->second) continue;
+      if (auto value = value_at(store, series, options.tier, *chosen->second)) {
+        entries.push_back(Entry{&series, *value * series.scale, *chosen->second});
+      }
+      continue;
+    }
+    auto found = bucket_of.find(id);
+    if (found == bucket_of.end()) {
+      const bool plain = stores_only_last(schemas[series.schema], options.tier);
+      found = bucket_of.emplace(id, current_bucket(store, series, options.tier, plain, state)).first;
+    }
+    if (!found->second) continue;
+    if (auto value = value_at(store, series, options.tier, *found->second)) {
+      entries.push_back(Entry{&series, *value * series.scale, *found->second});
+    }
+  }
+  return entries;
+}
+
 }  // namespace
 
 std::string detail::family_help(const ExportedSeries& first, const SchemaConfig& schema,
@@ -221,44 +267,11 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
   const std::vector<SeriesInfo> all = store.series();
   const std::vector<SchemaConfig>& schemas = store.schemas();
   const detail::NamedSeries named = detail::name_series(all, schemas, selection);
-  const std::vector<TierState> states = tier_states(store, options.tier);
-
-  // One bucket per rondo series, shared by all its per-bucket aggregates.
-  std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> bucket_of;
-  std::map<std::pair<std::size_t, std::uint32_t>, std::optional<Timestamp>> quantile_bucket_of;
+  // In one read that sees each record_batch() whole or not at all (a VM
+  // exit's counters: all new or all old; store.hpp, "Batches"). Should every
+  // try overlap a batch, the page is read as without it.
   std::vector<Entry> entries;
-  for (const detail::ExportedSeries& series : named.exported) {
-    const TierState& state = states[series.schema];
-    if (series.cumulative) {
-      if (auto total = running_total(store, series)) {
-        entries.push_back(Entry{&series, *total * series.scale, state.newest.value_or(0)});
-      }
-      continue;
-    }
-    if (!state.newest) continue;
-    const auto id = std::pair(series.schema, series.handle.column());
-    if (series.quantile) {
-      // One bucket for all quantiles of a series: a summary's quantiles must not mix buckets.
-      auto chosen = quantile_bucket_of.find(id);
-      if (chosen == quantile_bucket_of.end()) {
-        chosen = quantile_bucket_of.emplace(id, quantile_bucket(store, series, options.tier, state)).first;
-      }
-      if (!chosen->second) continue;
-      if (auto value = value_at(store, series, options.tier, *chosen->second)) {
-        entries.push_back(Entry{&series, *value * series.scale, *chosen->second});
-      }
-      continue;
-    }
-    auto found = bucket_of.find(id);
-    if (found == bucket_of.end()) {
-      const bool plain = stores_only_last(schemas[series.schema], options.tier);
-      found = bucket_of.emplace(id, current_bucket(store, series, options.tier, plain, state)).first;
-    }
-    if (!found->second) continue;
-    if (auto value = value_at(store, series, options.tier, *found->second)) {
-      entries.push_back(Entry{&series, *value * series.scale, *found->second});
-    }
-  }
+  store.read_whole_batches([&] { entries = read_entries(store, named, options); });
   // Families must be contiguous; keep the store's order inside a family.
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.series->family < b.series->family; });

@@ -1,6 +1,8 @@
 // The public face of the engine: parse, then evaluate an instant or a range
 // query and shape the result as Prometheus does.
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <unordered_map>
 
 #include "ast.hpp"
@@ -78,9 +80,21 @@ QueryResult Engine::range(std::string_view query, Millis start, Millis end, Mill
   return range(*parse(query), start, end, step);
 }
 
+// Every sample is read by prepare(): in one read, as the source defines it
+// (a store: each record_batch() whole or not at all). A range query reads
+// spans, not one moment, and is read once (docs/promql.md).
 QueryResult Engine::instant(const Expr& expr, Millis time) const {
-  Evaluator ev(source_, options_, time, time, 0);
-  ev.prepare(expr.root());
+  // One timeout for every try: each evaluator gets what is left of it.
+  const auto started = std::chrono::steady_clock::now();
+  EngineOptions left = options_;
+  std::optional<Evaluator> read;
+  source_.read_together([&] {
+    left.timeout = options_.timeout -
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    read.emplace(source_, left, time, time, 0);
+    read->prepare(expr.root());
+  });
+  Evaluator& ev = *read;
   Value v = ev.eval(expr.root(), time);
   QueryResult result;
   result.type = v.type;

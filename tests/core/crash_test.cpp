@@ -583,3 +583,243 @@ TEST_CASE("a writer killed during consolidate() passes never counts a tier-0 his
   INFO(killed_in_pass << " of " << rounds << " kills landed inside consolidate()");
   CHECK(killed_in_pass >= rounds / 4);
 }
+
+// ---- record_batch(): all of a batch or none of it, for readers (store.hpp, "Batches") ----
+
+namespace {
+
+// Two schemas, so that one batch spans two rings: {Sum, Count, Max} cells
+// (32 bytes, per-cell counters) and {Last} cells (16 bytes, no seqlock on a
+// CPU with AVX). 10 ms buckets and 1 ms per batch: a new bucket every 10
+// batches, whose first entry takes record()'s slow path and moves the head.
+constexpr std::uint32_t kBatchSeries = 16;  // per schema
+constexpr Timestamp kBatchStep = 1'000'000;
+
+std::vector<SchemaConfig> batch_schemas() {
+  return {{"events", LabelMatcher::parse("{__name__=\"e\"}"), {TierConfig{10ms, 10s, {F::Sum, F::Count, F::Max}}},
+           kBatchSeries},
+          {"gauges", LabelMatcher::any(), {TierConfig{10ms, 10s, {F::Last}}}, kBatchSeries}};
+}
+
+struct BatchSeries {
+  std::vector<SeriesHandle> events, gauges;
+};
+
+BatchSeries register_batch_series(Store& store) {
+  BatchSeries s;
+  for (std::uint32_t i = 0; i < kBatchSeries; ++i) {
+    const std::vector<Label> labels = {{"i", std::to_string(i)}};
+    s.events.push_back(store.register_series("e", labels));
+    s.gauges.push_back(store.register_series("g", labels));
+  }
+  return s;
+}
+
+// Batch k: every series gets value k, `repeat` times, at one timestamp.
+// Whole batches keep every events series' cell equal to every other's, and
+// every gauge equal to the others.
+std::vector<std::pair<SeriesHandle, double>> make_batch(const BatchSeries& s, std::int64_t k, int repeat = 1) {
+  std::vector<std::pair<SeriesHandle, double>> batch;
+  for (int r = 0; r < repeat; ++r) {
+    for (std::uint32_t i = 0; i < kBatchSeries; ++i) {
+      batch.emplace_back(s.events[i], static_cast<double>(k));
+      batch.emplace_back(s.gauges[i], static_cast<double>(k));
+    }
+  }
+  return batch;
+}
+
+Timestamp batch_time(std::int64_t k) { return kT0 + static_cast<Timestamp>(k) * kBatchStep; }
+
+// What one read of every series' newest bucket found.
+struct BatchRead {
+  bool whole = false;  // read_whole_batches' answer
+  bool mixed = false;  // two events series, or two gauges, differ
+  std::optional<Point> gauge;  // series 0's
+};
+
+bool same(const std::optional<Point>& a, const std::optional<Point>& b) {
+  return a.has_value() == b.has_value() && (!a || (a->time == b->time && a->value == b->value));
+}
+
+BatchRead read_batch(const Store& store, const BatchSeries& s) {
+  std::vector<std::optional<Point>> sums(kBatchSeries), counts(kBatchSeries), lasts(kBatchSeries);
+  BatchRead r;
+  r.whole = store.read_whole_batches([&] {
+    for (std::uint32_t i = 0; i < kBatchSeries; ++i) {
+      sums[i] = store.latest(s.events[i], 0, F::Sum);
+      counts[i] = store.latest(s.events[i], 0, F::Count);
+      lasts[i] = store.latest(s.gauges[i], 0, F::Last);
+    }
+  });
+  for (std::uint32_t i = 1; i < kBatchSeries; ++i) {
+    r.mixed |= !same(sums[i], sums[0]) || !same(counts[i], counts[0]) || !same(lasts[i], lasts[0]);
+  }
+  r.gauge = lasts[0];
+  return r;
+}
+
+// Shared with a child process: how far each side got.
+struct BatchProgress {
+  std::atomic<std::int64_t> returned{-1};  // the last batch whose record_batch() returned
+  std::atomic<std::int64_t> reads{0}, whole{0}, mixed_whole{0};
+  std::atomic<bool> stop{false};
+};
+
+BatchProgress* shared_batch_progress() {
+  void* p = ::mmap(nullptr, sizeof(BatchProgress), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(p != MAP_FAILED);
+  return new (p) BatchProgress();
+}
+
+// Reads until told to stop, counting reads, whole ones, and whole ones that were mixed.
+void read_batches_until_stopped(const Store& store, const BatchSeries& s, BatchProgress& p) {
+  while (!p.stop.load()) {
+    const BatchRead r = read_batch(store, s);
+    p.reads.fetch_add(1);
+    if (r.whole) p.whole.fetch_add(1);
+    if (r.whole && r.mixed) p.mixed_whole.fetch_add(1);
+  }
+}
+
+// The writer's side of the concurrent tests: batches until the reader did
+// `reads` reads, yielding between batches as a VMM's exits leave gaps.
+void write_batches_while_reading(Store& store, const BatchSeries& s, BatchProgress& p, std::int64_t reads) {
+  for (std::int64_t k = p.returned.load() + 1; p.reads.load() < reads; ++k) {
+    REQUIRE(store.record_batch(make_batch(s, k), batch_time(k)) == WriteStatus::Ok);
+    p.returned.store(k);
+    std::this_thread::yield();
+  }
+  p.stop.store(true);
+}
+
+}  // namespace
+
+TEST_CASE("a reader thread sees every record_batch() whole or not at all", "[crash][concurrency][batch]") {
+  TempDir dir;
+  Store store = Store::open(dir.path(), batch_schemas());
+  const BatchSeries s = register_batch_series(store);
+  BatchProgress p;
+  std::thread reader([&] { read_batches_until_stopped(store, s, p); });
+  write_batches_while_reading(store, s, p, 20'000);
+  reader.join();
+  INFO("reads " << p.reads.load() << ", whole " << p.whole.load() << ", batches " << p.returned.load() + 1);
+  CHECK(p.mixed_whole.load() == 0);
+  CHECK(p.whole.load() > 0);
+}
+
+TEST_CASE("a reader process sees every record_batch() whole or not at all", "[crash][concurrency][batch]") {
+  TempDir dir;
+  Store store = Store::open(dir.path(), batch_schemas());
+  const BatchSeries s = register_batch_series(store);
+  BatchProgress* p = shared_batch_progress();
+  REQUIRE(store.record_batch(make_batch(s, 0), batch_time(0)) == WriteStatus::Ok);
+  p->returned = 0;
+  const pid_t child = spawn([&] {
+    const Store reader = Store::open_read_only(dir.path());
+    BatchSeries theirs;
+    for (std::uint32_t i = 0; i < kBatchSeries; ++i) {
+      const std::vector<Label> labels = {{"i", std::to_string(i)}};
+      theirs.events.push_back(*reader.find_series("e", labels));
+      theirs.gauges.push_back(*reader.find_series("g", labels));
+    }
+    read_batches_until_stopped(reader, theirs, *p);
+  });
+  write_batches_while_reading(store, s, *p, 20'000);
+  REQUIRE(wait_for(child) == 0);
+  INFO("reads " << p->reads.load() << ", whole " << p->whole.load() << ", batches " << p->returned.load() + 1);
+  CHECK(p->mixed_whole.load() == 0);
+  CHECK(p->whole.load() > 0);
+}
+
+TEST_CASE("a writer killed mid-batch blocks no reader, and its reopen ends the batch", "[crash][batch]") {
+  BatchProgress* p = shared_batch_progress();
+  std::mt19937 rng(4242);
+  int cut_mid_batch = 0;
+  for (int round = 0; round < 8; ++round) {
+    TempDir dir;
+    p->returned = -1;
+    const pid_t child = spawn([&] {
+      Store store = Store::open(dir.path(), batch_schemas());
+      const BatchSeries s = register_batch_series(store);
+      // 64 entries per series per batch: a batch is long enough that a kill
+      // often lands inside one.
+      for (std::int64_t k = 0;; ++k) {
+        if (store.record_batch(make_batch(s, k, 64), batch_time(k)) == WriteStatus::Ok) p->returned.store(k);
+      }
+    });
+    while (p->returned.load() < 0) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(100, 20'000)(rng)));
+    ::kill(child, SIGKILL);
+    wait_for(child);
+    const std::int64_t returned = p->returned.load();
+
+    // Beside the dead writer: reads end (bounded wait), and say whether they
+    // saw whole batches. Asked again, the store knows the batch is stuck.
+    {
+      const Store reader = Store::open_read_only(dir.path());
+      BatchSeries s;
+      for (std::uint32_t i = 0; i < kBatchSeries; ++i) {
+        const std::vector<Label> labels = {{"i", std::to_string(i)}};
+        s.events.push_back(*reader.find_series("e", labels));
+        s.gauges.push_back(*reader.find_series("g", labels));
+      }
+      const BatchRead first = read_batch(reader, s);
+      const BatchRead again = read_batch(reader, s);
+      CHECK(again.whole == first.whole);
+      if (first.whole) CHECK_FALSE(first.mixed);  // killed between batches
+      cut_mid_batch += first.whole ? 0 : 1;
+      // Either way the gauges hold the last batch that returned, or the next one.
+      REQUIRE(first.gauge);
+      CHECK(first.gauge->value >= static_cast<double>(returned));
+      CHECK(first.gauge->value <= static_cast<double>(returned + 1));
+    }
+    // The writer's reopen ends the cut batch: reads are whole again (what the
+    // dead batch wrote stays, as the contract says), and batches go on.
+    Store store = Store::open(dir.path(), batch_schemas());
+    const BatchSeries s = register_batch_series(store);
+    const BatchRead reopened = read_batch(store, s);
+    CHECK(reopened.whole);
+    REQUIRE(store.record_batch(make_batch(s, returned + 2), batch_time(returned + 100)) == WriteStatus::Ok);
+    const BatchRead after = read_batch(store, s);
+    CHECK(after.whole);
+    CHECK_FALSE(after.mixed);
+  }
+  INFO("rounds cut mid-batch: " << cut_mid_batch);
+  SUCCEED();
+}
+
+TEST_CASE("a batch counter left odd reads as stuck, fast, and a writable open evens it", "[crash][batch]") {
+  TempDir dir;
+  {
+    Store store = Store::open(dir.path(), batch_schemas());
+    const BatchSeries s = register_batch_series(store);
+    REQUIRE(store.record_batch(make_batch(s, 7), batch_time(7)) == WriteStatus::Ok);
+  }
+  // What a crash inside a batch leaves in the first schema's tier 0, where
+  // the store's batch counter is: an odd counter.
+  {
+    RawSlab raw(dir.path() / "schema_0/tier_0.slab");
+    detail::SlabState st = raw.state();
+    REQUIRE(st.batch_seq == 2);  // one batch: odd, then even
+    st.batch_seq = 3;
+    raw.set_state(st);
+  }
+  {
+    const Store reader = Store::open_read_only(dir.path());
+    int runs = 0;
+    CHECK_FALSE(reader.read_whole_batches([&] { ++runs; }));
+    CHECK(runs == 1);  // stuck: one run, not kBatchReadTries
+    runs = 0;
+    CHECK_FALSE(reader.read_whole_batches([&] { ++runs; }));
+    CHECK(runs == 1);
+  }
+  {
+    Store store = Store::open(dir.path(), batch_schemas());
+    int runs = 0;
+    CHECK(store.read_whole_batches([&] { ++runs; }));
+    CHECK(runs == 1);
+  }
+  RawSlab raw(dir.path() / "schema_0/tier_0.slab");
+  CHECK(raw.state().batch_seq == 4);
+}

@@ -4,8 +4,10 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <thread>
 
 #include "rondo/prometheus/exposition.hpp"
@@ -343,4 +345,47 @@ TEST_CASE("render_text: stored quantiles are the summary's quantile samples, fro
     CHECK(count_lines_starting(refused, "# rondo: not exported: e_odd_ns{quantile=\"x\"}: its stored quantiles") == 1);
     CHECK(has_line(refused, "e_odd_seconds_count{quantile=\"x\"} 1"));
   }
+}
+
+TEST_CASE("render_text: a page shows each record_batch() whole or not at all", "[exposition][batch]") {
+  // A VM exit's counters, recorded as one batch per exit: on any page every
+  // counter's total is the same, and so is every gauge's value.
+  TempDir dir;
+  std::vector<SchemaConfig> schemas = demo_schemas();
+  schemas.insert(schemas.begin(), SchemaConfig{"counters", LabelMatcher::parse(R"({__name__=~".+_total"})"),
+                                               {TierConfig{std::chrono::seconds(1), std::chrono::minutes(10), {F::Sum}}},
+                                               8});
+  Store store = Store::open(dir / "s", schemas);
+  std::vector<std::pair<SeriesHandle, double>> batch;
+  for (int i = 0; i < 8; ++i) {
+    const std::vector<Label> labels = {{"reason", std::to_string(i)}};
+    batch.emplace_back(store.register_series("c_exits_total", labels), 1.0);
+    batch.emplace_back(store.register_series("g_last_exit", labels), 0.0);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> batches{0}, refused{0};
+  std::thread writer([&] {  // no Catch assertion off the main thread
+    for (int k = 1; !stop.load(); ++k) {
+      for (std::size_t e = 1; e < batch.size(); e += 2) batch[e].second = k;  // the gauges: the exit's number
+      if (store.record_batch(batch, kT0 + static_cast<Timestamp>(k) * 1'000'000) != WriteStatus::Ok) ++refused;
+      batches.store(k);
+      std::this_thread::sleep_for(std::chrono::microseconds(100));  // exits come with gaps
+    }
+  });
+  while (batches.load() == 0) std::this_thread::yield();
+  int mixed = 0;
+  for (int page = 0; page < 2000; ++page) {
+    std::set<std::string> totals, gauges;
+    for (const std::string& line : lines_of(render_text(store))) {
+      const std::string value = line.substr(line.rfind(' ') + 1);
+      if (line.starts_with("c_exits_total{")) totals.insert(value);
+      if (line.starts_with("g_last_exit{")) gauges.insert(value);
+    }
+    mixed += totals.size() != 1 || gauges.size() != 1;
+  }
+  stop.store(true);
+  writer.join();
+  INFO("batches " << batches.load());
+  CHECK(refused.load() == 0);
+  CHECK(mixed == 0);
 }

@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <set>
+#include <thread>
 
 #include "common/files.hpp"
 #include "rondo/promql.hpp"
@@ -181,4 +184,42 @@ TEST_CASE("A quantile selector reads the stored quantile cells, at the tier the 
   CHECK(union_p99 <= worst.series[0].samples.at(0).v * (1 + 0.0078));
   CHECK(union_p99 != Approx(worst.series[0].samples.at(0).v).epsilon(0.0001));  // and it is neither bound
   CHECK(engine.instant(R"(e_wait_seconds{quantile="0.75"})", base + 119'000).series.empty());  // not kept
+}
+
+TEST_CASE("An instant query sees each record_batch() whole or not at all", "[promql][store-source][batch]") {
+  rondo::test::TempDir dir("rondo-promql-batch");
+  std::vector<SchemaConfig> s = schemas();
+  s[0].max_series = 8;
+  Store store = Store::open(dir.path() / "s", s);
+  std::vector<std::pair<SeriesHandle, double>> batch;
+  for (int i = 0; i < 8; ++i) {
+    const std::vector<Label> labels = {{"i", std::to_string(i)}};
+    batch.emplace_back(store.register_series("g_exit", labels), 0.0);
+  }
+  StoreSource source(store);
+  const Engine engine(source);
+  std::atomic<bool> stop{false};
+  std::atomic<int> batches{0}, refused{0};
+  std::thread writer([&] {  // no Catch assertion off the main thread
+    for (int k = 1; !stop.load(); ++k) {
+      for (auto& entry : batch) entry.second = k;
+      if (store.record_batch(batch, kBase + static_cast<Timestamp>(k) * 1'000'000) != WriteStatus::Ok) ++refused;
+      batches.store(k);
+      std::this_thread::sleep_for(std::chrono::microseconds(100));  // exits come with gaps
+    }
+  });
+  while (batches.load() == 0) std::this_thread::yield();
+  int mixed = 0;
+  const Millis at = static_cast<Millis>(kBase / 1'000'000) + 60'000;  // every batch is within the lookback
+  for (int query = 0; query < 2000; ++query) {
+    const promql::QueryResult r = engine.instant("g_exit", at);
+    std::set<double> values;
+    for (const Series& series : r.series) values.insert(series.samples.at(0).v);
+    mixed += r.series.size() != 8 || values.size() != 1;
+  }
+  stop.store(true);
+  writer.join();
+  INFO("batches " << batches.load());
+  CHECK(refused.load() == 0);
+  CHECK(mixed == 0);
 }

@@ -124,6 +124,14 @@ class alignas(64) Ring {
   // Tier 0's write path: fold one value into its bucket's cell. O(1).
   WriteStatus record(std::uint32_t column, double value, Timestamp ts) noexcept;
 
+  // Tier 0 of the first schema, Store::record_batch(): the store's batch
+  // counter (SlabState::batch_seq), a seqlock around a batch's cells in
+  // every schema. begin_batch() makes it odd before the batch's first cell,
+  // end_batch() even after its last.
+  void begin_batch() noexcept;
+  void end_batch() noexcept;
+  std::uint64_t batch_counter() const noexcept { return load(state_->batch_seq); }
+
   // Consolidation's write path (tiers > 0): a whole slot at once.
   // values holds function_count() values per series, series-major; NaN = missing.
   void write_slot(std::uint64_t bucket, std::uint32_t series_count, const double* values) noexcept;
@@ -544,6 +552,14 @@ template <bool Evex>
 
 [[gnu::always_inline]] inline void Ring::end_write(std::uint64_t* seq, std::uint64_t odd) noexcept {
   publish(*seq, odd + 1);
+}
+
+// Only the writer thread writes the counter: plain loads and stores, the
+// same ordering as a cell's seqlock (odd before the cells, even after them).
+[[gnu::always_inline]] inline void Ring::begin_batch() noexcept { begin_write(&state_->batch_seq); }
+
+[[gnu::always_inline]] inline void Ring::end_batch() noexcept {
+  end_write(&state_->batch_seq, state_->batch_seq);
 }
 
 }  // namespace rondo::detail

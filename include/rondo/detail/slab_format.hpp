@@ -132,7 +132,13 @@ struct SlabState {
   // the bucket's slot time and the head follows right after the cell, so a
   // crash in between shows as this bucket, ahead of the head (check_state).
   std::uint64_t opening_bucket;
-  std::uint8_t pad[40];
+  // The first schema's tier 0 only (elsewhere 0): the store's batch
+  // counter, odd while Store::record_batch() writes cells of any schema,
+  // even otherwise (it counts batches twice). Readers of several series
+  // retry a read it moved under (store.hpp, "Batches"). Was padding, zero in
+  // every file written before it: even, so older files open unchanged.
+  std::uint64_t batch_seq;
+  std::uint8_t pad[32];
 };
 static_assert(sizeof(SlabState) == 192);
 
