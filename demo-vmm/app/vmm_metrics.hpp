@@ -1,7 +1,8 @@
-// VmmMetrics: the demo's instrumentation. It owns the store's series
-// handles and writes to the store on the vCPU thread, at the moment things
-// happen: every VM exit (ExitObserver) and every virtio-blk request and
-// notification (BlkObserver).
+// VmmMetrics: the demo's instrumentation. It observes the vCPU (ExitObserver)
+// and the virtio-blk device (BlkObserver) and writes to the store on the vCPU
+// thread, at the moment things happen. Each concern declares its own series
+// (vcpu_exit_metrics.hpp, blk_metrics.hpp, process_metrics.hpp); the schemas
+// and HELP texts here are derived from those declarations.
 //
 // Schemas (docs/demo-vmm.md has the sizes), each with tiers 1s/10m, 10s/6h, 5m/7d:
 //   counters  *_total: one record of the event's count or bytes; tier 0 sums
@@ -32,8 +33,12 @@
 #include <string>
 #include <vector>
 
+#include "blk_metrics.hpp"
+#include "metric_series.hpp"
+#include "process_metrics.hpp"
 #include "process_stats.hpp"
 #include "rondo/store.hpp"
+#include "vcpu_exit_metrics.hpp"
 #include "vcpu_runner.hpp"
 #include "virtio_blk.hpp"
 
@@ -41,6 +46,12 @@ namespace rondo::vmm {
 
 class VmmMetrics final : public ExitObserver, public BlkObserver {
  public:
+  // Every series the demo declares, in registration order.
+  static std::vector<SeriesDecl> declarations();
+  // Columns each schema reserves (indexed by MetricSchema): the declared
+  // series plus headroom, fixed for the life of a store (docs/demo-vmm.md).
+  static constexpr std::array<std::uint32_t, kMetricSchemaCount> kCapacity{19, 3, 2, 6};
+
   // The store's schemas; the same on every run, so a store is reopened.
   static std::vector<rondo::SchemaConfig> schemas();
   // Opens (or creates) the demo's store at `dir` with schemas(). A store
@@ -56,11 +67,15 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
              std::uint64_t start_ns);
 
   // vCPU thread.
-  void on_vcpu_thread_start() noexcept override;
+  void on_vcpu_thread_start() noexcept override { vcpu_.on_thread_start(); }
   void on_exit(ExitReason reason, std::uint64_t run_start, std::uint64_t run_end,
                std::uint64_t handled) noexcept override;
-  void on_notify(std::uint32_t queue_depth, std::uint64_t at_ns) noexcept override;
-  void on_request(const BlkRequest& request) noexcept override;
+  void on_notify(std::uint32_t queue_depth, std::uint64_t at_ns) noexcept override {
+    if (recording_) blk_.on_notify(writer_, queue_depth, at_ns);
+  }
+  void on_request(const BlkRequest& request) noexcept override {
+    if (recording_) blk_.on_request(writer_, request);
+  }
 
   // Maintenance thread: hands a process sample to the vCPU thread.
   void publish(const ProcessSample& sample, std::uint64_t at_ns) noexcept;
@@ -75,25 +90,13 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
 
   // record() calls that did not return Ok; any thread may read it (the
   // health endpoint, the tick that warns about it).
-  std::uint64_t failed_records() const noexcept { return failed_records_.load(std::memory_order_relaxed); }
+  std::uint64_t failed_records() const noexcept { return writer_.failed(); }
 
  private:
-  void check(rondo::WriteStatus status) noexcept {
-    // Only the failure path pays for the atomic.
-    if (status != rondo::WriteStatus::Ok) [[unlikely]] failed_records_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  rondo::Store& store_;
-  const std::uint64_t guest_memory_bytes_;
-  const std::uint32_t memory_slots_;
-  const std::uint64_t start_ns_;
-
-  std::array<rondo::SeriesHandle, kExitReasonCount> exits_;
-  rondo::SeriesHandle exit_duration_, run_duration_, steal_;
-  std::array<rondo::SeriesHandle, kBlkOpCount> blk_requests_;  // Other has no series
-  rondo::SeriesHandle blk_ioerr_, blk_unsupp_, blk_read_bytes_, blk_write_bytes_;
-  rondo::SeriesHandle blk_duration_, blk_depth_;
-  rondo::SeriesHandle guest_memory_, memory_slots_series_, rss_, fds_, uptime_;
+  MetricWriter writer_;
+  VcpuExitMetrics vcpu_;
+  BlkMetrics blk_;
+  ProcessMetrics process_;
 
   // Mailbox from the maintenance thread.
   std::atomic<std::uint64_t> published_seq_{0};
@@ -102,13 +105,7 @@ class VmmMetrics final : public ExitObserver, public BlkObserver {
   std::atomic<std::uint64_t> published_fds_{0};
 
   bool recording_ = true;
-
-  // vCPU thread only.
-  std::uint64_t recorded_seq_ = 0;
-  ThreadSchedstat schedstat_ = ThreadSchedstat::open_for_this_thread();
-  std::uint64_t last_wait_ns_ = 0;
-  bool have_wait_ = false;
-  std::atomic<std::uint64_t> failed_records_{0};
+  std::uint64_t recorded_seq_ = 0;  // vCPU thread only
 };
 
 }  // namespace rondo::vmm
