@@ -1,5 +1,5 @@
-// What one Firecracker metrics line costs the agent: parsing it (nlohmann's
-// SAX interface, as the agent does) and recording every field into a VM store
+// What one Firecracker metrics line costs the agent: parsing it (simdjson's
+// DOM parser, as the agent does) and recording every field into a VM store
 // (parse + handle by position + record). The line is the reference example
 // (tests/agent/firecracker_metrics_example.json: one drive, one NIC), made
 // compact as Firecracker writes it. Results: docs/benchmarks.md.

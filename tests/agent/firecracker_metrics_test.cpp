@@ -90,8 +90,8 @@ TEST_CASE("a metrics line hands out every numeric leaf with its timestamp, bad l
   CHECK(calls == 0);
 }
 
-// The parser builds no document (a SAX handler, docs/benchmarks.md): what a
-// document would have told apart must still be told apart.
+// The line's shape decides what is a value (firecracker_metrics.hpp): the
+// depth of each number, arrays skipped whole, the timestamp's type.
 TEST_CASE("a metrics line's shape: only objects two or three deep are values, the timestamp is an integer", "[agent]") {
   std::vector<std::string> got;
   std::int64_t ts = 0;
