@@ -35,9 +35,9 @@
 // the wrapped reads run again while it was odd or moved. Who honours it:
 // the /metrics exposition (prometheus::render_text) and PromQL instant
 // queries (promql::StoreSource); any reader of several series can, by
-// wrapping its calls (the C API has no such call yet). A call outside it (query, latest, counter_total) reads one
-// series and never half of one cell, but two such calls may straddle a
-// batch; drain() and PromQL range queries are not wrapped: they read final
+// wrapping its calls (the C API has no such call yet). A call outside it
+// (query, latest, counter_total) reads one series and never half of one
+// cell, but two such calls may straddle a batch; drain() and PromQL range queries are not wrapped: they read final
 // buckets or long spans, and a batch changes a final bucket only as late
 // records. After kBatchReadTries runs that each overlapped a batch, or when
 // the counter stays at one odd value for kBatchStuckNs (a writer dead or
