@@ -369,7 +369,10 @@ TEST_CASE("render_text: a page shows each record_batch() whole or not at all", "
       for (std::size_t e = 1; e < batch.size(); e += 2) batch[e].second = k;  // the gauges: the exit's number
       if (store.record_batch(batch, kT0 + static_cast<Timestamp>(k) * 1'000'000) != WriteStatus::Ok) ++refused;
       batches.store(k);
-      std::this_thread::sleep_for(std::chrono::microseconds(100));  // exits come with gaps
+      // Exits come with gaps. 5 ms: a page (about 1 ms under ASan on a loaded
+      // machine) then fits between two batches within read_whole_batches()'s
+      // 64 tries; with 100 us every try could overlap one and the page give up.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
   while (batches.load() == 0) std::this_thread::yield();
