@@ -1,9 +1,7 @@
 // Reading a store: per-tier queries, automatic tier selection, drain.
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
-#include <thread>
 
 #include "function_view.hpp"
 #include "store_impl.hpp"
@@ -259,46 +257,10 @@ std::optional<Point> Store::latest(SeriesHandle handle, std::size_t tier, Consol
 
 // ---- batches ----------------------------------------------------------------
 
-namespace {
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// The ring's batch counter once no batch is being written, waiting one out
-// (a batch takes microseconds at most), or odd: the writer stayed mid-batch
-// at one value for stuck_ns (remembered in `stuck`, so that no later read
-// waits for it again), or kept starting batches for that long.
-std::uint64_t settled_batch_counter(const detail::Ring& ring, std::atomic<std::uint64_t>& stuck,
-                                    std::int64_t stuck_ns, bool& is_stuck) {
-  std::uint64_t n = ring.batch_counter();
-  if (!(n & 1) || stuck.load(std::memory_order_relaxed) == n) {
-    is_stuck = (n & 1) != 0;
-    return n;
-  }
-  const std::int64_t since = steady_ns();
-  const std::uint64_t first = n;
-  bool moved = false;  // the writer is alive: busy, not stuck
-  for (unsigned spins = 1;; ++spins) {
-    if (spins > 64) std::this_thread::yield();
-    n = ring.batch_counter();
-    if (!(n & 1)) return n;
-    moved |= n != first;
-    if (spins % 16 == 0 && steady_ns() - since >= stuck_ns) {
-      is_stuck = !moved;
-      if (is_stuck) stuck.store(n, std::memory_order_relaxed);
-      return n;
-    }
-  }
-}
-
-}  // namespace
-
 Store::BatchMark Store::batch_mark() const noexcept {
   BatchMark mark;
   if (impl_->slabs.empty()) return mark;
-  mark.counter = settled_batch_counter(impl_->ring(0, 0), impl_->stuck_batch, kBatchStuckNs, mark.stuck);
+  mark.counter = impl_->ring(0, 0).settled_batch_counter(impl_->stuck_batch, kBatchStuckNs, mark.stuck);
   mark.settled = (mark.counter & 1) == 0;
   return mark;
 }

@@ -463,4 +463,27 @@ void Ring::recover() noexcept {
   forget_open_bucket();
 }
 
+std::uint64_t Ring::settled_batch_counter(std::atomic<std::uint64_t>& stuck, std::int64_t stuck_ns,
+                                          bool& is_stuck) const noexcept {
+  std::uint64_t n = batch_counter();
+  if (!(n & 1) || stuck.load(std::memory_order_relaxed) == n) {
+    is_stuck = (n & 1) != 0;
+    return n;
+  }
+  const std::int64_t since = now_ns();
+  const std::uint64_t first = n;
+  bool moved = false;  // the writer is alive: busy, not stuck
+  for (unsigned spins = 1;; ++spins) {
+    if (spins > 64) std::this_thread::yield();
+    n = batch_counter();
+    if (!(n & 1)) return n;
+    moved |= n != first;
+    if (spins % 16 == 0 && now_ns() - since >= stuck_ns) {
+      is_stuck = !moved;
+      if (is_stuck) stuck.store(n, std::memory_order_relaxed);
+      return n;
+    }
+  }
+}
+
 }  // namespace rondo::detail

@@ -1,6 +1,8 @@
 #include "vmm_metrics.hpp"
 
+#include <array>
 #include <chrono>
+#include <span>
 #include <string>
 
 #include "vmm_error.hpp"
@@ -19,12 +21,17 @@ std::vector<rondo::TierConfig> tiers(std::vector<ConsolidationFn> first,
 
 std::uint32_t capacity(MetricSchema s) { return VmmMetrics::kCapacity[static_cast<std::size_t>(s)]; }
 
+// Every concern's declarations, in registration order: the one list that
+// declarations() and the capacity check below read.
+constexpr std::array<std::span<const SeriesDecl>, 3> kDeclared{VcpuExitMetrics::kSeries, BlkMetrics::kSeries,
+                                                               ProcessMetrics::kSeries};
+
 // A build whose declarations outgrow a capacity does not compile: raising a
 // capacity changes the schemas, and older stores no longer open.
 template <MetricSchema S>
 constexpr bool fits() {
-  const std::uint32_t n = declared_series(VcpuExitMetrics::kSeries, S) + declared_series(BlkMetrics::kSeries, S) +
-                          declared_series(ProcessMetrics::kSeries, S);
+  std::uint32_t n = 0;
+  for (const std::span<const SeriesDecl> decls : kDeclared) n += declared_series(decls, S);
   return n >= 1 && n <= VmmMetrics::kCapacity[static_cast<std::size_t>(S)];
 }
 static_assert(fits<MetricSchema::Counters>() && fits<MetricSchema::Latency>() && fits<MetricSchema::Events>() &&
@@ -33,9 +40,8 @@ static_assert(fits<MetricSchema::Counters>() && fits<MetricSchema::Latency>() &&
 }  // namespace
 
 std::vector<SeriesDecl> VmmMetrics::declarations() {
-  std::vector<SeriesDecl> all(VcpuExitMetrics::kSeries.begin(), VcpuExitMetrics::kSeries.end());
-  all.insert(all.end(), BlkMetrics::kSeries.begin(), BlkMetrics::kSeries.end());
-  all.insert(all.end(), ProcessMetrics::kSeries.begin(), ProcessMetrics::kSeries.end());
+  std::vector<SeriesDecl> all;
+  for (const std::span<const SeriesDecl> decls : kDeclared) all.insert(all.end(), decls.begin(), decls.end());
   return all;
 }
 

@@ -212,10 +212,10 @@ void StoreSource::samples(std::uint64_t ref, Millis mint, Millis maxt, std::vect
   }
 }
 
-// The families of the tier /metrics shows (tier 0 unless a tier is fixed),
-// with the HELP rule /metrics uses.
 void StoreSource::read_together(const std::function<void()>& read) const { impl_->store.read_whole_batches(read); }
 
+// The families of the tier /metrics shows (tier 0 unless a tier is fixed),
+// with the HELP rule /metrics uses.
 std::vector<MetricMetadata> StoreSource::metadata() const {
   const std::vector<SeriesInfo> all = impl_->store.series();
   const auto& schemas = impl_->store.schemas();

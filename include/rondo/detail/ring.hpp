@@ -131,6 +131,13 @@ class alignas(64) Ring {
   void begin_batch() noexcept;
   void end_batch() noexcept;
   std::uint64_t batch_counter() const noexcept { return load(state_->batch_seq); }
+  // The batch counter once no batch is being written, waiting one out (a
+  // batch takes microseconds at most), or odd: the writer stayed mid-batch
+  // at one value for stuck_ns (remembered in `stuck`, so that no later read
+  // waits for it again), or kept starting batches for that long. The same
+  // bounded wait as read_cell()'s on a cell's counter.
+  std::uint64_t settled_batch_counter(std::atomic<std::uint64_t>& stuck, std::int64_t stuck_ns,
+                                      bool& is_stuck) const noexcept;
 
   // Consolidation's write path (tiers > 0): a whole slot at once.
   // values holds function_count() values per series, series-major; NaN = missing.
