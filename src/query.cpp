@@ -141,7 +141,7 @@ TierState Store::tier_state(std::size_t schema, std::size_t tier) const {
   if (head == detail::kNoBucket) return state;
   const std::uint64_t interval = ring.interval();
   state.oldest = ring.oldest(head) * interval;
-  state.held_from = std::max(ring.oldest(head), ring.first_bucket()) * interval;
+  state.held_from = ring.held_from(head) * interval;
   state.newest = head * interval;
   if (const std::uint64_t end = final_end_bucket(ring, tier, head); end > 0) state.final_end = end * interval;
   return state;
@@ -295,7 +295,7 @@ DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max
     if (end == 0) continue;
     const std::uint64_t newest = end - 1;
     // Nothing was ever written before first_bucket: don't spend the budget there.
-    const std::uint64_t oldest = std::max(ring.oldest(head), ring.first_bucket());
+    const std::uint64_t oldest = ring.held_from(head);
     std::uint64_t from = oldest;
     if (cursor.next(s) != 0) {
       from = cursor.next(s) / ring.interval();

@@ -433,7 +433,7 @@ StoreInfo Store::info() const {
       ti.newest = opt_time(head, ring.interval());
       ti.oldest = head == detail::kNoBucket ? std::nullopt : opt_time(ring.oldest(head), ring.interval());
       if (head != detail::kNoBucket) {
-        ti.held_from = opt_time(std::max(ring.oldest(head), ring.first_bucket()), ring.interval());
+        ti.held_from = opt_time(ring.held_from(head), ring.interval());
       }
       if (t > 0) ti.consolidated_until = opt_time(ring.next_bucket(), ring.interval());
       ti.lost_buckets = ring.lost_buckets();

@@ -75,6 +75,9 @@ class alignas(64) Ring {
   std::uint64_t oldest(std::uint64_t head) const noexcept {
     return head >= slots_ - 1 ? head - (slots_ - 1) : 0;
   }
+  // The oldest bucket that can hold data: the window's, or the first bucket
+  // ever written when that is newer (nothing was recorded before it).
+  std::uint64_t held_from(std::uint64_t head) const noexcept { return std::max(oldest(head), first_bucket()); }
   // The oldest bucket a record may still be expected for: the head, until a
   // newer bucket starts or seal() closes it. Everything older is final.
   std::uint64_t first_open(std::uint64_t head) const noexcept {
