@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   # libraries (the design card)
   libfmt-dev libspdlog-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev libcurl4-openssl-dev libprotobuf-dev protobuf-compiler libsnappy-dev

@@ -452,7 +452,7 @@ static void record_makes_no_syscall(void) {
     rondo_series s[4];
     rondo_entry entries[4];
     for (int i = 0; i < 4; ++i) {
-      char name[16];
+      char name[24];  // "exit_" and any int
       snprintf(name, sizeof(name), "exit_%d", i);
       if (rondo_register(store, name, NULL, 0, &s[i]) != RONDO_OK) _exit(4);
       entries[i].series = s[i];
