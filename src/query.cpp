@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <span>
+#include <variant>
 
 #include "function_view.hpp"
 #include "store_impl.hpp"
@@ -216,7 +218,7 @@ void scan_quantile(const detail::QuantileFile& file, std::uint32_t column, std::
 std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp start, Timestamp end, Quantile q,
                                 QueryOptions options) const {
   impl_->check_tier(handle, tier, id_);
-  const auto [files, qi] = impl_->quantile_files(handle, q);
+  const auto [files, qi] = impl_->quantile_files(handle.schema(), q);
   std::vector<Point> out;
   scan_quantile((*files)[tier], handle.column(), qi, start, end, options.include_missing, out);
   return out;
@@ -228,7 +230,7 @@ std::vector<Point> Store::query(SeriesHandle handle, std::size_t tier, Timestamp
 QueryResult Store::query_auto(SeriesHandle handle, Timestamp start, Timestamp end, Quantile q,
                               QueryOptions options) const {
   impl_->check(handle, id_);
-  const auto [files, qi] = impl_->quantile_files(handle, q);
+  const auto [files, qi] = impl_->quantile_files(handle.schema(), q);
   std::vector<StitchTier> tiers;
   for (std::size_t k = 0; k < files->size(); ++k) {
     const detail::QuantileFile& f = (*files)[k];
@@ -279,48 +281,107 @@ std::size_t DrainResult::point_count() const {
   return n;
 }
 
-DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max_buckets) const {
+namespace {
+
+// One value of a drained row: a function of the tier's cell, or one of the
+// schema's stored quantiles.
+struct RowReader {
+  std::optional<detail::FunctionView> view;
+  const detail::QuantileFile* quantiles = nullptr;
+  std::uint32_t qi = 0;
+};
+
+// Where a schema's drain ends (a bucket number): at the end of the final
+// buckets, or, reading quantiles, at the first final bucket whose quantiles
+// the pass has not written yet but still can (it runs in consolidate()
+// after the bucket closed, never later than the two newest final buckets).
+std::uint64_t drain_end(std::span<const RowReader> readers, std::uint64_t final_end) {
+  std::uint64_t end = final_end;
+  for (const RowReader& r : readers) {
+    if (!r.quantiles) continue;
+    const std::uint64_t head = r.quantiles->head();
+    const std::uint64_t written = head == detail::kNoBucket ? 0 : head + 1;
+    end = std::min(end, std::max(written, final_end > 2 ? final_end - 2 : 0));
+  }
+  return end;
+}
+
+}  // namespace
+
+// Readers for every schema first, so that a request the store cannot answer
+// throws before the cursor moves.
+DrainedTable Store::drain(const DrainRequest& request, ExportCursor& cursor) const {
+  const std::size_t tier = request.tier;
+  std::vector<std::vector<RowReader>> readers(impl_->slabs.size());
+  for (std::size_t s = 0; s < readers.size() && s < request.functions.size(); ++s) {
+    if (tier >= impl_->slabs[s].size()) continue;
+    for (const QueryFunction& fn : request.functions[s]) {
+      RowReader& r = readers[s].emplace_back();
+      if (const auto* q = std::get_if<Quantile>(&fn)) {
+        const auto [files, qi] = impl_->quantile_files(s, *q);
+        r.quantiles = &(*files)[tier];
+        r.qi = qi;
+      } else {
+        r.view = view_or_throw(impl_->ring(s, tier), std::get<ConsolidationFn>(fn), impl_->meta.schemas[s], tier);
+      }
+    }
+  }
   impl_->refresh_series(id_);
   std::shared_lock lock(impl_->series_mu);
-  DrainResult result;
+  DrainedTable table;
   double cell[detail::kMaxFunctions];
-  for (std::size_t s = 0; s < impl_->slabs.size(); ++s) {
-    if (tier >= impl_->slabs[s].size() || max_buckets == 0) continue;
+  for (std::size_t s = 0; s < readers.size(); ++s) {
+    if (readers[s].empty() || request.max_buckets == 0) continue;
     const detail::Ring& ring = impl_->ring(s, tier);
     const std::uint64_t head = ring.head();
     if (head == detail::kNoBucket) continue;
-    // Only final buckets are drained (TierState: tier 0's newest is still
-    // filling until it is closed; coarser tiers' buckets are final when written).
-    const std::uint64_t end = final_end_bucket(ring, tier, head);
-    if (end == 0) continue;
-    const std::uint64_t newest = end - 1;
-    // Nothing was ever written before first_bucket: don't spend the budget there.
+    // Nothing was ever written before held_from: don't spend the budget there.
     const std::uint64_t oldest = ring.held_from(head);
     std::uint64_t from = oldest;
     if (cursor.next(s) != 0) {
       from = cursor.next(s) / ring.interval();
       if (from < oldest) {
-        result.missed_buckets += oldest - from;
+        table.missed_buckets += oldest - from;
         from = oldest;
       }
     }
-    if (from > newest) continue;
-    const std::uint64_t to = newest - from >= max_buckets ? from + (max_buckets - 1) : newest;
+    const std::uint64_t end = drain_end(readers[s], final_end_bucket(ring, tier, head));
+    if (from >= end) continue;
+    const std::uint64_t to = end - from > request.max_buckets ? from + (request.max_buckets - 1) : end - 1;
     for (const SeriesInfo& info : impl_->series) {
       if (info.schema != s) continue;
-      std::vector<DrainedSeries> per_fn(ring.function_count());
-      for (std::uint32_t f = 0; f < ring.function_count(); ++f) per_fn[f] = {info.handle, ring.function(f), {}};
+      DrainedRows rows{info.handle, readers[s].size(), {}, {}};
       for (std::uint64_t b = from; b <= to; ++b) {
         if (!ring.read(info.handle.column(), b, cell)) continue;
-        for (std::uint32_t f = 0; f < ring.function_count(); ++f) {
-          per_fn[f].points.push_back({b * ring.interval(), cell[f]});
+        rows.times.push_back(b * ring.interval());
+        for (const RowReader& r : readers[s]) {
+          rows.values.push_back(r.view ? (*r.view)(cell) : r.quantiles->read(info.handle.column(), b, r.qi));
         }
       }
-      for (auto& d : per_fn) {
-        if (!d.points.empty()) result.series.push_back(std::move(d));
-      }
+      if (!rows.times.empty()) table.series.push_back(std::move(rows));
     }
     cursor.set_next(s, (to + 1) * ring.interval());
+  }
+  return table;
+}
+
+// Every stored function of the tier, reshaped into one DrainedSeries each.
+DrainResult Store::drain(std::size_t tier, ExportCursor& cursor, std::size_t max_buckets) const {
+  DrainRequest request{tier, std::vector<std::vector<QueryFunction>>(impl_->slabs.size()), max_buckets};
+  for (std::size_t s = 0; s < impl_->slabs.size(); ++s) {
+    if (tier >= impl_->slabs[s].size()) continue;
+    const detail::Ring& ring = impl_->ring(s, tier);
+    for (std::uint32_t f = 0; f < ring.function_count(); ++f) request.functions[s].push_back(ring.function(f));
+  }
+  const DrainedTable table = drain(request, cursor);
+  DrainResult result{{}, table.missed_buckets};
+  for (const DrainedRows& rows : table.series) {
+    const auto& functions = request.functions[rows.handle.schema()];
+    for (std::size_t f = 0; f < rows.width; ++f) {
+      DrainedSeries& d = result.series.emplace_back(
+          DrainedSeries{rows.handle, std::get<ConsolidationFn>(functions[f]), {}});
+      for (std::size_t r = 0; r < rows.times.size(); ++r) d.points.push_back({rows.times[r], rows.value(r, f)});
+    }
   }
   return result;
 }

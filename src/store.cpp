@@ -257,9 +257,9 @@ const SchemaConfig& Store::Impl::check_tier(SeriesHandle handle, std::size_t tie
   return config;
 }
 
-std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> Store::Impl::quantile_files(SeriesHandle handle,
+std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> Store::Impl::quantile_files(std::size_t schema,
                                                                                                Quantile q) const {
-  const SchemaConfig& config = meta.schemas[handle.schema()];
+  const SchemaConfig& config = meta.schemas[schema];
   const int qi = quantile_index(config, q.q);
   if (qi < 0) {
     std::string kept;
@@ -267,7 +267,7 @@ std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> Store::Impl::
     throw Error(ErrorCode::NotFound, "schema '" + config.name + "' does not keep " + to_string(q) +
                                          (kept.empty() ? " (it keeps no quantiles)" : " (it keeps " + kept + ")"));
   }
-  return {&quantiles[handle.schema()], static_cast<std::uint32_t>(qi)};
+  return {&quantiles[schema], static_cast<std::uint32_t>(qi)};
 }
 
 void Store::Impl::require_writable() const {

@@ -45,9 +45,9 @@ struct Store::Impl {
   void check(SeriesHandle handle, std::uint32_t store_id) const;
   // check(), and that the handle's schema has `tier`; returns the schema.
   const SchemaConfig& check_tier(SeriesHandle handle, std::size_t tier, std::uint32_t store_id) const;
-  // The quantile files of the handle's schema and the position of q in
-  // them; throws NotFound when the schema does not keep q.
-  std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> quantile_files(SeriesHandle handle,
+  // The quantile files of a schema and the position of q in them; throws
+  // NotFound when the schema does not keep q.
+  std::pair<const std::vector<detail::QuantileFile>*, std::uint32_t> quantile_files(std::size_t schema,
                                                                                     Quantile q) const;
   // Throws InvalidArgument on a read-only store: for the writer's calls.
   void require_writable() const;

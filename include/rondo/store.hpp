@@ -162,6 +162,33 @@ struct DrainResult {
   std::size_t point_count() const;
 };
 
+// What an exporter drains (Store::drain with a request): per schema (by
+// index), the values of each bucket it needs: stored functions, derived
+// ones (Average from Sum and Count) and stored quantiles. A schema with an
+// empty list, or without the tier, is left out and its cursor kept.
+struct DrainRequest {
+  std::size_t tier = 0;
+  std::vector<std::vector<QueryFunction>> functions;  // per schema
+  std::size_t max_buckets = static_cast<std::size_t>(-1);  // per schema per call
+};
+
+// The drained buckets of one series: one row per bucket holding data,
+// oldest first, one value per function asked for, in the request's order
+// (NaN where the bucket has none of it, e.g. a quantile the pass came too
+// late to compute).
+struct DrainedRows {
+  SeriesHandle handle;
+  std::size_t width = 0;         // functions per row
+  std::vector<Timestamp> times;  // bucket starts
+  std::vector<double> values;    // row-major, times.size() * width
+  double value(std::size_t row, std::size_t fn) const { return values[row * width + fn]; }
+};
+
+struct DrainedTable {
+  std::vector<DrainedRows> series;  // only series with new buckets, schema by schema
+  std::uint64_t missed_buckets = 0; // as DrainResult's
+};
+
 // A tier's quantile file (schemas that keep quantiles): where its pass
 // stands and what its quantiles are missing.
 struct QuantileTierInfo {
@@ -348,6 +375,15 @@ class Store {
   // At most max_buckets buckets per schema per call (bounded work).
   DrainResult drain(std::size_t tier, ExportCursor& cursor,
                     std::size_t max_buckets = static_cast<std::size_t>(-1)) const;
+  // The same walk, returning the functions `request` asks for as rows per
+  // series (what remote write needs: no second query to derive Average or
+  // read the quantiles of the same buckets). A schema asked for a quantile
+  // is drained only up to its first final bucket whose quantiles can still
+  // come (consolidate() computes them after the bucket closed; never later
+  // than the two newest final buckets), so each bucket leaves once, whole.
+  // Throws NotFound for a function a tier cannot answer or a quantile a
+  // schema does not keep, before the cursor moves.
+  DrainedTable drain(const DrainRequest& request, ExportCursor& cursor) const;
 
   // Counter and events series (series_kind() of their schema): everything
   // recorded since the store was created, summed, a total that survives a

@@ -47,6 +47,7 @@ std::optional<ConsolidationFn> parse_consolidation_fn(std::string_view name) noe
 // [0, 1]: Quantile{0.99} is p99.
 struct Quantile {
   double q;
+  bool operator==(const Quantile&) const = default;
 };
 // "p50", "p99", "p99.9" (a percentile, 0 to 100); nullopt for anything else.
 std::optional<Quantile> parse_quantile(std::string_view name) noexcept;

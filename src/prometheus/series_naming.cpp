@@ -126,6 +126,28 @@ std::vector<ConsolidationFn> exported_functions(const SchemaConfig& schema,
   return chosen;
 }
 
+bool exports_quantiles(const SchemaConfig& schema) {
+  return series_kind(schema) == SeriesKind::Events && !schema.quantiles.empty();
+}
+
+std::vector<std::vector<QueryFunction>> exported_reads(std::span<const SchemaConfig> schemas,
+                                                       const SeriesSelection& selection) {
+  std::vector<std::vector<QueryFunction>> reads(schemas.size());
+  for (std::size_t s = 0; s < schemas.size(); ++s) {
+    if (selection.tier >= schemas[s].tiers.size()) continue;
+    for (ConsolidationFn fn : exported_functions(schemas[s], selection)) reads[s].push_back(fn);
+    if (exports_quantiles(schemas[s])) {
+      for (double q : schemas[s].quantiles) reads[s].push_back(Quantile{q});
+    }
+  }
+  return reads;
+}
+
+QueryFunction read_of(const ExportedSeries& series) {
+  if (series.quantile) return Quantile{*series.quantile};
+  return series.fn;
+}
+
 NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const SchemaConfig> schemas,
                         const SeriesSelection& selection) {
   std::vector<const SeriesInfo*> ordered;
@@ -167,7 +189,7 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
   std::vector<Label> labels;
   for (const SeriesInfo* info : ordered) {
     if (info->schema >= schemas.size() || selection.tier >= schemas[info->schema].tiers.size()) continue;
-    const bool quantiles = kinds[info->schema] == SeriesKind::Events && !schemas[info->schema].quantiles.empty();
+    const bool quantiles = exports_quantiles(schemas[info->schema]);
     if (functions[info->schema].empty() && !quantiles) continue;
     const std::string who = describe_series(info->name, info->labels);
     if (sanitize_metric_name(info->name).empty()) {

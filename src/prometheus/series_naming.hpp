@@ -36,7 +36,7 @@ struct ExportedSeries {
   bool cumulative = false;
   // A stored quantile of the bucket (SchemaConfig::quantiles): the sample
   // `<base>{...,quantile="q"}` of the events series' summary. `fn` is then
-  // meaningless (Count, never read as such): read it with bucket_values.
+  // meaningless (Count, never read as such): read it with bucket_values or read_of.
   std::optional<double> quantile;
   double scale = 1.0;         // unit conversion at the edge (ns -> seconds); 1 for counts
   Timestamp stamp_offset = 0; // remote write: added to the bucket start (cumulative: its end)
@@ -66,6 +66,16 @@ void validate(const SeriesSelection& selection);
 // stores when none are requested; empty when the schema has no such tier.
 std::vector<ConsolidationFn> exported_functions(const SchemaConfig& schema,
                                                 const SeriesSelection& selection);
+
+// Whether a schema's stored quantiles are exported: an events schema's, whenever it keeps them.
+bool exports_quantiles(const SchemaConfig& schema);
+
+// What remote write reads of each bucket, per schema (DrainRequest::functions):
+// the exported functions, then the stored quantiles if they are exported.
+std::vector<std::vector<QueryFunction>> exported_reads(std::span<const SchemaConfig> schemas,
+                                                       const SeriesSelection& selection);
+// The one of those an exported series is made of: its quantile, or its function.
+QueryFunction read_of(const ExportedSeries& series);
 
 // An events schema's stored quantiles are exported whenever it keeps them
 // (one series per quantile, after its aggregates), whatever `functions` says.

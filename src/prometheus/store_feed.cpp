@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <optional>
 #include <tuple>
 
-#include "bucket_values.hpp"
 #include "counter_samples.hpp"
 
 namespace rondo::prometheus::detail {
@@ -23,48 +21,40 @@ bool same_cursor(const ExportCursor& a, const ExportCursor& b, std::size_t schem
   return true;
 }
 
-// A schema's first drained bucket of `tier` whose stored quantiles are not
-// written yet but still can be (the pass runs in consolidate(), after the
-// bucket became final; it cannot be later than the two newest final
-// buckets), or nullopt: nothing to wait for.
-std::optional<Timestamp> quantile_hold(const Store& store, std::size_t tier, std::size_t schema,
-                                       const ExportedSeries& quantile_series, Timestamp drained_from) {
-  const TierState state = store.tier_state(schema, tier);
-  if (!state.final_end) return std::nullopt;
-  const auto interval = static_cast<Timestamp>(store.schemas()[schema].tiers[tier].interval.count());
-  const Timestamp waitable = *state.final_end > 2 * interval ? *state.final_end - 2 * interval : 0;
-  const Timestamp written =
-      quantiles_written_end(store, quantile_series.handle, tier, *quantile_series.quantile, drained_from);
-  return std::max(written, waitable);
-}
-
-// Holds each schema's drain back at its first bucket still waiting for its
-// quantiles: those buckets leave out of `drained` and `to` points at the
-// first of them, so the next pass drains them again, quantiles included.
-// Their other samples wait with them: a bucket is sent whole, once.
-void hold_for_quantiles(const Store& store, std::size_t tier, const SeriesByColumn& by_series,
-                        const ExportCursor& from, DrainResult& drained, ExportCursor& to) {
-  std::map<std::size_t, const ExportedSeries*> quantile_series;  // per schema: one series with quantiles
-  for (const auto& [id, exported] : by_series) {
-    for (const ExportedSeries* series : exported) {
-      if (series->quantile) quantile_series.emplace(id.first, series);
-    }
-  }
-  for (const auto& [schema, series] : quantile_series) {
-    const std::optional<Timestamp> hold = quantile_hold(store, tier, schema, *series, from.next(schema));
-    if (!hold || *hold >= to.next(schema)) continue;
-    // The first held bucket that has data: the drain resumes there (an
-    // earlier time would count the buckets before the store's first as missed).
-    std::optional<Timestamp> first_held;
-    for (DrainedSeries& ds : drained.series) {
-      if (ds.handle.schema() != schema) continue;
-      for (const Point& p : ds.points) {
-        if (p.time >= *hold && (!first_held || p.time < *first_held)) first_held = p.time;
+// The samples of one drain: every exported series' values of the drained
+// buckets, in delivery order (schema, bucket, series key), NaN left out,
+// and the samples an earlier pass already delivered (`partial`) left out too.
+std::vector<OutgoingSample> collect_samples(const Store& store, const DrainRequest& request,
+                                            const DrainedTable& drained, const SeriesByColumn& by_series,
+                                            const std::map<std::size_t, PartialBucket>& partial) {
+  std::vector<OutgoingSample> samples;
+  std::vector<Point> points;
+  for (const DrainedRows& rows : drained.series) {
+    const auto found = by_series.find({rows.handle.schema(), rows.handle.column()});
+    if (found == by_series.end()) continue;
+    const std::vector<QueryFunction>& reads = request.functions[rows.handle.schema()];
+    for (const ExportedSeries* series : found->second) {
+      const auto column = static_cast<std::size_t>(
+          std::find(reads.begin(), reads.end(), read_of(*series)) - reads.begin());
+      points.clear();
+      for (std::size_t r = 0; r < rows.times.size(); ++r) points.push_back({rows.times[r], rows.value(r, column)});
+      // Counters leave as running totals (rate() in the receiver), not per-bucket sums.
+      if (series->cumulative) points = cumulative_points(store, *series, request.tier, points);
+      for (const Point& p : points) {
+        if (!std::isnan(p.value)) samples.push_back({series, p.time, p.value * series->scale});
       }
-      std::erase_if(ds.points, [&](const Point& p) { return p.time >= *hold; });
     }
-    if (first_held) to.set_next(schema, *first_held);
   }
+  std::sort(samples.begin(), samples.end(), [](const OutgoingSample& a, const OutgoingSample& b) {
+    return std::tie(a.series->schema, a.time, a.series->key) < std::tie(b.series->schema, b.time, b.series->key);
+  });
+  if (!partial.empty()) {
+    std::erase_if(samples, [&](const OutgoingSample& s) {
+      const auto done = partial.find(s.series->schema);
+      return done != partial.end() && s.time == done->second.time && s.series->key <= done->second.last_key;
+    });
+  }
+  return samples;
 }
 
 }  // namespace
@@ -86,63 +76,13 @@ void check_store_options(const Store& store, const StoreExportOptions& options) 
   if (!any) fail("no schema of the store has tier " + std::to_string(options.tier));
 }
 
-std::vector<OutgoingSample> collect_samples(const Store& store, std::size_t tier, const DrainResult& drained,
-                                            const SeriesByColumn& by_series,
-                                            const std::map<std::size_t, PartialBucket>& partial) {
-  std::vector<OutgoingSample> samples;
-  auto add = [&](const ExportedSeries* series, const Point& p) {
-    if (!std::isnan(p.value)) samples.push_back({series, p.time, p.value * series->scale});
-  };
-  // drain() yields each stored function of a series separately; the
-  // buckets it returns are the same for all of them.
-  std::map<std::pair<std::size_t, std::uint32_t>, const DrainedSeries*> buckets_of;
-  for (const DrainedSeries& ds : drained.series) {
-    if (ds.points.empty()) continue;
-    const auto id = std::pair<std::size_t, std::uint32_t>(ds.handle.schema(), ds.handle.column());
-    const auto found = by_series.find(id);
-    if (found == by_series.end()) continue;
-    buckets_of.emplace(id, &ds);
-    for (const ExportedSeries* series : found->second) {
-      if (series->quantile || series->fn != ds.fn) continue;
-      // Counters leave as running totals (rate() in the receiver), not per-bucket sums.
-      const std::vector<Point> values =
-          series->cumulative ? cumulative_points(store, *series, tier, ds.points) : ds.points;
-      for (const Point& p : values) add(series, p);
-    }
-  }
-  // Aggregates the tier does not store as such (Average from Sum and Count)
-  // and stored quantiles: ask the store for them over the drained buckets.
-  for (const auto& [id, ds] : buckets_of) {
-    for (const ExportedSeries* series : by_series.at(id)) {
-      if (series->stored) continue;
-      const std::vector<Point> values =
-          bucket_values(store, *series, tier, ds->points.front().time, ds->points.back().time);
-      auto want = ds->points.begin();
-      for (const Point& p : values) {
-        while (want != ds->points.end() && want->time < p.time) ++want;
-        if (want == ds->points.end()) break;
-        if (want->time == p.time) add(series, p);
-      }
-    }
-  }
-  std::sort(samples.begin(), samples.end(), [](const OutgoingSample& a, const OutgoingSample& b) {
-    return std::tie(a.series->schema, a.time, a.series->key) < std::tie(b.series->schema, b.time, b.series->key);
-  });
-  if (!partial.empty()) {
-    std::erase_if(samples, [&](const OutgoingSample& s) {
-      const auto done = partial.find(s.series->schema);
-      return done != partial.end() && s.time == done->second.time && s.series->key <= done->second.last_key;
-    });
-  }
-  return samples;
-}
-
 StoreFeed::StoreFeed(const Store& store, StoreExportOptions options, const std::string& url)
     : store_(store),
       options_(std::move(options)),
       url_(url),
       file_(options_.cursor_file.empty() ? default_cursor_file(store_, url_, options_.tier) : options_.cursor_file),
       selection_{options_.tier, options_.functions, options_.naming, options_.extra_labels},
+      request_{options_.tier, exported_reads(store_.schemas(), selection_), options_.max_buckets_per_drain},
       lock_(file_) {
   validate(selection_);
   if (auto loaded = load_position(file_, options_.tier)) position_ = std::move(*loaded);
@@ -172,17 +112,16 @@ bool StoreFeed::refill() {
   for (;;) {
     before_ = position_;
     ExportCursor to = position_.cursor;
-    DrainResult drained = store_.drain(options_.tier, to, options_.max_buckets_per_drain);
+    const DrainedTable drained = store_.drain(request_, to);
     // After the drain: every series it returned is then known to series(),
     // also in a read-only view of a store another process keeps registering in.
     refresh_naming();
-    hold_for_quantiles(store_, options_.tier, by_series_, position_.cursor, drained, to);
     if (drained.missed_buckets > 0) {
       spdlog::warn("rondo exporter: {} buckets of tier {} of {} left the store before they were sent",
                    drained.missed_buckets, options_.tier, store_.path().string());
       stats_.missed_buckets += drained.missed_buckets;
     }
-    samples_ = collect_samples(store_, options_.tier, drained, by_series_, position_.partial);
+    samples_ = collect_samples(store_, request_, drained, by_series_, position_.partial);
     offset_ = 0;
     drained_to_ = to;
     if (!samples_.empty()) return true;

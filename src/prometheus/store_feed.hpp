@@ -24,14 +24,6 @@ namespace rondo::prometheus::detail {
 // The series of one drain that are exported, by (schema, column).
 using SeriesByColumn = std::map<std::pair<std::size_t, std::uint32_t>, std::vector<const ExportedSeries*>>;
 
-// The sample-producing step: every sample of the drained buckets, for every
-// exported aggregate, in delivery order (schema, bucket, series key), NaN
-// left out, and the samples an earlier pass already delivered (`partial`)
-// left out too.
-std::vector<OutgoingSample> collect_samples(const Store& store, std::size_t tier, const DrainResult& drained,
-                                            const SeriesByColumn& by_series,
-                                            const std::map<std::size_t, PartialBucket>& partial);
-
 // Throws InvalidArgument for options no schema of the store can honour.
 void check_store_options(const Store& store, const StoreExportOptions& options);
 
@@ -74,6 +66,7 @@ class StoreFeed {
   std::string url_;
   std::filesystem::path file_;
   SeriesSelection selection_;
+  DrainRequest request_;  // what each drain reads: the functions of selection_
   PositionLock lock_;
 
   ExportPosition position_;

@@ -268,6 +268,89 @@ TEST_CASE("a cursor older than the tier's retention gets what remains and the ga
   CHECK(r.series.at(0).points.back().time == kT0 + 28 * kSecond);
 }
 
+TEST_CASE("drain with a request gives rows of the functions asked for, derived and quantiles included", "[drain][quantiles]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  schema.quantiles = {0.5, 0.99};
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  const SeriesHandle h = store.register_series("e");
+  for (int v = 1; v <= 100; ++v) store.record(h, v, kT0);
+  store.record(h, 7, kT0 + kSecond);  // closes bucket 0
+  store.consolidate();                // its quantiles
+
+  const DrainRequest request{0, {{F::Average, F::Max, Quantile{0.5}, Quantile{0.99}}}};
+  ExportCursor cursor;
+  const DrainedTable table = store.drain(request, cursor);
+  REQUIRE(table.series.size() == 1);
+  const DrainedRows& rows = table.series[0];
+  CHECK(rows.handle == h);
+  REQUIRE(rows.width == 4);
+  REQUIRE(rows.times == std::vector<Timestamp>{kT0});
+  CHECK(rows.value(0, 0) == 50.5);
+  CHECK(rows.value(0, 1) == 100);
+  CHECK(rows.value(0, 2) == store.query(h, 0, kT0, kT0, Quantile{0.5}).at(0).value);
+  CHECK(rows.value(0, 3) == store.query(h, 0, kT0, kT0, Quantile{0.99}).at(0).value);
+  CHECK(std::abs(rows.value(0, 3) - 99) <= 0.01 * 99);
+  CHECK(cursor.next(0) == kT0 + kSecond);
+
+  // The shape of drain(tier, cursor): every stored function of the same buckets.
+  ExportCursor old_cursor;
+  const DrainResult old = store.drain(0, old_cursor);
+  CHECK(old_cursor == cursor);
+  REQUIRE(old.series.size() == 3);  // sum, count, max
+  CHECK(old.series[2].fn == F::Max);
+  CHECK(old.series[2].points.at(0).value == rows.value(0, 1));
+
+  SECTION("a function or quantile the store cannot give is refused, the cursor kept") {
+    ExportCursor fresh;
+    CHECK_THROWS_WITH(store.drain(DrainRequest{0, {{F::Max, F::Last}}}, fresh), Catch::Contains("does not store last"));
+    CHECK_THROWS_WITH(store.drain(DrainRequest{0, {{Quantile{0.9}}}}, fresh), Catch::Contains("does not keep p90"));
+    CHECK(fresh == ExportCursor{});
+  }
+}
+
+TEST_CASE("a drain reading quantiles stops at the first final bucket whose quantiles can still come", "[drain][quantiles]") {
+  TempDir dir;
+  SchemaConfig schema = event_schema();
+  schema.quantiles = {0.5};
+  Store store = Store::open(dir.path(), std::span(&schema, 1));
+  const SeriesHandle h = store.register_series("e");
+  const DrainRequest with_quantile{0, {{F::Max, Quantile{0.5}}}};
+  auto at = [](int second) { return kT0 + static_cast<Timestamp>(second) * kSecond; };
+  store.record(h, 10, at(0));
+  store.record(h, 11, at(1));  // bucket 0 is final, its quantile not computed yet
+  ExportCursor cursor;
+  CHECK(store.drain(with_quantile, cursor).series.empty());
+  CHECK(cursor == ExportCursor{});
+  ExportCursor plain;
+  CHECK(store.drain(DrainRequest{0, {{F::Max}}}, plain).series.at(0).times == std::vector<Timestamp>{at(0)});
+
+  store.consolidate();
+  DrainedTable t = store.drain(with_quantile, cursor);
+  REQUIRE(t.series.size() == 1);
+  CHECK(t.series[0].times == std::vector<Timestamp>{at(0)});
+  CHECK(t.series[0].value(0, 1) == store.query(h, 0, at(0), at(0), Quantile{0.5}).at(0).value);
+
+  // Buckets 1 to 3 final, no pass: bucket 1's quantile can no longer come
+  // (only the two newest final buckets' can), so it leaves without it.
+  for (int s = 2; s <= 4; ++s) store.record(h, 10 + s, at(s));
+  t = store.drain(with_quantile, cursor);
+  REQUIRE(t.series.size() == 1);
+  CHECK(t.series[0].times == std::vector<Timestamp>{at(1)});
+  CHECK(t.series[0].value(0, 0) == 11);
+  CHECK(std::isnan(t.series[0].value(0, 1)));
+  CHECK(cursor.next(0) == at(2));
+  CHECK(store.drain(with_quantile, cursor).series.empty());  // 2 and 3 wait for the pass
+
+  store.consolidate();
+  t = store.drain(with_quantile, cursor);
+  REQUIRE(t.series.size() == 1);
+  CHECK(t.series[0].times == std::vector<Timestamp>{at(2), at(3)});
+  CHECK(t.series[0].value(0, 1) == store.query(h, 0, at(2), at(2), Quantile{0.5}).at(0).value);
+  CHECK(t.series[0].value(1, 1) == store.query(h, 0, at(3), at(3), Quantile{0.5}).at(0).value);
+  CHECK(!std::isnan(t.series[0].value(1, 1)));
+}
+
 TEST_CASE("an export cursor refuses bytes that are not a cursor", "[drain]") {
   ExportCursor c;
   c.set_next(1, 42);

@@ -52,25 +52,3 @@ TEST_CASE("bucket_values reads a quantile series from the quantile cells, others
   CHECK(stitched.points.size() == 11);
   CHECK(stitched.points[2].value == store.query(h, 0, kT0 + 2 * kSecond, kT0 + 2 * kSecond, Quantile{0.9}).at(0).value);
 }
-
-TEST_CASE("quantiles_written_end: where the quantile pass has got to, not where the buckets are final", "[bucket-values]") {
-  TempDir dir;
-  Store store = Store::open(dir / "s", demo_schemas(16, /*quantiles=*/true));
-  const auto h = store.register_series("e_exit_ns");
-  store.record(h, 5, kT0);
-  store.record(h, 6, kT0 + kSecond);  // kT0 is final
-  CHECK(quantiles_written_end(store, h, 0, 0.99, kT0) == kT0);  // no pass yet: nothing written
-  store.consolidate();
-  CHECK(quantiles_written_end(store, h, 0, 0.99, kT0) == kT0 + kSecond);
-  CHECK(quantiles_written_end(store, h, 0, 0.5, 0) == kT0 + kSecond);
-  store.record(h, 7, kT0 + 2 * kSecond);  // kT0+1s is final, its quantiles not written yet
-  CHECK(store.tier_state(1, 0).final_end == kT0 + 2 * kSecond);
-  CHECK(quantiles_written_end(store, h, 0, 0.99, kT0) == kT0 + kSecond);
-  // A series without records in a written bucket: written all the same (NaN there).
-  const auto other = store.register_series("e_other_ns");
-  CHECK(quantiles_written_end(store, other, 0, 0.99, kT0) == kT0 + kSecond);
-  store.consolidate();
-  CHECK(quantiles_written_end(store, h, 0, 0.99, kT0) == kT0 + 2 * kSecond);
-  // Tier 1 (10 s): its first bucket is not closed yet.
-  CHECK(quantiles_written_end(store, h, 1, 0.99, kT0) == kT0);
-}

@@ -108,7 +108,9 @@ SeriesById expected_export(const Store& store, std::size_t tier) {
     const auto& tier_info = info.schemas[series.schema].tiers[tier];
     const auto interval = static_cast<Timestamp>(tier_info.interval.count());
     for (F fn : fns) {
-      std::string id = base + (bare ? "" : "_" + std::string(to_string(fn))) + "{";
+      std::string id = base;
+      if (!bare) id += "_" + std::string(to_string(fn));
+      id += "{";
       for (std::size_t i = 0; i < series.labels.size(); ++i) {
         id += (i ? "," : "") + series.labels[i].name + "=\"" + series.labels[i].value + "\"";
       }
