@@ -10,20 +10,6 @@
 namespace rondo::cli {
 namespace {
 
-// Label values are printed inside double quotes, so escape what would end them.
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 // Width in terminal columns, counting UTF-8 code points (good enough for labels).
 std::size_t display_width(std::string_view s) {
   return static_cast<std::size_t>(
@@ -31,17 +17,6 @@ std::size_t display_width(std::string_view s) {
 }
 
 }  // namespace
-
-std::string series_label(std::string_view name, const std::vector<Label>& labels) {
-  std::string out(name);
-  if (labels.empty()) return out;
-  out += '{';
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) out += ',';
-    out += labels[i].name + "=\"" + escape_label_value(labels[i].value) + "\"";
-  }
-  return out + '}';
-}
 
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";

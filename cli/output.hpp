@@ -16,8 +16,10 @@
 namespace rondo::cli {
 
 // name{label="value",...} with PromQL escaping; just the name without labels.
-std::string series_label(std::string_view name, const std::vector<Label>& labels);
-inline std::string series_label(const SeriesInfo& s) { return series_label(s.name, s.labels); }
+inline std::string series_label(std::string_view name, const std::vector<Label>& labels) {
+  return series_text(name, labels);
+}
+inline std::string series_label(const SeriesInfo& s) { return series_text(s.name, s.labels); }
 
 // Shortest text that reads back to the same double; NaN, +Inf, -Inf spelled so.
 std::string format_value(double v);

@@ -14,6 +14,7 @@
 #include "command.hpp"
 #include "output.hpp"
 #include "promql_query.hpp"
+#include "rondo/series_query.hpp"
 #include "store_access.hpp"
 #include "terminal.hpp"
 #include "time_spec.hpp"
@@ -35,14 +36,6 @@ struct QueryArgs {
   int height = 12;
 };
 
-// One matched series and what the query returned for it.
-struct SeriesResult {
-  SeriesInfo series;
-  std::string fn;  // "max", "p99": what was queried
-  std::vector<Point> points;
-  std::vector<TierSpan> plan;
-};
-
 std::optional<std::size_t> parse_tier(const std::string& text) {
   if (text == "auto") return std::nullopt;
   std::size_t tier = 0;
@@ -53,58 +46,19 @@ std::optional<std::size_t> parse_tier(const std::string& text) {
   return tier;
 }
 
-// What --fn asks for: a stored function, or a stored quantile ("p99").
-struct FnRequest {
-  std::optional<ConsolidationFn> fn;
-  std::optional<Quantile> quantile;
-};
-
-FnRequest parse_fn(const std::string& text) {
-  if (text.empty()) return {};
+// What --fn asks for: a stored function or quantile; nullopt: the library's default.
+std::optional<QueryFunction> parse_fn(const std::string& text) {
+  if (text.empty()) return std::nullopt;
   const auto parsed = parse_function_or_quantile(text);
   if (!parsed) {
     throw usage_error(fmt::format(
         "bad --fn '{}': expected avg, min, max, last, sum, count or a stored quantile such as p99", text));
   }
-  if (const auto* q = std::get_if<Quantile>(&*parsed)) return {std::nullopt, *q};
-  return {std::get<ConsolidationFn>(*parsed), std::nullopt};
-}
-
-// Whether a tier can answer fn: the library's rule (rondo::function_source).
-bool can_serve(const std::vector<ConsolidationFn>& stored, ConsolidationFn fn) {
-  return function_source(stored, fn) != FunctionSource::None;
-}
-
-// The function to query when --fn is not given: for one tier, its first
-// stored function; for auto, the first function of tier 0 that every tier
-// can answer (so one function is followed across tiers), else Average if
-// every tier can answer it, else tier 0's first. A tier that does not exist
-// is a usage error; a function the tiers cannot answer is reported by the
-// library when the query runs.
-ConsolidationFn choose_fn(const Store& store, const SeriesInfo& s, std::optional<std::size_t> tier,
-                          std::optional<ConsolidationFn> asked) {
-  const std::size_t tiers = tier_count(store, s);
-  if (tier && *tier >= tiers) {
-    throw usage_error(fmt::format("series {} has no tier {}: its schema {} has tiers 0..{}", series_label(s),
-                                  *tier, store.schemas()[s.schema].name, tiers - 1));
-  }
-  if (asked) return *asked;
-  const auto first_tier_fns = tier_functions(store, s, tier.value_or(0));
-  if (tier) return first_tier_fns.front();
-  auto everywhere = [&](ConsolidationFn fn) {
-    for (std::size_t t = 0; t < tiers; ++t) {
-      if (!can_serve(tier_functions(store, s, t), fn)) return false;
-    }
-    return true;
-  };
-  for (ConsolidationFn fn : first_tier_fns) {
-    if (everywhere(fn)) return fn;
-  }
-  return everywhere(ConsolidationFn::Average) ? ConsolidationFn::Average : first_tier_fns.front();
+  return parsed;
 }
 
 // The newest bucket of the tier the range is anchored to, over the matched
-// series' schemas, and that tier's interval.
+// series' schemas that have it, and that tier's interval.
 std::pair<std::optional<Timestamp>, std::chrono::nanoseconds> newest_point(const Store& store,
                                                                           const std::vector<SeriesInfo>& series,
                                                                           std::size_t tier) {
@@ -112,7 +66,9 @@ std::pair<std::optional<Timestamp>, std::chrono::nanoseconds> newest_point(const
   std::optional<Timestamp> newest;
   std::chrono::nanoseconds interval{1};
   for (const SeriesInfo& s : series) {
-    const TierInfo& t = info.schemas.at(s.schema).tiers.at(tier);
+    const auto& tiers = info.schemas.at(s.schema).tiers;
+    if (tier >= tiers.size()) continue;  // query_series says so
+    const TierInfo& t = tiers[tier];
     if (t.newest && (!newest || *t.newest > *newest)) {
       newest = t.newest;
       interval = t.interval;
@@ -121,50 +77,11 @@ std::pair<std::optional<Timestamp>, std::chrono::nanoseconds> newest_point(const
   return {newest, interval};
 }
 
-// One series: a stored quantile, or the function choose_fn picks.
-template <typename What>
-void run_one(const Store& store, const SeriesInfo& s, std::optional<std::size_t> tier, What what, TimeRange range,
-             rondo::QueryOptions options, SeriesResult& r) {
-  if (tier) {
-    r.points = store.query(s.handle, *tier, range.start, range.end, what, options);
-    r.plan = {TierSpan{*tier, range.start, range.end}};
-  } else {
-    QueryResult q = store.query_auto(s.handle, range.start, range.end, what, options);
-    r.points = std::move(q.points);
-    r.plan = std::move(q.plan);
-  }
-}
-
-std::vector<SeriesResult> run_queries(const Store& store, const std::vector<SeriesInfo>& series,
-                                      std::optional<std::size_t> tier, FnRequest asked, TimeRange range,
-                                      bool include_missing) {
-  std::vector<SeriesResult> results;
-  const rondo::QueryOptions options{include_missing};
-  for (const SeriesInfo& s : series) {
-    SeriesResult r{s, {}, {}, {}};
-    try {
-      if (asked.quantile) {
-        r.fn = to_string(*asked.quantile);
-        run_one(store, s, tier, *asked.quantile, range, options, r);
-      } else {
-        const ConsolidationFn fn = choose_fn(store, s, tier, asked.fn);
-        r.fn = std::string(to_string(fn));
-        run_one(store, s, tier, fn, range, options, r);
-      }
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::InvalidArgument || e.code() == ErrorCode::NotFound) throw usage_error(e.what());
-      throw;
-    }
-    results.push_back(std::move(r));
-  }
-  return results;
-}
-
-std::string tier_text(const Store& store, const SeriesResult& r, std::size_t tier) {
+std::string tier_text(const Store& store, const SeriesAnswer& r, std::size_t tier) {
   return fmt::format("tier {} ({})", tier, format_duration(store.schemas()[r.series.schema].tiers.at(tier).interval));
 }
 
-std::string explain_text(const Store& store, const SeriesResult& r) {
+std::string explain_text(const Store& store, const SeriesAnswer& r) {
   if (r.plan.empty()) return "  plan: no tier holds any part of this range\n";
   // Spans are ordered and inclusive; a point belongs to the first span that
   // has not ended before it (a coarse bucket may start before its span).
@@ -182,15 +99,15 @@ std::string explain_text(const Store& store, const SeriesResult& r) {
   return out;
 }
 
-std::string header_text(const SeriesResult& r, std::optional<std::size_t> tier) {
-  return fmt::format("{}  fn {}  tier {}  {} points\n", series_label(r.series), r.fn,
+std::string header_text(const SeriesAnswer& r, std::optional<std::size_t> tier) {
+  return fmt::format("{}  fn {}  tier {}  {} points\n", series_label(r.series), to_string(r.fn),
                      tier ? std::to_string(*tier) : "auto", r.points.size());
 }
 
-void print_table(const Store& store, const std::vector<SeriesResult>& results, const QueryArgs& o,
+void print_table(const Store& store, const std::vector<SeriesAnswer>& results, const QueryArgs& o,
                  std::optional<std::size_t> tier, std::ostream& out) {
   for (std::size_t i = 0; i < results.size(); ++i) {
-    const SeriesResult& r = results[i];
+    const SeriesAnswer& r = results[i];
     if (i > 0) out << "\n";
     out << header_text(r, tier);
     if (o.explain) out << explain_text(store, r);
@@ -200,9 +117,9 @@ void print_table(const Store& store, const std::vector<SeriesResult>& results, c
   }
 }
 
-void print_csv(const std::vector<SeriesResult>& results, std::ostream& out) {
+void print_csv(const std::vector<SeriesAnswer>& results, std::ostream& out) {
   out << "series,time,unix_ns,value\n";
-  for (const SeriesResult& r : results) {
+  for (const SeriesAnswer& r : results) {
     const std::string name = csv_field(series_label(r.series));
     for (const Point& p : r.points) {
       out << name << ',' << format_time(p.time) << ',' << p.time << ',' << format_value(p.value) << '\n';
@@ -210,7 +127,7 @@ void print_csv(const std::vector<SeriesResult>& results, std::ostream& out) {
   }
 }
 
-nlohmann::ordered_json plan_json(const Store& store, const SeriesResult& r) {
+nlohmann::ordered_json plan_json(const Store& store, const SeriesAnswer& r) {
   nlohmann::ordered_json plan = nlohmann::ordered_json::array();
   for (const TierSpan& span : r.plan) {
     plan.push_back(nlohmann::ordered_json{{"tier", span.tier},
@@ -223,7 +140,7 @@ nlohmann::ordered_json plan_json(const Store& store, const SeriesResult& r) {
   return plan;
 }
 
-void print_json(const Store& store, const std::vector<SeriesResult>& results, const QueryArgs& o,
+void print_json(const Store& store, const std::vector<SeriesAnswer>& results, const QueryArgs& o,
                 std::optional<std::size_t> tier, TimeRange range, std::ostream& out) {
   const nlohmann::ordered_json head = {{"store", store.path().string()},
                                {"selector", o.selector},
@@ -233,26 +150,26 @@ void print_json(const Store& store, const std::vector<SeriesResult>& results, co
                                {"end", format_time(range.end)},
                                {"end_ns", range.end}};
   JsonRowsWriter writer(out, head, "series");
-  for (const SeriesResult& r : results) {
+  for (const SeriesAnswer& r : results) {
     nlohmann::json points = nlohmann::json::array();
     for (const Point& p : r.points) points.push_back({p.time, json_value(p.value)});
     writer.add(nlohmann::ordered_json{{"name", r.series.name},
                 {"labels", json_labels(r.series.labels)},
                 {"schema", store.schemas()[r.series.schema].name},
-                {"fn", r.fn},
+                {"fn", to_string(r.fn)},
                 {"plan", plan_json(store, r)},
                 {"points", points}});
   }
   writer.finish();
 }
 
-void print_charts(const Store& store, const std::vector<SeriesResult>& results, const QueryArgs& o,
+void print_charts(const Store& store, const std::vector<SeriesAnswer>& results, const QueryArgs& o,
                   std::optional<std::size_t> tier, TimeRange range, std::ostream& out) {
   ChartOptions chart;
   chart.width = o.width > 0 ? o.width : terminal_width(STDOUT_FILENO, 80);
   chart.height = o.height;
   for (std::size_t i = 0; i < results.size(); ++i) {
-    const SeriesResult& r = results[i];
+    const SeriesAnswer& r = results[i];
     if (i > 0) out << "\n";
     out << header_text(r, tier);
     if (o.explain) out << explain_text(store, r);
@@ -269,16 +186,18 @@ int run_query(const QueryArgs& o, std::ostream& out) {
   const auto tier = parse_tier(o.tier);
   const auto fn = parse_fn(o.fn);
   const std::vector<SeriesInfo> series = select_series(store, o.selector);
-  for (const SeriesInfo& s : series) choose_fn(store, s, tier, fn.fn);  // usage errors before any output
 
   const auto [newest, interval] = newest_point(store, series, tier.value_or(0));
   const TimeRange range = resolve_range(o.range, TimeAnchors{wall_clock_now(), newest}, interval);
   const bool include_missing = o.missing || o.format == "chart";  // a chart shows gaps as gaps
-  const auto results = run_queries(store, series, tier, fn, range, include_missing);
+  const auto results = query_series(store, series, {range.start, range.end, tier, fn, {include_missing}});
+  for (const SeriesAnswer& r : results) {
+    if (r.error) throw usage_error(*r.error);  // before any output
+  }
 
   if (o.format == "csv") {
     if (o.explain) {
-      for (const SeriesResult& r : results) std::cerr << header_text(r, tier) << explain_text(store, r);
+      for (const SeriesAnswer& r : results) std::cerr << header_text(r, tier) << explain_text(store, r);
     }
     print_csv(results, out);
   } else if (o.format == "json") {

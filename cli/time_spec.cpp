@@ -1,7 +1,6 @@
 #include "time_spec.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -16,22 +15,6 @@ namespace {
 using std::chrono::nanoseconds;
 constexpr std::int64_t kNsPerSecond = 1'000'000'000;
 constexpr std::int64_t kMaxNs = std::numeric_limits<std::int64_t>::max();
-
-struct Unit {
-  std::string_view name;
-  std::int64_t ns;
-};
-// Longer names first, so "ms" is not read as "m" followed by "s".
-constexpr std::array<Unit, 10> kUnits{{{"ns", 1},
-                                       {"us", 1'000},
-                                       {"\u00b5s", 1'000},
-                                       {"ms", 1'000'000},
-                                       {"s", kNsPerSecond},
-                                       {"m", 60 * kNsPerSecond},
-                                       {"h", 3600 * kNsPerSecond},
-                                       {"d", 86400 * kNsPerSecond},
-                                       {"w", 7 * 86400 * kNsPerSecond},
-                                       {"y", 365 * 86400 * kNsPerSecond}}};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -181,28 +164,9 @@ Timestamp parse_time_of_day(std::string_view text, Timestamp now) {
 }  // namespace
 
 std::chrono::nanoseconds parse_duration(std::string_view text) {
-  auto bad = [&](std::string_view why) -> CliError {
-    return usage_error(fmt::format("bad duration '{}': {} (examples: 1h, 15m, 1h30m, 500ms, 7d)", text, why));
-  };
-  if (text.empty()) throw bad("empty");
-  std::size_t pos = 0;
-  std::int64_t total = 0;
-  while (pos < text.size()) {
-    std::int64_t n = 0;
-    if (!read_number(text, pos, n)) throw bad("expected a number");
-    const Unit* unit = nullptr;
-    for (const Unit& u : kUnits) {
-      if (text.substr(pos, u.name.size()) == u.name) {
-        unit = &u;
-        break;
-      }
-    }
-    if (unit == nullptr) throw bad("expected a unit (ns, us, ms, s, m, h, d, w, y) after each number");
-    pos += unit->name.size();
-    if (n > (kMaxNs - total) / unit->ns) throw bad("too long");
-    total += n * unit->ns;
-  }
-  return nanoseconds(total);
+  std::string why;
+  if (const auto d = rondo::parse_duration(text, &why)) return *d;
+  throw usage_error(fmt::format("bad duration '{}': {} (examples: {})", text, why, kDurationExamples));
 }
 
 Timestamp parse_time(std::string_view text, const TimeAnchors& anchors) {

@@ -225,4 +225,15 @@ std::string LabelMatcher::to_string() const {
   return out + "}";
 }
 
+std::string series_text(std::string_view name, std::span<const Label> labels) {
+  std::string out(name);
+  if (labels.empty()) return out;
+  out += '{';
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out += ',';
+    out += labels[i].name + "=" + quote(labels[i].value);
+  }
+  return out + '}';
+}
+
 }  // namespace rondo

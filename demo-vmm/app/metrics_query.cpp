@@ -1,6 +1,8 @@
 #include "metrics_query.hpp"
 
+#include "rondo/duration.hpp"
 #include "rondo/series_kind.hpp"
+#include "rondo/series_query.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -50,32 +52,9 @@ json optional_time(const std::optional<rondo::Timestamp>& t) {
 }  // namespace
 
 std::optional<std::chrono::nanoseconds> parse_range(std::string_view text) {
-  if (text.size() < 2) return std::nullopt;
-  const auto count = parse_number<std::uint64_t>(text.substr(0, text.size() - 1));
-  if (!count || *count == 0 || *count > 1'000'000'000) return std::nullopt;
-  using namespace std::chrono;
-  nanoseconds unit{};
-  switch (text.back()) {
-    case 's':
-      unit = seconds(1);
-      break;
-    case 'm':
-      unit = minutes(1);
-      break;
-    case 'h':
-      unit = hours(1);
-      break;
-    case 'd':
-      unit = hours(24);
-      break;
-    case 'w':
-      unit = hours(24 * 7);
-      break;
-    default:
-      return std::nullopt;
-  }
-  if (*count > static_cast<std::uint64_t>(kMaxRange / unit)) return std::nullopt;
-  return unit * static_cast<std::int64_t>(*count);
+  const auto range = rondo::parse_duration(text);
+  if (!range || range->count() == 0 || *range > kMaxRange) return std::nullopt;
+  return range;
 }
 
 QueryRequest parse_query_request(const std::multimap<std::string, std::string>& params) {
@@ -97,7 +76,8 @@ QueryRequest parse_query_request(const std::multimap<std::string, std::string>& 
   if (const std::string* range = single(params, "range")) {
     const auto parsed = parse_range(*range);
     if (!parsed)
-      throw QueryError("bad range '" + *range + "': use e.g. 90s, 5m, 6h, 7d (at most 400d)");
+      throw QueryError("bad range '" + *range + "': use e.g. " + std::string(rondo::kDurationExamples) +
+                       " (at most 400d)");
     request.range = *parsed;
   }
   if (const std::string* end = single(params, "end"); end && *end != "now") {
@@ -129,34 +109,26 @@ json run_query(const rondo::Store& store, const QueryRequest& request, rondo::Ti
   const auto range = static_cast<rondo::Timestamp>(request.range.count());
   const rondo::Timestamp start = end > range ? end - range : 0;
   json out = {{"selector", request.selector.to_string()},
-              {"fn", rondo::to_string(request.fn)},
+              {"fn", request.fn ? json(rondo::to_string(*request.fn)) : json("default")},
               {"tier", request.tier ? json(*request.tier) : json("auto")},
               {"start_ns", start},
               {"end_ns", end},
               {"series", json::array()}};
-  for (const rondo::SeriesInfo& info : store.select(request.selector)) {
-    json entry = {{"name", info.name},
-                  {"labels", labels_json(info.labels)},
-                  {"schema", store.schemas().at(info.schema).name}};
-    try {
-      if (request.tier) {
-        entry["plan"] =
-            json::array({{{"tier", *request.tier}, {"start_ns", start}, {"end_ns", end}}});
-        entry["points"] = points_json(std::visit(
-            [&](auto fn) { return store.query(info.handle, *request.tier, start, end, fn); },
-            request.fn));
-      } else {
-        const rondo::QueryResult result = std::visit(
-            [&](auto fn) { return store.query_auto(info.handle, start, end, fn); }, request.fn);
-        entry["plan"] = json::array();
-        for (const rondo::TierSpan& span : result.plan) {
-          entry["plan"].push_back(
-              {{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
-        }
-        entry["points"] = points_json(result.points);
+  const std::vector<rondo::SeriesInfo> series = store.select(request.selector);
+  for (const rondo::SeriesAnswer& answer :
+       rondo::query_series(store, series, {start, end, request.tier, request.fn, {}})) {
+    json entry = {{"name", answer.series.name},
+                  {"labels", labels_json(answer.series.labels)},
+                  {"schema", store.schemas().at(answer.series.schema).name},
+                  {"fn", rondo::to_string(answer.fn)}};
+    if (answer.error) {
+      entry["error"] = *answer.error;
+    } else {
+      entry["plan"] = json::array();
+      for (const rondo::TierSpan& span : answer.plan) {
+        entry["plan"].push_back({{"tier", span.tier}, {"start_ns", span.start}, {"end_ns", span.end}});
       }
-    } catch (const rondo::Error& e) {
-      entry["error"] = e.what();
+      entry["points"] = points_json(answer.points);
     }
     out["series"].push_back(std::move(entry));
   }

@@ -1,12 +1,16 @@
 // The query language of GET /metrics/query, apart from HTTP so that it is
 // tested on its own:
 //   series=<selector>   PromQL-style selector (rondo::LabelMatcher), required
-//   range=<n><unit>     how far back from `end`: s, m, h, d or w (default 5m)
+//   range=<duration>    how far back from `end`, as `rondo query --range`
+//                       reads it (rondo/duration.hpp: 90s, 1h30m, 7d), at
+//                       most 400d (default 5m)
 //   end=<unix seconds>  default: now
 //   tier=auto|<index>   auto: the finest tier holding each part (default)
 //   fn=avg|min|max|last|sum|count|p<percentile>   which aggregate, or which
 //                       stored quantile (p50, p99, p99.9: a schema that keeps
-//                       quantiles); default avg
+//                       quantiles); default: the library's choice for the
+//                       series and tier (rondo::default_function), as in
+//                       `rondo query`
 // Anything else, or a malformed value, is a QueryError (HTTP 400) whose
 // message says what was wrong.
 #pragma once
@@ -35,10 +39,10 @@ struct QueryRequest {
   std::chrono::nanoseconds range{std::chrono::minutes(5)};
   std::optional<rondo::Timestamp> end;  // nullopt: now
   std::optional<std::size_t> tier;      // nullopt: auto
-  rondo::QueryFunction fn = rondo::ConsolidationFn::Average;
+  std::optional<rondo::QueryFunction> fn;  // nullopt: rondo::default_function
 };
 
-// "90s", "5m", "6h", "7d", "2w" -> duration; nullopt if malformed or zero.
+// "90s", "1h30m", "7d" -> duration; nullopt if malformed, zero or over 400d.
 std::optional<std::chrono::nanoseconds> parse_range(std::string_view text);
 
 // Throws QueryError.

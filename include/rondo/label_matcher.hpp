@@ -61,4 +61,9 @@ class LabelMatcher {
   std::shared_ptr<const Compiled> compiled_;
 };
 
+// A series as the selector that names it: `name{a="b",c="d"}`, values
+// quoted and escaped as parse() reads them, no braces without labels. How
+// rondo prints a series in messages and tables.
+std::string series_text(std::string_view name, std::span<const Label> labels);
+
 }  // namespace rondo

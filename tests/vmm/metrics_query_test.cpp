@@ -20,14 +20,17 @@ constexpr rondo::Timestamp kNow = 1'700'000'000 * kSecond;
 
 }  // namespace
 
-TEST_CASE("parse_range accepts s, m, h, d, w and nothing else", "[vmm][query]") {
+TEST_CASE("parse_range reads durations as `rondo query --range` does, up to 400 days", "[vmm][query]") {
   CHECK(parse_range("90s") == std::chrono::nanoseconds(90s));
   CHECK(parse_range("5m") == std::chrono::nanoseconds(5min));
   CHECK(parse_range("6h") == std::chrono::nanoseconds(6h));
   CHECK(parse_range("7d") == std::chrono::nanoseconds(7 * 24h));
   CHECK(parse_range("2w") == std::chrono::nanoseconds(14 * 24h));
+  CHECK(parse_range("1h30m") == std::chrono::nanoseconds(90min));
+  CHECK(parse_range("1y") == std::chrono::nanoseconds(365 * 24h));
+  CHECK(parse_range("1500ms") == std::chrono::nanoseconds(1500ms));
   for (const char* bad :
-       {"", "5", "m", "0m", "-5m", "5 m", "5M", "1y", "5mm", "401d", "99999999999999999999s"}) {
+       {"", "5", "m", "0m", "-5m", "5 m", "5M", "5mm", "401d", "2y", "1.5h", "99999999999999999999s"}) {
     INFO(bad);
     CHECK_FALSE(parse_range(bad));
   }
@@ -38,7 +41,7 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
   CHECK(r.range == std::chrono::nanoseconds(5min));
   CHECK_FALSE(r.tier);
   CHECK_FALSE(r.end);
-  CHECK(std::get<rondo::ConsolidationFn>(r.fn) == rondo::ConsolidationFn::Average);
+  CHECK_FALSE(r.fn);  // the library's default_function, as `rondo query` without --fn
   CHECK(r.selector.to_string().find("hlt") != std::string::npos);
 
   const QueryRequest full = parse_query_request({{"series", "blk_bytes_total"},
@@ -47,14 +50,14 @@ TEST_CASE("parse_query_request fills defaults and refuses malformed input", "[vm
                                                  {"fn", "max"},
                                                  {"end", "1700000000"}});
   CHECK(full.tier == 2u);
-  CHECK(std::get<rondo::ConsolidationFn>(full.fn) == rondo::ConsolidationFn::Max);
+  CHECK(std::get<rondo::ConsolidationFn>(full.fn.value()) == rondo::ConsolidationFn::Max);
   CHECK(full.end == kNow);
   // A stored quantile, spelled as `rondo query --fn` spells it (one parser).
   for (const auto& [text, q] : {std::pair<const char*, double>{"p50", 0.5}, {"p99", 0.99}, {"p99.9", 0.999}}) {
     INFO(text);
     const QueryRequest quantile = parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", text}});
-    REQUIRE(std::holds_alternative<rondo::Quantile>(quantile.fn));
-    CHECK(std::get<rondo::Quantile>(quantile.fn).q == Approx(q));
+    REQUIRE(std::holds_alternative<rondo::Quantile>(quantile.fn.value()));
+    CHECK(std::get<rondo::Quantile>(*quantile.fn).q == Approx(q));
   }
 
   const std::vector<std::pair<Params, std::string>> bad = {
@@ -109,9 +112,16 @@ TEST_CASE("run_query answers per series, with points and the tier plan", "[vmm][
   }
 
   auto avg = run_query(
-      store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"range", "1m"}}), kNow);
+      store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", "avg"}, {"range", "1m"}}), kNow);
   REQUIRE(avg["series"].size() == 1);
   CHECK(avg["series"][0]["points"][0][1] == 200.0);  // (100 + 300) / 2
+  // No fn: the library's default for the series, tier 0's first function
+  // that every tier answers (as `rondo query` without --fn).
+  auto chosen = run_query(store, parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"range", "1m"}}), kNow);
+  CHECK(chosen["fn"] == "default");
+  REQUIRE(chosen["series"].size() == 1);
+  CHECK(chosen["series"][0]["fn"] == "sum");
+  CHECK(chosen["series"][0]["points"][0][1] == 400.0);
   auto max = run_query(
       store,
       parse_query_request({{"series", "vcpu_exit_duration_ns"}, {"fn", "max"}, {"range", "1m"}}),
@@ -211,26 +221,41 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
   store.flush();
 
   const std::string end_s = std::to_string(kNow / kSecond);
-  const std::string start_s = std::to_string(kNow / kSecond - 30);
-  for (const auto& [selector, fn] : {std::pair<std::string, std::string>{"vcpu_exits_total", "sum"},
-                                     {"vcpu_exit_duration_ns", "max"},
-                                     {"vcpu_exit_duration_ns", "avg"},
-                                     {"vcpu_exit_duration_ns", "p99"}}) {
-    INFO(selector << " " << fn);
-    const nlohmann::json http = run_query(
-        store, parse_query_request({{"series", selector}, {"fn", fn}, {"range", "30s"}, {"end", end_s}}), kNow);
-    const std::string command = std::string(RONDO_CLI) + " query " + store_dir + " " + selector + " --fn " + fn +
-                                " --tier auto --start " + start_s + " --end " + end_s + " --format json";
+  struct Case {
+    std::string selector, fn, range;  // fn "": neither names one, both take the library's default
+  };
+  for (const Case& q : {Case{"vcpu_exits_total", "sum", "30s"}, Case{"vcpu_exit_duration_ns", "max", "30s"},
+                        Case{"vcpu_exit_duration_ns", "avg", "30s"}, Case{"vcpu_exit_duration_ns", "p99", "30s"},
+                        Case{"vcpu_exits_total", "", "30s"}, Case{"vcpu_exit_duration_ns", "", "1m30s"}}) {
+    INFO(q.selector << " " << q.fn << " " << q.range);
+    Params params{{"series", q.selector}, {"range", q.range}, {"end", end_s}};
+    if (!q.fn.empty()) params.emplace("fn", q.fn);
+    const nlohmann::json http = run_query(store, parse_query_request(params), kNow);
+    const std::string command = std::string(RONDO_CLI) + " query " + store_dir + " " + q.selector +
+                                (q.fn.empty() ? "" : " --fn " + q.fn) + " --tier auto --range " + q.range +
+                                " --end " + end_s + " --format json";
     const nlohmann::json cli = nlohmann::json::parse(run_cli(command));
 
     REQUIRE(http["series"].size() == 1);
     REQUIRE(cli["series"].size() == 1);
-    const auto& h = http["series"][0]["points"];
-    const auto& c = cli["series"][0]["points"];
-    REQUIRE(h.size() == 30);  // the seconds kNow-30s .. kNow-1s hold data (and are closed)
+    const auto& hs = http["series"][0];
+    const auto& cs = cli["series"][0];
+    CHECK(hs["fn"] == cs["fn"]);
+    if (!q.fn.empty()) CHECK(hs["fn"] == q.fn);
+    REQUIRE(hs["plan"].size() == cs["plan"].size());
+    for (std::size_t i = 0; i < hs["plan"].size(); ++i) {
+      CHECK(hs["plan"][i]["tier"] == cs["plan"][i]["tier"]);
+      CHECK(hs["plan"][i]["start_ns"] == cs["plan"][i]["start_ns"]);
+      CHECK(hs["plan"][i]["end_ns"] == cs["plan"][i]["end_ns"]);
+    }
+    const auto& h = hs["points"];
+    const auto& c = cs["points"];
+    // Data from kNow-40s to kNow-1s, all closed: the last 30 or all 40 seconds.
+    REQUIRE(h.size() == (q.range == "30s" ? 30u : 40u));
     REQUIRE(c.size() == h.size());
     for (std::size_t i = 0; i < h.size(); ++i) {
-      // The HTTP API answers in Unix milliseconds, the CLI in nanoseconds.
+      // The HTTP API answers in Unix milliseconds (what a browser's chart
+      // takes), the CLI in nanoseconds.
       CHECK(h[i][0].get<std::uint64_t>() * 1'000'000 == c[i][0].get<std::uint64_t>());
       CHECK(h[i][1] == c[i][1]);
     }
