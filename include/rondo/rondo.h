@@ -11,7 +11,7 @@
  *  - one maintenance thread (or the writer) calls rondo_consolidate, which
  *    may run concurrently with rondo_record;
  *  - any thread may call rondo_query, rondo_query_auto, rondo_drain,
- *    rondo_describe, rondo_info_json and rondo_flush.
+ *    rondo_read_whole_batches, rondo_describe, rondo_info_json and rondo_flush.
  * A rondo_record that returned survives a crash of the process (even
  * SIGKILL); power loss can lose what came after the last rondo_flush.
  * Do not fork() and keep using a store in the child.
@@ -173,6 +173,14 @@ int rondo_query(const rondo_store* store, rondo_series series, size_t tier, int 
 int rondo_query_auto(const rondo_store* store, rondo_series series, int fn, uint64_t start_ns, uint64_t end_ns,
                      unsigned flags, rondo_point* points, size_t capacity, size_t* count, rondo_tier_span* plan,
                      size_t plan_capacity, size_t* plan_count) RONDO_NOEXCEPT;
+/* Runs read(context) until the reads it made saw every rondo_record_batch()
+ * whole or not at all, in every schema (store.hpp, "Batches"): read may run
+ * several times, so each run starts afresh. *whole (may be NULL) = 1 when
+ * they did; 0 when the store gave up (every run overlapped a batch, or a
+ * writer stopped inside one), and the last run's reads are then as without
+ * this call. A non-zero return of read ends the runs and is returned. */
+int rondo_read_whole_batches(const rondo_store* store, int (*read)(void* context), void* context,
+                             int* whole) RONDO_NOEXCEPT;
 /* Who a series is (for an exporter naming drained points): the name, then
  * each label's name and value, every string NUL-terminated, packed into
  * buffer; *length = bytes needed, *label_pairs (may be NULL) = labels.

@@ -35,7 +35,7 @@
 // the wrapped reads run again while it was odd or moved. Who honours it:
 // the /metrics exposition (prometheus::render_text) and PromQL instant
 // queries (promql::StoreSource); any reader of several series can, by
-// wrapping its calls (the C API has no such call yet). A call outside it
+// wrapping its calls (the C API: rondo_read_whole_batches). A call outside it
 // (query, latest, counter_total) reads one series and never half of one
 // cell, but two such calls may straddle a batch; drain() and PromQL range queries are not wrapped: they read final
 // buckets or long spans, and a batch changes a final bucket only as late

@@ -321,6 +321,22 @@ int rondo_query_auto(const rondo_store* store, rondo_series series, int fn, uint
   });
 }
 
+int rondo_read_whole_batches(const rondo_store* store, int (*read)(void* context), void* context,
+                             int* whole) noexcept {
+  if (store == nullptr) return null_argument("store");
+  if (read == nullptr) return null_argument("read");
+  return guarded([&]() -> int {
+    int status = 0;
+    // After a failed run the remaining ones do nothing: the caller's status stands.
+    const bool ok = store->store.read_whole_batches([&] {
+      if (status == 0) status = read(context);
+    });
+    if (status != 0) return status;
+    if (whole != nullptr) *whole = ok ? 1 : 0;
+    return RONDO_OK;
+  });
+}
+
 int rondo_describe(const rondo_store* store, rondo_series series, char* buffer, size_t capacity, size_t* length,
                    size_t* label_pairs) noexcept {
   if (store == nullptr) return null_argument("store");

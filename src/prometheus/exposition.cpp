@@ -269,9 +269,9 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
   const detail::NamedSeries named = detail::name_series(all, schemas, selection);
   // In one read that sees each record_batch() whole or not at all (a VM
   // exit's counters: all new or all old; store.hpp, "Batches"). Should every
-  // try overlap a batch, the page is read as without it.
+  // try overlap a batch, the page is read as without it, and says so.
   std::vector<Entry> entries;
-  store.read_whole_batches([&] { entries = read_entries(store, named, options); });
+  const bool whole = store.read_whole_batches([&] { entries = read_entries(store, named, options); });
   // Families must be contiguous; keep the store's order inside a family.
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.series->family < b.series->family; });
@@ -292,6 +292,7 @@ std::string render_text(const Store& store, const ExpositionOptions& options) {
   for (const detail::Refusal& refusal : named.refused) {
     out += comment_safe("# rondo: not exported: " + refusal.series + ": " + refusal.reason) + "\n";
   }
+  if (!whole) out += std::string(kPartialBatchesComment) + "\n";
   return out;
 }
 

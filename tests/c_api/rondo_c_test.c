@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <linux/seccomp.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +485,96 @@ static void record_makes_no_syscall(void) {
   remove_dir(dir_path);
 }
 
+/* A writer thread records four counters per batch into one bucket; a
+ * reader's four queries inside rondo_read_whole_batches see them all equal
+ * whenever it reports the reads whole. */
+struct batch_run {
+  rondo_store* store;
+  rondo_entry entries[4];
+  atomic_int done;
+  int failed_batches;
+};
+
+static int write_batches(void* context) {
+  struct batch_run* run = context;
+  const struct timespec gap = {0, 200000}; /* 200 us: reads fit between batches */
+  for (int k = 0; k < 2000; ++k) {
+    if (rondo_record_batch(run->store, run->entries, 4, T0) != RONDO_WRITE_OK) ++run->failed_batches;
+    thrd_sleep(&gap, NULL);
+  }
+  atomic_store(&run->done, 1);
+  return 0;
+}
+
+struct four_sums {
+  const struct batch_run* run;
+  double sum[4];
+  int runs;
+};
+
+static int read_four_sums(void* context) {
+  struct four_sums* r = context;
+  ++r->runs;
+  for (int i = 0; i < 4; ++i) {
+    rondo_point p[2];
+    size_t count = 0;
+    if (rondo_query(r->run->store, r->run->entries[i].series, 0, RONDO_FN_SUM, T0, T0, 0, p, 2, &count) != RONDO_OK ||
+        count != 1) {
+      return 42;
+    }
+    r->sum[i] = p[0].value;
+  }
+  return 0;
+}
+
+static int fail_at_once(void* context) {
+  ++*(int*)context;
+  return 7;
+}
+
+static void read_whole_batches(void) {
+  struct batch_run run = {.store = open_fresh()};
+  for (int i = 0; i < 4; ++i) {
+    char name[24];
+    snprintf(name, sizeof(name), "exit_%d", i);
+    run.entries[i].series = must_register(run.store, name, NULL, 0);
+    run.entries[i].value = 1.0;
+  }
+  CHECK(rondo_record_batch(run.store, run.entries, 4, T0) == RONDO_WRITE_OK);
+  struct four_sums r = {.run = &run};
+  int whole = -1;
+  CHECK(rondo_read_whole_batches(run.store, read_four_sums, &r, &whole) == RONDO_OK);
+  CHECK(whole == 1 && r.runs == 1 && r.sum[0] == 1.0 && r.sum[3] == 1.0); /* no writer: one run */
+
+  thrd_t writer;
+  atomic_init(&run.done, 0);
+  CHECK(thrd_create(&writer, write_batches, &run) == thrd_success);
+  int reads = 0, whole_reads = 0, mixed = 0;
+  while (!atomic_load(&run.done)) {
+    CHECK(rondo_read_whole_batches(run.store, read_four_sums, &r, &whole) == RONDO_OK);
+    ++reads;
+    if (whole) {
+      ++whole_reads;
+      mixed += r.sum[0] != r.sum[1] || r.sum[0] != r.sum[2] || r.sum[0] != r.sum[3];
+    }
+  }
+  thrd_join(writer, NULL);
+  fprintf(stderr, "read_whole_batches: %d reads, %d whole\n", reads, whole_reads);
+  CHECK(run.failed_batches == 0);
+  CHECK(whole_reads > 0);
+  CHECK(mixed == 0);
+  CHECK(rondo_read_whole_batches(run.store, read_four_sums, &r, NULL) == RONDO_OK);
+  CHECK(r.sum[0] == 2001.0 && r.sum[3] == 2001.0);
+
+  int calls = 0;
+  CHECK(rondo_read_whole_batches(run.store, fail_at_once, &calls, &whole) == 7);
+  CHECK(calls == 1);
+  CHECK(rondo_read_whole_batches(run.store, NULL, NULL, &whole) == RONDO_ERR_INVALID_ARGUMENT);
+  CHECK(rondo_read_whole_batches(NULL, read_four_sums, &r, &whole) == RONDO_ERR_INVALID_ARGUMENT);
+  rondo_close(run.store);
+  remove_dir(dir_path);
+}
+
 struct test_case {
   const char* name;
   void (*run)(void);
@@ -512,6 +603,7 @@ static const struct test_case kCases[] = {
     {"record_then_query", record_then_query},
     {"write_statuses", write_statuses},
     {"batch", batch},
+    {"read_whole_batches", read_whole_batches},
     {"open_errors", open_errors},
     {"reopen_and_read_only", reopen_and_read_only},
     {"consolidate_and_query_auto", consolidate_and_query_auto},

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "rondo/prometheus/exposition.hpp"
+#include "common/raw_slab.hpp"
 #include "common/shell.hpp"
 #include "support/sample_store.hpp"
 
@@ -391,4 +392,31 @@ TEST_CASE("render_text: a page shows each record_batch() whole or not at all", "
   INFO("batches " << batches.load());
   CHECK(refused.load() == 0);
   CHECK(mixed == 0);
+}
+
+TEST_CASE("render_text: a page it could not read clear of a batch says so", "[exposition][batch]") {
+  TempDir dir;
+  {
+    Store store = Store::open(dir / "s", demo_schemas());
+    const std::vector<std::pair<SeriesHandle, double>> batch{{store.register_series("g_a"), 1.0},
+                                                             {store.register_series("g_b"), 5.0}};
+    REQUIRE(store.record_batch(batch, kT0) == WriteStatus::Ok);
+    CHECK(render_text(store).find(kPartialBatchesComment) == std::string::npos);
+  }
+  // What a writer killed inside a batch leaves: the batch counter (first
+  // schema, tier 0) odd.
+  {
+    rondo::test::RawSlab raw(dir / "s" / "schema_0" / "tier_0.slab");
+    rondo::detail::SlabState state = raw.state();
+    REQUIRE(state.batch_seq % 2 == 0);
+    state.batch_seq += 1;
+    raw.set_state(state);
+  }
+  const Store reader = Store::open_read_only(dir / "s");
+  const std::string page = render_text(reader);
+  CHECK(page.find("g_b") != std::string::npos);  // the page is still served
+  CHECK(page.ends_with(std::string(kPartialBatchesComment) + "\n"));
+  // A writer's open evens the counter: whole pages again.
+  const Store writer = Store::open(dir / "s", demo_schemas());
+  CHECK(render_text(writer).find(kPartialBatchesComment) == std::string::npos);
 }

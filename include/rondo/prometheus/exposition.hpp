@@ -17,7 +17,10 @@
 //  - Values in base units (ns -> seconds, by the name's suffix).
 // Every family gets one HELP line (the registered text, or one that says
 // what the series is) and one TYPE line. Refused series are left out and
-// listed in a comment line.
+// listed in a comment line. A page that could not be read clear of every
+// record_batch() (Store::read_whole_batches gave up: batches back to back
+// for all its tries, or a writer stopped inside one) ends with the comment
+// kPartialBatchesComment: some batch may show in part on it.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +41,9 @@ class Server;
 namespace rondo::prometheus {
 
 inline constexpr std::string_view kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPartialBatchesComment =
+    "# rondo: a batch may show in part on this page: every read of it overlapped a record_batch(), or a "
+    "writer stopped inside one";
 
 struct ExpositionOptions {
   std::size_t tier = 0;
