@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "bucket_values.hpp"
+#include "rondo/duration.hpp"
 #include "family_help.hpp"
 #include "series_naming.hpp"
 #include "write_request.hpp"
@@ -20,16 +21,6 @@ struct Entry {
   double value;
   Timestamp time;
 };
-
-std::string format_interval(std::chrono::nanoseconds interval) {
-  const auto ns = static_cast<std::uint64_t>(interval.count());
-  static constexpr std::pair<std::uint64_t, const char*> kUnits[] = {
-      {3'600'000'000'000ULL, "h"}, {60'000'000'000ULL, "m"}, {1'000'000'000ULL, "s"}, {1'000'000ULL, "ms"}};
-  for (const auto& [unit, suffix] : kUnits) {
-    if (ns != 0 && ns % unit == 0) return std::to_string(ns / unit) + suffix;
-  }
-  return std::to_string(ns) + "ns";
-}
 
 bool stores_only_last(const SchemaConfig& schema, std::size_t tier) {
   const auto fns = stored_functions(schema, tier);
@@ -112,7 +103,7 @@ std::string help_text(const detail::ExportedSeries& first, const SchemaConfig& s
                       const ExpositionOptions& options) {
   const auto registered = options.help.find(first.source);
   const std::string what = registered != options.help.end() ? registered->second + ". " : std::string();
-  const std::string every = format_interval(schema.tiers[options.tier].interval);
+  const std::string every = format_duration(schema.tiers[options.tier].interval);
   if (first.type == "counter") {
     return what + "Running total of everything recorded into rondo series " + first.source + unit_note(first) +
            ", kept by the store across restarts";
