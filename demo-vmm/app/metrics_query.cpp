@@ -39,8 +39,7 @@ json labels_json(const std::vector<rondo::Label>& labels) {
 json points_json(const std::vector<rondo::Point>& points) {
   json out = json::array();
   for (const rondo::Point& p : points) {
-    const auto ms = static_cast<std::int64_t>(p.time / 1'000'000);
-    out.push_back(json::array({ms, std::isfinite(p.value) ? json(p.value) : json(nullptr)}));
+    out.push_back(json::array({p.time, std::isfinite(p.value) ? json(p.value) : json(nullptr)}));
   }
   return out;
 }

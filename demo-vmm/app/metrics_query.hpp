@@ -48,7 +48,8 @@ std::optional<std::chrono::nanoseconds> parse_range(std::string_view text);
 // Throws QueryError.
 QueryRequest parse_query_request(const std::multimap<std::string, std::string>& params);
 
-// One entry per selected series (points as [unix ms, value|null]); a series
+// One entry per selected series (points as [unix ns, value|null], as
+// `rondo query --format json` gives them); a series
 // whose schema cannot answer (no such tier, function not stored) carries an
 // "error" instead of points.
 nlohmann::json run_query(const rondo::Store& store, const QueryRequest& request,

@@ -88,11 +88,13 @@ function queryUrl(q, range) {
 
 // One answer's points on its buckets' grid: every bucket of every span of
 // its plan, the missing ones null (a gap), or 0 for a counter (no events).
+// Times in milliseconds from here on (the answer's are Unix nanoseconds).
 function onGrid(s, counter) {
-  const have = new Map(s.points.map(([t, v]) => [t, v]));
+  const points = s.points.map(([t, v]) => [t / 1e6, v]);
+  const have = new Map(points);
   const intervals = (schemas.get(s.schema) || { intervals_ms: [] }).intervals_ms;
   const out = [];
-  const firstPoint = s.points.length ? s.points[0][0] : Infinity;  // nothing before the series began
+  const firstPoint = points.length ? points[0][0] : Infinity;  // nothing before the series began
   for (const span of s.plan || []) {
     const step = intervals[span.tier];
     if (!step) continue;
@@ -103,7 +105,7 @@ function onGrid(s, counter) {
       out.push([t, v]);
     }
   }
-  return out.length ? out : s.points;
+  return out.length ? out : points;
 }
 
 // Several lines -> uPlot's aligned columns [xs, ys...] (seconds, null = gap).

@@ -105,7 +105,7 @@ TEST_CASE("run_query answers per series, with points and the tier plan", "[vmm][
     CHECK(s["plan"][0]["tier"] == 0);
     if (s["labels"]["reason"] == "hlt") {
       REQUIRE(s["points"].size() == 5);
-      CHECK(s["points"][0][0] == (kNow - 5 * kSecond) / 1'000'000);
+      CHECK(s["points"][0][0] == kNow - 5 * kSecond);
       CHECK(s["points"][0][1] == 1.0);
       CHECK(s["points"][4][1] == 5.0);  // five events in that second
     }
@@ -254,9 +254,7 @@ TEST_CASE("the same query over /metrics/query and `rondo query` gives the same p
     REQUIRE(h.size() == (q.range == "30s" ? 30u : 40u));
     REQUIRE(c.size() == h.size());
     for (std::size_t i = 0; i < h.size(); ++i) {
-      // The HTTP API answers in Unix milliseconds (what a browser's chart
-      // takes), the CLI in nanoseconds.
-      CHECK(h[i][0].get<std::uint64_t>() * 1'000'000 == c[i][0].get<std::uint64_t>());
+      CHECK(h[i][0].get<std::uint64_t>() == c[i][0].get<std::uint64_t>());  // both in Unix nanoseconds
       CHECK(h[i][1] == c[i][1]);
     }
   }
@@ -304,7 +302,7 @@ TEST_CASE("fn=p99 answers the stored quantiles, as Store::query and `rondo query
     REQUIRE(stored.size() >= 29);
     REQUIRE(points.size() == stored.size());
     for (std::size_t i = 0; i < stored.size(); ++i) {
-      CHECK(points[i][0].get<std::uint64_t>() * 1'000'000 == stored[i].time);
+      CHECK(points[i][0].get<std::uint64_t>() == stored[i].time);
       CHECK(points[i][1].get<double>() == stored[i].value);
     }
     // The same request of the CLI, over the same store.
@@ -314,7 +312,7 @@ TEST_CASE("fn=p99 answers the stored quantiles, as Store::query and `rondo query
     const auto& c = cli["series"][0]["points"];
     REQUIRE(c.size() == points.size());
     for (std::size_t i = 0; i < c.size(); ++i) {
-      CHECK(points[i][0].get<std::uint64_t>() * 1'000'000 == c[i][0].get<std::uint64_t>());
+      CHECK(points[i][0].get<std::uint64_t>() == c[i][0].get<std::uint64_t>());
       CHECK(points[i][1] == c[i][1]);
     }
   }
@@ -325,7 +323,7 @@ TEST_CASE("fn=p99 answers the stored quantiles, as Store::query and `rondo query
                              kNow);
   const auto& around = one["series"][0]["points"];  // the buckets at kNow-11s and kNow-10s
   REQUIRE(around.size() == 2);
-  CHECK(around[1][0].get<std::uint64_t>() == (kNow - 10 * kSecond) / 1'000'000);
+  CHECK(around[1][0].get<std::uint64_t>() == kNow - 10 * kSecond);
   CHECK(around[1][1].get<double>() == Approx(80'000).epsilon(0.0078));
   // A schema without that quantile: an error of that series only.
   const auto counters = run_query(store, parse_query_request({{"series", "vcpu_exits_total"}, {"fn", "p99"}}), kNow);
