@@ -34,8 +34,10 @@ std::vector<OutgoingSample> collect_samples(const Store& store, const DrainReque
     if (found == by_series.end()) continue;
     const std::vector<QueryFunction>& reads = request.functions[rows.handle.schema()];
     for (const ExportedSeries* series : found->second) {
+      // Named from the same rule as the request (exported_reads), so always found.
       const auto column = static_cast<std::size_t>(
           std::find(reads.begin(), reads.end(), read_of(*series)) - reads.begin());
+      if (column == reads.size()) continue;
       points.clear();
       for (std::size_t r = 0; r < rows.times.size(); ++r) points.push_back({rows.times[r], rows.value(r, column)});
       // Counters leave as running totals (rate() in the receiver), not per-bucket sums.

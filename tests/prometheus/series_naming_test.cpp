@@ -203,3 +203,35 @@ TEST_CASE("stored quantiles are named as summary samples: <base>{labels,quantile
     CHECK(odd == 3);  // sum, count, max
   }
 }
+
+TEST_CASE("exported_reads asks the drain for exactly what the named series read", "[naming]") {
+  TempDir dir;
+  Store store = Store::open(dir / "s", demo_schemas(16, /*quantiles=*/true));
+  store.register_series("e_exit_ns", std::vector<Label>{{"reason", "io"}});
+  store.register_series("g_rss", std::vector<Label>{{"vm", "a"}});
+  for (const std::vector<F>& functions : {std::vector<F>{}, std::vector<F>{F::Average, F::Max}, std::vector<F>{F::Min}}) {
+    for (std::size_t tier : {0, 1, 2}) {
+      SeriesSelection selection;
+      selection.tier = tier;
+      selection.functions = functions;
+      const auto reads = exported_reads(store.schemas(), selection);
+      REQUIRE(reads.size() == store.schemas().size());
+      std::vector<std::vector<QueryFunction>> used(reads.size());
+      for (const ExportedSeries& s : name_series(store.series(), store.schemas(), selection).exported) {
+        INFO(s.metric << " tier " << tier);
+        const auto& of_schema = reads[s.schema];
+        CHECK(std::find(of_schema.begin(), of_schema.end(), read_of(s)) != of_schema.end());
+        if (std::find(used[s.schema].begin(), used[s.schema].end(), read_of(s)) == used[s.schema].end()) {
+          used[s.schema].push_back(read_of(s));
+        }
+      }
+      // Nothing asked for that no series reads, for the schemas that have series.
+      for (std::size_t k = 0; k < reads.size(); ++k) {
+        if (!used[k].empty()) CHECK(used[k].size() == reads[k].size());
+      }
+      // And the store can answer every read: a drain with them does not throw.
+      ExportCursor cursor;
+      CHECK_NOTHROW(store.drain(DrainRequest{tier, reads}, cursor));
+    }
+  }
+}
