@@ -151,6 +151,13 @@ extern "C" {
     pub fn rondo_info_json(store: *const rondo_store, buffer: *mut c_char, capacity: usize, length: *mut usize)
         -> c_int;
 
+    pub fn rondo_read_whole_batches(
+        store: *const rondo_store,
+        read: Option<extern "C" fn(context: *mut c_void) -> c_int>,
+        context: *mut c_void,
+        whole: *mut c_int,
+    ) -> c_int;
+
     pub fn rondo_cursor_new(out: *mut *mut rondo_cursor) -> c_int;
     pub fn rondo_cursor_deserialize(bytes: *const c_void, length: usize, out: *mut *mut rondo_cursor) -> c_int;
     pub fn rondo_cursor_clone(cursor: *const rondo_cursor, out: *mut *mut rondo_cursor) -> c_int;

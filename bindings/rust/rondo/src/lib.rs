@@ -33,7 +33,7 @@ mod error;
 
 use std::ffi::CString;
 use std::ops::RangeInclusive;
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_void};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
@@ -399,6 +399,41 @@ impl Store {
     /// function the tier stores; advances the cursor. At most `max_buckets`
     /// buckets per schema (None: all). For at-least-once delivery, drain a
     /// clone of the cursor and keep it only once the points are delivered.
+    /// Runs `read` until the reads it made saw every `record_batch` whole
+    /// or not at all, in every schema (store.hpp, "Batches"); it may run
+    /// several times, so each run starts afresh. `Ok(true)` when they did,
+    /// `Ok(false)` when the store gave up (every run overlapped a batch, or
+    /// a writer stopped inside one): the last run's reads are then as
+    /// without this call. A panic in `read` ends the runs and goes on here.
+    pub fn read_whole_batches<F: FnMut()>(&self, mut read: F) -> Result<bool> {
+        struct Call<'a, F> {
+            read: &'a mut F,
+            panic: Option<Box<dyn std::any::Any + Send>>,
+        }
+        extern "C" fn run<F: FnMut()>(context: *mut c_void) -> c_int {
+            // SAFETY: context is the Call below, alive and not otherwise borrowed during the C call.
+            let call = unsafe { &mut *(context as *mut Call<'_, F>) };
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (call.read)())) {
+                Ok(()) => 0,
+                Err(payload) => {
+                    call.panic = Some(payload);
+                    1 // no unwinding through C: stop, and resume it below
+                }
+            }
+        }
+        let mut call = Call { read: &mut read, panic: None };
+        let mut whole: c_int = 0;
+        // SAFETY: raw is an open store; run::<F> reads only the context it is given.
+        let status = unsafe {
+            sys::rondo_read_whole_batches(self.raw(), Some(run::<F>), &mut call as *mut Call<'_, F> as *mut c_void, &mut whole)
+        };
+        if let Some(payload) = call.panic {
+            std::panic::resume_unwind(payload);
+        }
+        error::check(status)?;
+        Ok(whole != 0)
+    }
+
     pub fn drain(&self, tier: usize, cursor: &mut Cursor, max_buckets: Option<usize>) -> Result<Drained> {
         drain::drain(self.raw(), tier, cursor, max_buckets.unwrap_or(usize::MAX))
     }

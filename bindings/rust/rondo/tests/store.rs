@@ -128,6 +128,48 @@ fn batch_reports_the_first_failure_and_writes_the_rest() {
 }
 
 #[test]
+fn reads_wrapped_in_read_whole_batches_see_a_batch_whole() {
+    let dir = TempDir::new();
+    let (store, mut writer) = Store::open(dir.store(), SCHEMAS).unwrap();
+    let a = writer.register("exit_a", &[]).unwrap();
+    let b = writer.register("exit_b", &[]).unwrap();
+    let sums = move |store: &Store| -> (f64, f64) {
+        let sum = |s| -> f64 {
+            store.query(s, 0, Some(Function::Sum), T0..=T0, Default::default()).unwrap().map(|p| p.value).sum()
+        };
+        (sum(a), sum(b))
+    };
+    let reader = std::thread::spawn({
+        let store = store.clone();
+        move || {
+            let (mut whole_reads, mut mixed) = (0, 0);
+            for _ in 0..2000 {
+                let mut seen = (0.0, 0.0);
+                if store.read_whole_batches(|| seen = sums(&store)).unwrap() {
+                    whole_reads += 1;
+                    mixed += (seen.0 != seen.1) as i32;
+                }
+            }
+            (whole_reads, mixed)
+        }
+    });
+    for _ in 0..2000 {
+        writer.record_batch(&[Entry::new(a, 1.0), Entry::new(b, 1.0)], T0).unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    let (whole_reads, mixed) = reader.join().unwrap();
+    assert!(whole_reads > 0);
+    assert_eq!(mixed, 0);
+    let mut runs = 0;
+    assert!(store.read_whole_batches(|| runs += 1).unwrap());
+    assert_eq!(runs, 1); // no writer: one run
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.read_whole_batches(|| panic!("inside the read"));
+    }));
+    assert!(caught.is_err());
+}
+
+#[test]
 fn writer_maintenance_and_readers_on_their_own_threads() {
     let dir = TempDir::new();
     let (store, mut writer) = Store::open(dir.store(), SCHEMAS).unwrap();
