@@ -124,18 +124,7 @@ class SelectorParser {
   std::size_t pos_ = 0;
 };
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out + "\"";
-}
+std::string quote(std::string_view s) { return "\"" + escape_label_value(s) + "\""; }
 
 std::string_view op_text(LabelMatcher::Op op) {
   switch (op) {
@@ -223,6 +212,20 @@ std::string LabelMatcher::to_string() const {
     out += quote(terms[i].value);
   }
   return out + "}";
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 std::string series_text(std::string_view name, std::span<const Label> labels) {

@@ -61,6 +61,10 @@ class LabelMatcher {
   std::shared_ptr<const Compiled> compiled_;
 };
 
+// A label value escaped for between double quotes, as parse() reads it and
+// as the Prometheus text format does: backslash, double quote and newline.
+std::string escape_label_value(std::string_view value);
+
 // A series as the selector that names it: `name{a="b",c="d"}`, values
 // quoted and escaped as parse() reads them, no braces without labels. How
 // rondo prints a series in messages and tables.

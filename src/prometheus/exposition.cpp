@@ -216,20 +216,6 @@ std::string detail::family_help(const ExportedSeries& first, const SchemaConfig&
   return help_text(first, schema, options);
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string escape_help(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -191,7 +191,7 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
     if (info->schema >= schemas.size() || selection.tier >= schemas[info->schema].tiers.size()) continue;
     const bool quantiles = exports_quantiles(schemas[info->schema]);
     if (functions[info->schema].empty() && !quantiles) continue;
-    const std::string who = describe_series(info->name, info->labels);
+    const std::string who = series_text(info->name, info->labels);
     if (sanitize_metric_name(info->name).empty()) {
       named.refused.push_back({who, "empty metric name"});
       continue;
@@ -257,20 +257,6 @@ std::vector<Label> full_label_set(const ExportedSeries& series) {
   all.insert(all.end(), series.labels.begin(), series.labels.end());
   std::sort(all.begin(), all.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
   return all;
-}
-
-std::string describe_series(std::string_view name, std::span<const Label> labels) {
-  std::string text(name);
-  text += '{';
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) text += ',';
-    text += labels[i].name;
-    text += "=\"";
-    text += labels[i].value;
-    text += '"';
-  }
-  text += '}';
-  return text;
 }
 
 }  // namespace rondo::prometheus::detail

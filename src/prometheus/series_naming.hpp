@@ -85,7 +85,4 @@ NamedSeries name_series(std::span<const SeriesInfo> series, std::span<const Sche
 // All labels of one exported series, __name__ included, sorted by name (byte order).
 std::vector<Label> full_label_set(const ExportedSeries& series);
 
-// `name{a="b",c="d"}`, for messages.
-std::string describe_series(std::string_view name, std::span<const Label> labels);
-
 }  // namespace rondo::prometheus::detail

@@ -16,7 +16,7 @@ namespace {
 
 std::vector<std::string> names_of(const NamedSeries& named) {
   std::vector<std::string> out;
-  for (const auto& s : named.exported) out.push_back(describe_series(s.metric, s.labels));
+  for (const auto& s : named.exported) out.push_back(series_text(s.metric, s.labels));
   return out;
 }
 
@@ -61,9 +61,9 @@ TEST_CASE("the series kind names it: counters _total, events a summary, sub-seco
   store.register_series("e_exit_ns");
   store.register_series("g_wait_ms");
   const NamedSeries named = name_series(store.series(), store.schemas(), SeriesSelection{});
-  CHECK(names_of(named) == std::vector<std::string>{"c_exits_total{}", "c_busy_seconds_total{}",
-                                                    "g_wait_seconds{}", "e_exit_seconds_sum{}",
-                                                    "e_exit_seconds_count{}", "e_exit_seconds_max{}"});
+  CHECK(names_of(named) == std::vector<std::string>{"c_exits_total", "c_busy_seconds_total",
+                                                    "g_wait_seconds", "e_exit_seconds_sum",
+                                                    "e_exit_seconds_count", "e_exit_seconds_max"});
   auto find = [&](std::string_view metric) -> const ExportedSeries& {
     for (const ExportedSeries& s : named.exported) {
       if (s.metric == metric) return s;
@@ -171,7 +171,7 @@ TEST_CASE("stored quantiles are named as summary samples: <base>{labels,quantile
     std::vector<std::string> quantiles;
     for (const ExportedSeries& s : named.exported) {
       if (!s.quantile) continue;
-      quantiles.push_back(describe_series(s.metric, s.labels));
+      quantiles.push_back(series_text(s.metric, s.labels));
       CHECK(s.family == "e_exit_seconds");
       CHECK(s.type == "summary");
       CHECK(s.scale == 1e-9);

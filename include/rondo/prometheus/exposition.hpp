@@ -63,7 +63,7 @@ struct ExpositionOptions {
 std::string render_text(const Store& store, const ExpositionOptions& options = {});
 
 // Escaping rules of the format, exposed for tests and other writers.
-std::string escape_label_value(std::string_view value);  // \ " newline
+using rondo::escape_label_value;  // \ " newline (rondo/label_matcher.hpp: one rule for selectors and the text format)
 std::string escape_help(std::string_view text);          // \ newline
 std::string format_value(double value);                  // NaN, +Inf, -Inf, shortest round-trip
 
