@@ -294,14 +294,16 @@ struct RowReader {
 // Where a schema's drain ends (a bucket number): at the end of the final
 // buckets, or, reading quantiles, at the first final bucket whose quantiles
 // the pass has not written yet but still can (it runs in consolidate()
-// after the bucket closed, never later than the two newest final buckets).
+// after the bucket closed, and tier 0 keeps a histogram for the filling
+// bucket and kHistRingTier0 - 1 final ones: no later than those).
 std::uint64_t drain_end(std::span<const RowReader> readers, std::uint64_t final_end) {
+  constexpr std::uint64_t kWaitable = detail::kHistRingTier0 - 1;
   std::uint64_t end = final_end;
   for (const RowReader& r : readers) {
     if (!r.quantiles) continue;
     const std::uint64_t head = r.quantiles->head();
     const std::uint64_t written = head == detail::kNoBucket ? 0 : head + 1;
-    end = std::min(end, std::max(written, final_end > 2 ? final_end - 2 : 0));
+    end = std::min(end, std::max(written, final_end > kWaitable ? final_end - kWaitable : 0));
   }
   return end;
 }
